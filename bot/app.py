@@ -1,0 +1,232 @@
+"""The composition root: builds the store, sources, adapters and scheduler, and runs them.
+
+Nothing else reads settings. Everything below receives what it needs as arguments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import signal
+from collections.abc import Callable, Coroutine
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TextIO
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.chat.base import ChatAdapter
+from bot.chat.console import ConsoleAdapter
+from bot.chat.delivery import DeliveryWorker
+from bot.chat.digests import DigestRunner
+from bot.config import Settings
+from bot.ingest import Poller, PollReport
+from bot.sources.http import HttpFetcher, now_utc
+from bot.store import Store
+from subscriptions.commands import CommandContext, Reply, run_command
+from subscriptions.grammar import format_filter, format_schedule
+from subscriptions.matcher import SubscriptionIndex, matches
+
+__all__ = ["JobBot", "build"]
+
+log = logging.getLogger("jobbot")
+POLL_TICK_SECONDS = 5
+
+
+@dataclass
+class JobBot:
+    """The running system: one store, one fetcher, the adapters and the jobs that use them."""
+
+    settings: Settings
+    store: Store
+    fetcher: HttpFetcher
+    adapters: dict[str, ChatAdapter]
+    clock: Callable[[], datetime]
+    poller: Poller = field(init=False)
+    worker: DeliveryWorker = field(init=False)
+    digests: DigestRunner = field(init=False)
+    _index: SubscriptionIndex = field(init=False, default_factory=SubscriptionIndex)
+    _index_signature: tuple[int, int, int] | None = field(init=False, default=None)
+    _in_flight: dict[str, asyncio.Task[PollReport]] = field(init=False, default_factory=dict)
+    _background: set[asyncio.Task[object]] = field(init=False, default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.poller = Poller(self.store, self.fetcher, self.clock, self.index)
+        self.worker = DeliveryWorker(
+            self.store, self.adapters, self.clock, burst_threshold=self.settings.burst_threshold
+        )
+        self.digests = DigestRunner(self.store, self.adapters, self.clock)
+
+    # ------------------------------------------------------------ subscriptions
+
+    def index(self) -> SubscriptionIndex:
+        """The matcher index, rebuilt when subscriptions changed (also by another process)."""
+        signature = self.store.subscriptions_signature()
+        if signature != self._index_signature:
+            self._index = SubscriptionIndex(self.store.subscriptions())
+            self._index_signature = signature
+        return self._index
+
+    async def command(self, text: str, ctx: CommandContext) -> Reply:
+        """Run a `/jobs` command and carry out the digests it asks for."""
+        reply = run_command(text, ctx, self.store)
+        for sub_id, since in reply.catch_up:
+            self.queue_catch_up(sub_id, since)
+        if reply.digest_now or reply.catch_up:
+            ids = list(reply.digest_now) + [sub_id for sub_id, _ in reply.catch_up]
+            self._spawn(self.digests.send_now(ids))
+        return reply
+
+    def queue_catch_up(self, sub_id: int, since: datetime) -> int:
+        """Queue, as digest rows, what a paused subscription would have matched since ``since``."""
+        sub = self.store.subscription(sub_id)
+        if sub is None:
+            return 0
+        found = [
+            (sub, stored.id)
+            for stored in self.store.postings_since(since)
+            if matches(sub.filter, stored.posting)
+        ]
+        return self.store.enqueue(found, self.clock(), kind="digest")
+
+    # ------------------------------------------------------------ jobs
+
+    def sync_sources(self) -> None:
+        """Add or update the sources named in the settings (CLI-added ones stay)."""
+        now = self.clock()
+        for spec in self.settings.sources:
+            self.store.upsert_source(
+                spec.name, spec.kind, spec.url, spec.interval_s, backfill=spec.backfill, now=now
+            )
+
+    async def poll_due(self) -> list[PollReport]:
+        """Start a poll for each source whose time has come; never waits for a slow one."""
+        now = self.clock()
+        started = []
+        for source in self.store.sources():
+            due = source.next_poll_at is None or source.next_poll_at <= now
+            if source.enabled and due and source.name not in self._in_flight:
+                task = asyncio.create_task(self.poller.poll(source.name))
+                self._in_flight[source.name] = task
+                task.add_done_callback(functools.partial(self._poll_done, source.name))
+                started.append(task)
+        return list(await asyncio.gather(*started)) if started else []
+
+    def _poll_done(self, name: str, task: asyncio.Task[PollReport]) -> None:
+        self._in_flight.pop(name, None)
+        if not task.cancelled() and task.exception() is None and task.result().queued:
+            self._spawn(self.worker.run_once())
+
+    async def poll_all(self) -> list[PollReport]:
+        """Poll every enabled source once, one after another (CLI `poll --once`, demo)."""
+        return [await self.poller.poll(s.name) for s in self.store.sources() if s.enabled]
+
+    def _spawn(self, coro: Coroutine[object, None, object]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll, deliver and send digests on schedule until ``stop`` is set."""
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        tick = timedelta(seconds=POLL_TICK_SECONDS)
+        job_options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        scheduler.add_job(
+            self.poll_due,
+            "interval",
+            seconds=tick.total_seconds(),
+            next_run_time=self.clock(),
+            id="poll",
+            **job_options,
+        )
+        scheduler.add_job(
+            self.worker.run_once,
+            "interval",
+            seconds=self.settings.delivery_interval,
+            id="deliver",
+            next_run_time=self.clock(),
+            **job_options,
+        )
+        scheduler.add_job(
+            self.digests.run_due,
+            "interval",
+            seconds=self.settings.digest_check_interval,
+            id="digests",
+            next_run_time=self.clock(),
+            **job_options,
+        )
+        scheduler.start()
+        try:
+            await stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            for task in [*self._in_flight.values(), *self._background]:
+                task.cancel()
+            for task in [*self._in_flight.values(), *self._background]:
+                with suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def aclose(self) -> None:
+        """Close the network pool and the database."""
+        await self.fetcher.aclose()
+        self.store.close()
+
+    def describe(self) -> str:
+        """What this bot watches and where alerts go (printed on start)."""
+        lines = []
+        sources = self.store.sources()
+        lines.append(f"Watching {len(sources)} source(s):")
+        for source in sources:
+            lines.append(
+                f"  • {source.name} [{source.kind}] every "
+                f"{_duration(source.interval_s)} — {source.url}"
+            )
+        subs = self.store.subscriptions()
+        lines.append(f"{len(subs)} subscription(s):")
+        for sub in subs:
+            state = " (paused)" if sub.paused else ""
+            lines.append(
+                f"  • #{sub.id} {sub.platform}:{sub.channel} "
+                f"{format_filter(sub.filter)} {format_schedule(sub.schedule)}{state}"
+            )
+        if not subs:
+            lines.append("  (none yet: add one with `jobbot subs add area:ml country:US`)")
+        targets = ["the terminal (console)"]
+        targets += [name for name in self.adapters if name != "console"]
+        lines.append("Alerts go to: " + ", ".join(targets))
+        lines.append(f"Database: {self.settings.database_path}")
+        return "\n".join(lines)
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def build(
+    settings: Settings,
+    *,
+    console: TextIO | None = None,
+    clock: Callable[[], datetime] = now_utc,
+) -> JobBot:
+    """Wire the bot from settings. The caller closes it with ``aclose``."""
+    store = Store.open(settings.database_path)
+    fetcher = HttpFetcher(
+        timeout=float(settings.fetch_timeout), max_bytes=settings.max_body_mb * 1024 * 1024
+    )
+    adapters: dict[str, ChatAdapter] = {"console": ConsoleAdapter(console)}
+    bot = JobBot(settings, store, fetcher, adapters, clock)
+    bot.sync_sources()
+    return bot
+
+
+def install_stop_signals(stop: asyncio.Event) -> None:
+    """Ctrl-C and SIGTERM end the run cleanly (no traceback, database closed)."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)

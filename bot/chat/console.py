@@ -1,0 +1,55 @@
+"""The console adapter: alerts and digests printed to the terminal (no tokens needed)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from bot.chat.render import plain_alert, plain_digest
+from bot.store import StoredPosting
+from subscriptions.model import Subscription
+
+__all__ = ["ConsoleAdapter"]
+
+
+class ConsoleAdapter:
+    """Prints alerts to a text stream (standard output by default)."""
+
+    platform = "console"
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+
+    @property
+    def stream(self) -> TextIO:
+        """Where output goes (looked up late so tests can capture stdout)."""
+        return self._stream if self._stream is not None else sys.stdout
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    async def send_alert(
+        self, subscription: Subscription, posting: StoredPosting, delivery_id: int
+    ) -> str | None:
+        """Print one alert, headed by the channel it is for."""
+        self._write(
+            f"\n[#{subscription.channel} · subscription {subscription.id}]\n"
+            + plain_alert(posting.posting)
+        )
+        return f"console:{delivery_id}"
+
+    async def send_digest(
+        self,
+        subscription: Subscription,
+        postings: Sequence[StoredPosting],
+        title: str,
+        digest_key: str,
+    ) -> list[str]:
+        """Print a digest in one piece."""
+        self._write(
+            f"\n[#{subscription.channel} · subscription {subscription.id}]\n"
+            + plain_digest(title, [p.posting for p in postings])
+        )
+        return [f"console:{digest_key}"]

@@ -1,0 +1,159 @@
+"""The delivery worker: takes queued alerts from the outbox and sends them.
+
+Channels are served concurrently; within a channel alerts go one after another so
+that the adapter can pace them to the platform's per-channel limit. Transient errors
+are retried with backoff; permanent ones pause the channel's subscriptions once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.chat.base import ChatAdapter
+from bot.errors import PermanentChatError, TransientChatError
+from bot.store import Delivery, Store
+
+__all__ = ["DeliveryReport", "DeliveryWorker", "retry_delay"]
+
+log = logging.getLogger("jobbot.delivery")
+
+
+def retry_delay(attempts: int, hint: float | None = None, *, ceiling: float = 3600.0) -> float:
+    """Seconds before the next try: the platform's hint if given, else doubling from 5 s."""
+    if hint is not None and hint > 0:
+        return min(hint, ceiling)
+    return min(5.0 * 2.0 ** max(0, attempts - 1), ceiling)
+
+
+@dataclass(slots=True)
+class DeliveryReport:
+    """What one pass of the worker did."""
+
+    sent: int = 0
+    grouped_messages: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+class DeliveryWorker:
+    """Sends due instant alerts through the adapter of each subscription's platform."""
+
+    def __init__(
+        self,
+        store: Store,
+        adapters: Mapping[str, ChatAdapter],
+        clock: Callable[[], datetime],
+        *,
+        burst_threshold: int = 5,
+        lease: timedelta = timedelta(minutes=5),
+        batch_size: int = 500,
+    ) -> None:
+        self.store = store
+        self.adapters = adapters
+        self.clock = clock
+        self.burst_threshold = burst_threshold
+        self.lease = lease
+        self.batch_size = batch_size
+        self._lock = asyncio.Lock()
+
+    async def run_once(self) -> DeliveryReport:
+        """Claim due deliveries and send them; safe to call concurrently (it serialises)."""
+        async with self._lock:
+            report = DeliveryReport()
+            while True:
+                claimed = self.store.claim(self.clock(), limit=self.batch_size, lease=self.lease)
+                if not claimed:
+                    return report
+                by_channel: dict[tuple[str, str, str], list[Delivery]] = {}
+                for delivery in claimed:
+                    by_channel.setdefault(delivery.subscription.target, []).append(delivery)
+                await asyncio.gather(
+                    *(self._send_channel(items, report) for items in by_channel.values())
+                )
+
+    async def _send_channel(self, items: list[Delivery], report: DeliveryReport) -> None:
+        platform = items[0].subscription.platform
+        adapter = self.adapters.get(platform)
+        if adapter is None:
+            self.store.mark_retry(
+                [d.id for d in items],
+                self.clock() + timedelta(minutes=10),
+                f"no {platform} connection is configured",
+            )
+            report.retried += len(items)
+            return
+        if len(items) > self.burst_threshold:
+            await self._send_grouped(adapter, items, report)
+            return
+        for index, delivery in enumerate(items):
+            outcome = await self._attempt(adapter, [delivery], report)
+            if outcome == "permanent":
+                rest = [d.id for d in items[index + 1 :]]
+                self.store.mark_failed(rest, "channel unavailable")
+                report.failed += len(rest)
+                return
+
+    async def _send_grouped(
+        self, adapter: ChatAdapter, items: list[Delivery], report: DeliveryReport
+    ) -> None:
+        # A burst for one channel goes as one grouped message per subscription, not a flood.
+        by_sub: dict[int, list[Delivery]] = {}
+        for delivery in items:
+            by_sub.setdefault(delivery.subscription.id, []).append(delivery)
+        for group in by_sub.values():
+            if await self._attempt(adapter, group, report) == "permanent":
+                return
+
+    async def _attempt(
+        self, adapter: ChatAdapter, group: Sequence[Delivery], report: DeliveryReport
+    ) -> str:
+        ids = [d.id for d in group]
+        sub = group[0].subscription
+        try:
+            if len(group) == 1:
+                ref = await adapter.send_alert(sub, group[0].posting, group[0].id)
+                refs = [ref] if ref else []
+            else:
+                refs = await adapter.send_digest(
+                    sub,
+                    [d.posting for d in group],
+                    f"New postings for subscription #{sub.id}",
+                    f"burst-{ids[0]}",
+                )
+                report.grouped_messages += 1
+        except TransientChatError as error:
+            attempts = max(d.attempts for d in group)
+            delay = retry_delay(attempts, error.retry_after)
+            self.store.mark_retry(ids, self.clock() + timedelta(seconds=delay), str(error))
+            log.warning(
+                "delivery to %s #%s will be retried in %.0f s: %s",
+                sub.platform,
+                sub.channel,
+                delay,
+                error,
+            )
+            report.retried += len(ids)
+            return "transient"
+        except PermanentChatError as error:
+            reason = f"{error.code}: the bot cannot post in this channel"
+            self.store.mark_failed(ids, str(error))
+            paused = self.store.pause_target(
+                sub.platform, sub.workspace, sub.channel, reason, now=self.clock()
+            )
+            if paused:
+                log.error(
+                    "paused subscriptions %s of %s #%s: %s",
+                    paused,
+                    sub.platform,
+                    sub.channel,
+                    error,
+                )
+            report.failed += len(ids)
+            return "permanent"
+        self.store.mark_sent(ids, self.clock(), ",".join(refs) or None)
+        report.sent += len(ids)
+        return "sent"

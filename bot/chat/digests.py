@@ -1,0 +1,87 @@
+"""Digests: one grouped message per subscription, daily or weekly, in its own time zone."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+
+from bot.chat.base import ChatAdapter
+from bot.errors import PermanentChatError, TransientChatError
+from bot.store import Store
+from subscriptions.model import Subscription
+from subscriptions.schedule import digest_due
+
+__all__ = ["DigestRunner"]
+
+log = logging.getLogger("jobbot.digests")
+
+
+class DigestRunner:
+    """Sends the digests that are due (or asked for now)."""
+
+    def __init__(
+        self, store: Store, adapters: Mapping[str, ChatAdapter], clock: Callable[[], datetime]
+    ) -> None:
+        self.store = store
+        self.adapters = adapters
+        self.clock = clock
+
+    async def run_due(self) -> int:
+        """Send every digest whose scheduled time has passed since its last one."""
+        now = self.clock()
+        due = [
+            s
+            for s in self.store.subscriptions()
+            if not s.paused and digest_due(s.schedule, s.last_digest_at, now)
+        ]
+        return await self._send(due, now)
+
+    async def send_now(self, subscription_ids: Iterable[int]) -> int:
+        """Send these subscriptions' digests at once (`/jobs digest now`)."""
+        subs = [s for s in (self.store.subscription(i) for i in subscription_ids) if s]
+        return await self._send(subs, self.clock())
+
+    async def _send(self, subs: list[Subscription], now: datetime) -> int:
+        sent = 0
+        for sub in subs:
+            rows = self.store.pending_digest(sub.id)
+            if not rows:
+                # An empty period sends nothing, but the period still ends.
+                self.store.set_last_digest(sub.id, now)
+                continue
+            adapter = self.adapters.get(sub.platform)
+            if adapter is None:
+                continue
+            title = (
+                f"{'Weekly' if sub.schedule.mode == 'weekly' else 'Daily'} digest"
+                if sub.schedule.mode != "instant"
+                else "Digest"
+            )
+            ids = [r.id for r in rows]
+            try:
+                refs = await adapter.send_digest(
+                    sub,
+                    [r.posting for r in rows],
+                    f"{title}: {len(rows)} new posting(s)",
+                    f"digest-{sub.id}-{now:%Y%m%d%H%M}",
+                )
+            except TransientChatError as error:
+                self.store.mark_retry(ids, now + timedelta(minutes=5), str(error))
+                log.warning("digest for subscription %s will be retried: %s", sub.id, error)
+                continue
+            except PermanentChatError as error:
+                self.store.mark_failed(ids, str(error))
+                self.store.pause_target(
+                    sub.platform,
+                    sub.workspace,
+                    sub.channel,
+                    f"{error.code}: the bot cannot post in this channel",
+                    now=now,
+                )
+                log.error("digest for subscription %s failed for good: %s", sub.id, error)
+                continue
+            self.store.mark_sent(ids, now, ",".join(refs) or None)
+            self.store.set_last_digest(sub.id, now)
+            sent += 1
+        return sent

@@ -1,0 +1,151 @@
+"""What an alert says, independent of platform, and the plain-text (console) rendering.
+
+Everything here is pure: values in, strings out. Platform renderers (Slack blocks,
+Discord embeds) build on ``AlertView`` so that every platform shows the same facts.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.postings.geo import country_name
+from bot.postings.model import Posting
+from bot.postings.taxonomy import load_taxonomy
+
+__all__ = [
+    "AlertView",
+    "DigestSection",
+    "alert_view",
+    "digest_sections",
+    "plain_alert",
+    "plain_digest",
+    "safe_text",
+]
+
+DEGREE_LABELS = {
+    "phd-only": "PhD only",
+    "phd-or-masters": "PhD or Master's",
+    "any": "Any degree level",
+    "unknown": "Not stated",
+}
+# C0/C1 controls (including ESC, which starts terminal escape sequences), bidi overrides
+# and zero-width characters: none belongs in a job title, and each can disguise text.
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+
+
+def safe_text(value: str, limit: int) -> str:
+    """Text without control or invisible characters, cut to ``limit`` characters with '…'."""
+    cleaned = _UNSAFE.sub("", unicodedata.normalize("NFC", value))
+    cleaned = " ".join(cleaned.split())
+    if len(cleaned) > limit:
+        cleaned = cleaned[: max(0, limit - 1)].rstrip() + "…"
+    return cleaned
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    """The facts an alert shows, already cleaned and cut to sane lengths."""
+
+    title: str
+    url: str
+    company: str
+    countries: str
+    areas: str
+    degree: str
+    posted: str
+    pay: str
+    duration: str
+    source: str
+    primary_area: str | None
+
+
+def alert_view(posting: Posting, *, title_limit: int = 250) -> AlertView:
+    """The facts of one posting for display."""
+    taxonomy = load_taxonomy()
+    countries = ", ".join(country_name(c) for c in posting.countries)
+    if posting.remote:
+        countries = f"{countries} (remote)" if countries else "Remote"
+    areas = ", ".join(taxonomy.areas[a].label if a in taxonomy.areas else a for a in posting.areas)
+    return AlertView(
+        title=safe_text(posting.title, title_limit),
+        url=posting.url,
+        company=safe_text(posting.company, 200) or "—",
+        countries=safe_text(countries, 300) or "Not stated",
+        areas=safe_text(areas, 300) or "—",
+        degree=DEGREE_LABELS[posting.degree],
+        posted=_date(posting.posted_at),
+        pay=posting.pay.describe() if posting.pay else "",
+        duration=posting.duration or "",
+        source=safe_text(posting.source, 100),
+        primary_area=posting.areas[0] if posting.areas else None,
+    )
+
+
+def _date(moment: datetime | None) -> str:
+    return moment.strftime("%d %b %Y") if moment else "Not stated"
+
+
+def plain_alert(posting: Posting) -> str:
+    """A console alert: title, facts on one line each, and the link."""
+    view = alert_view(posting)
+    lines = [
+        f"▶ {view.title}",
+        f"  Company:   {view.company}",
+        f"  Where:     {view.countries}",
+        f"  Areas:     {view.areas}",
+        f"  Degree:    {view.degree}",
+        f"  Posted:    {view.posted}",
+    ]
+    if view.pay:
+        lines.append(f"  Pay:       {view.pay}")
+    if view.duration:
+        lines.append(f"  Duration:  {view.duration}")
+    lines.append(f"  Apply:     {view.url}")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSection:
+    """Postings of one area (the first area of each posting), newest first."""
+
+    area: str
+    label: str
+    postings: tuple[Posting, ...]
+
+
+def digest_sections(postings: Sequence[Posting]) -> list[DigestSection]:
+    """Group postings by their first area (in taxonomy order), each group newest first."""
+    taxonomy = load_taxonomy()
+    order = {slug: i for i, slug in enumerate(taxonomy.slugs)}
+    groups: dict[str, list[Posting]] = {}
+    for posting in postings:
+        groups.setdefault(posting.areas[0] if posting.areas else "", []).append(posting)
+    sections = []
+    for area in sorted(groups, key=lambda a: order.get(a, len(order))):
+        items = sorted(
+            groups[area], key=lambda p: (p.posted_at is not None, p.posted_at), reverse=True
+        )
+        label = taxonomy.areas[area].label if area in taxonomy.areas else "Other"
+        sections.append(DigestSection(area, label, tuple(items)))
+    return sections
+
+
+def plain_digest(title: str, postings: Sequence[Posting]) -> str:
+    """A console digest: a heading, then one section per area with one line per posting."""
+    lines = [f"══ {safe_text(title, 200)} — {len(postings)} posting(s) ══"]
+    for section in digest_sections(postings):
+        lines.append(f"\n[{section.label}]")
+        for posting in section.postings:
+            view = alert_view(posting, title_limit=150)
+            lines.append(
+                f"  • {view.title} — {view.company} · {view.countries} · "
+                f"{view.degree} · {view.posted}"
+            )
+            lines.append(f"    {view.url}")
+    return "\n".join(lines)

@@ -1,0 +1,71 @@
+"""`jobbot classify`: what the bot understands of posting documents, as JSON Lines."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from bot.errors import ParseError
+from bot.postings.enrich import enrich
+from bot.postings.model import Posting, RawPosting
+from bot.postings.page import parse_page
+from bot.sources.base import kind_for, sniff_kind
+
+__all__ = ["classify_document", "posting_json"]
+
+
+def posting_json(posting: Posting) -> dict[str, Any]:
+    """The classify output fields of one posting."""
+    pay = posting.pay
+    return {
+        "id": posting.external_id,
+        "title": posting.title,
+        "company": posting.company,
+        "url": posting.url,
+        "locations": list(posting.locations),
+        "countries": sorted(posting.countries),
+        "remote": posting.remote,
+        "areas": sorted(posting.areas),
+        "degree": posting.degree,
+        "is_posting": posting.is_posting,
+        "is_internship": posting.is_internship,
+        "posted_at": posting.posted_at.isoformat() if posting.posted_at else None,
+        "pay": (
+            {"min": pay.min, "max": pay.max, "currency": pay.currency, "period": pay.period}
+            if pay
+            else None
+        ),
+        "duration": posting.duration,
+    }
+
+
+def raw_records(body: bytes, name: str) -> tuple[str, list[RawPosting]]:
+    """The format detected from the content, and the raw records in it."""
+    kind = sniff_kind(body)
+    if kind is not None:
+        return kind, kind_for(kind).parse(body, name, name)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ParseError(name, "not UTF-8 text and not a known feed or API format") from error
+    if not text.strip():
+        raise ParseError(name, "empty document")
+    return "page", [parse_page(text, name, name)]
+
+
+def classify_document(body: bytes, name: str, now: datetime) -> list[dict[str, Any]]:
+    """Classify every posting in one document (a feed, an API response or a single page)."""
+    kind, records = raw_records(body, name)
+    result = []
+    for record in records:
+        row = posting_json(enrich(record, now))
+        row["format"] = kind
+        row["file"] = name
+        result.append(row)
+    return result
+
+
+def dumps(row: dict[str, Any]) -> str:
+    """One JSON line."""
+    return json.dumps(row, ensure_ascii=False, sort_keys=False)

@@ -1,0 +1,348 @@
+"""The `jobbot` command: run, demo, poll, subs, sources, classify."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bot import __version__
+from bot.app import JobBot, build, install_stop_signals
+from bot.config import Settings, load_settings, parse_interval
+from bot.errors import JobbotError
+from bot.logs import configure_logging
+from bot.sources.base import PollState, kind_for, registered_kinds, sniff_kind
+from bot.sources.http import now_utc
+from subscriptions.commands import CommandContext
+from subscriptions.grammar import format_filter, format_schedule
+
+__all__ = ["main"]
+
+CLI_PLATFORM = "console"
+CLI_WORKSPACE = "local"
+CLI_CHANNEL = "terminal"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jobbot", description="Research-internship alerts for Slack, Discord and the terminal."
+    )
+    parser.add_argument("--version", action="version", version=f"jobbot {__version__}")
+    parser.add_argument("--log-format", choices=["text", "json"], help="log line format")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    commands.add_parser(
+        "run",
+        help="run the bot: poll sources, send alerts and digests",
+        description="Run the bot until Ctrl-C or SIGTERM. With no Slack or Discord tokens in "
+        "the environment, alerts print to this terminal.",
+    )
+
+    demo = commands.add_parser(
+        "demo",
+        help="a self-contained demo on bundled feeds (no network, no tokens)",
+        description="Serve the bundled demo feeds on 127.0.0.1, poll them, match them against "
+        "demo subscriptions and print the alerts and a digest. Leaves nothing "
+        "behind.",
+    )
+    demo.add_argument("--quiet", action="store_true", help="print only the summary line")
+
+    poll = commands.add_parser(
+        "poll",
+        help="poll sources once and deliver what matches",
+        description="Poll every source once, deliver, and exit.",
+    )
+    poll.add_argument(
+        "--once", action="store_true", required=True, help="poll once and exit (required)"
+    )
+
+    subs = commands.add_parser(
+        "subs",
+        help="manage subscriptions (same grammar as /jobs)",
+        description="Manage subscriptions from the command line.",
+    )
+    subs_commands = subs.add_subparsers(dest="subs_command", metavar="ACTION", required=True)
+    add = subs_commands.add_parser(
+        "add",
+        help="add a subscription",
+        description="Add a subscription with the /jobs subscribe grammar, for example: "
+        "jobbot subs add area:nlp,recsys country:US,DE degree:phd-only "
+        "mode:daily at:09:00 tz:Europe/Berlin",
+    )
+    add.add_argument("filters", nargs="*", help="key:value filters")
+    add.add_argument(
+        "--platform",
+        default=CLI_PLATFORM,
+        choices=["console", "slack", "discord"],
+        help="where alerts go",
+    )
+    add.add_argument("--workspace", default=CLI_WORKSPACE, help="Slack team id or Discord guild id")
+    add.add_argument("--channel", default=CLI_CHANNEL, help="channel id (or name for console)")
+    subs_commands.add_parser(
+        "list",
+        help="list every subscription",
+        description="List every subscription on every platform.",
+    )
+    remove = subs_commands.add_parser(
+        "remove", help="remove a subscription by id", description="Remove a subscription by id."
+    )
+    remove.add_argument("id", type=int, help="subscription id (see `jobbot subs list`)")
+
+    sources = commands.add_parser(
+        "sources",
+        help="list, add and remove sources",
+        description="Manage the sources jobbot polls.",
+    )
+    src_commands = sources.add_subparsers(dest="sources_command", metavar="ACTION", required=True)
+    src_commands.add_parser(
+        "list",
+        help="list sources with their health",
+        description="List sources with their poll state and health.",
+    )
+    src_add = src_commands.add_parser(
+        "add",
+        help="add a source by URL",
+        description="Add a source. The kind is detected from the response where not given.",
+    )
+    src_add.add_argument("url", help="feed or API URL")
+    src_add.add_argument("--kind", help=f"source kind ({', '.join(registered_kinds())})")
+    src_add.add_argument("--interval", default=None, help="poll interval, e.g. 30m, 6h, 1d")
+    src_add.add_argument("--name", help="a short unique name (default: from the URL)")
+    src_add.add_argument(
+        "--backfill",
+        type=int,
+        default=0,
+        metavar="N",
+        help="alert the newest N postings of the first poll (default: none)",
+    )
+    src_remove = src_commands.add_parser(
+        "remove",
+        help="remove a source by name",
+        description="Stop polling a source (postings stay).",
+    )
+    src_remove.add_argument("name")
+
+    classify = commands.add_parser(
+        "classify",
+        help="print what jobbot understands of posting documents (JSON Lines)",
+        description="Read feeds, API responses or saved posting pages (text or HTML) and print "
+        "one JSON object per posting. Use - for standard input.",
+    )
+    classify.add_argument("paths", nargs="+", help="files, or - for standard input")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {"log_format": args.log_format} if args.log_format else {}
+    return load_settings(overrides=overrides)
+
+
+def _cli_context(
+    bot: JobBot,
+    platform: str = CLI_PLATFORM,
+    workspace: str = CLI_WORKSPACE,
+    channel: str = CLI_CHANNEL,
+) -> CommandContext:
+    return CommandContext(
+        platform=platform,
+        workspace=workspace,
+        channel=channel,
+        user="cli",
+        now=bot.clock(),
+        can_manage=True,
+    )
+
+
+async def _run(settings: Settings) -> int:
+    bot = build(settings)
+    try:
+        print(bot.describe(), flush=True)
+        print("jobbot is running. Press Ctrl-C to stop.", flush=True)
+        stop = asyncio.Event()
+        install_stop_signals(stop)
+        await bot.run(stop)
+    finally:
+        await bot.aclose()
+    print("jobbot stopped.", flush=True)
+    return 0
+
+
+async def _poll_once(settings: Settings) -> int:
+    bot = build(settings)
+    try:
+        reports = await bot.poll_all()
+        delivered = await bot.worker.run_once()
+        digests = await bot.digests.run_due()
+    finally:
+        await bot.aclose()
+    failed = [r for r in reports if not r.ok]
+    for report in reports:
+        state = (
+            "not modified"
+            if report.not_modified
+            else f"{report.seen} seen, {report.new} new, {report.queued} queued"
+            if report.ok
+            else f"FAILED: {report.error}"
+        )
+        print(f"{report.source}: {state}")
+    print(f"{delivered.sent} alert(s) sent, {digests} digest(s) sent")
+    return 1 if failed and len(failed) == len(reports) else 0
+
+
+async def _subs(args: argparse.Namespace, settings: Settings) -> int:
+    bot = build(settings)
+    try:
+        if args.subs_command == "list":
+            subs = bot.store.subscriptions()
+            if not subs:
+                print("No subscriptions. Add one with: jobbot subs add area:ml country:US")
+            for sub in subs:
+                paused = f"  (paused: {sub.paused_reason})" if sub.paused else ""
+                print(
+                    f"#{sub.id}  {sub.platform}:{sub.workspace}:{sub.channel}  "
+                    f"{format_filter(sub.filter)}  {format_schedule(sub.schedule)}{paused}"
+                )
+            return 0
+        if args.subs_command == "remove":
+            found = bot.store.subscription(args.id)
+            ctx = (
+                _cli_context(bot, found.platform, found.workspace, found.channel)
+                if found
+                else _cli_context(bot)
+            )
+            reply = await bot.command(f"unsubscribe {args.id}", ctx)
+        else:
+            ctx = _cli_context(bot, args.platform, args.workspace, args.channel)
+            reply = await bot.command("subscribe " + shlex.join(args.filters), ctx)
+        print(reply.text, file=sys.stdout if reply.ok else sys.stderr)
+        return 0 if reply.ok else 2
+    finally:
+        await bot.aclose()
+
+
+def _default_name(url: str) -> str:
+    parts = urlsplit(url)
+    path = "-".join(p for p in parts.path.split("/") if p)[:40]
+    return f"{parts.hostname or 'source'}{'-' + path if path else ''}"
+
+
+async def _sources(args: argparse.Namespace, settings: Settings) -> int:
+    bot = build(settings)
+    try:
+        if args.sources_command == "list":
+            for source in bot.store.sources():
+                health = "healthy" if source.healthy else "UNHEALTHY"
+                last = (
+                    source.last_success_at.isoformat(timespec="minutes")
+                    if source.last_success_at
+                    else "never"
+                )
+                error = f"  last error: {source.last_error}" if source.last_error else ""
+                print(
+                    f"{source.name}  [{source.kind}]  {source.url}\n"
+                    f"    every {source.interval_s}s, {source.polls} poll(s), last success "
+                    f"{last}, {health} ({source.consecutive_failures} failure(s) in a row)"
+                    f"{error}"
+                )
+            return 0
+        if args.sources_command == "remove":
+            if not bot.store.remove_source(args.name):
+                print(f"No source named {args.name!r}; see `jobbot sources list`.", file=sys.stderr)
+                return 2
+            print(f"Removed source {args.name!r} (its postings stay).")
+            return 0
+        kind = args.kind
+        if kind is None:
+            status, body, _ = await bot.fetcher.get(args.url, PollState())
+            kind = sniff_kind(body)
+            if kind is None:
+                print(
+                    f"Could not tell what kind of source {args.url} is; "
+                    f"give --kind ({', '.join(registered_kinds())}).",
+                    file=sys.stderr,
+                )
+                return 2
+        else:
+            try:
+                kind_for(kind)
+            except KeyError as error:
+                print(str(error.args[0]), file=sys.stderr)
+                return 2
+        interval = (
+            parse_interval(args.interval, "--interval")
+            if args.interval
+            else settings.default_interval
+        )
+        name = args.name or _default_name(args.url)
+        bot.store.upsert_source(
+            name, kind, args.url, interval, backfill=args.backfill, now=bot.clock()
+        )
+        print(
+            f"Added source {name!r} ({kind}), polled every {interval}s. Its first poll "
+            + (
+                f"alerts its newest {args.backfill} posting(s)."
+                if args.backfill
+                else "records what is there without alerting."
+            )
+        )
+        return 0
+    finally:
+        await bot.aclose()
+
+
+def _classify(paths: Sequence[str]) -> int:
+    from bot.classify import classify_document, dumps
+
+    now = now_utc()
+    failures = 0
+    for path in paths:
+        try:
+            body = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+            rows = classify_document(body, "-" if path == "-" else Path(path).name, now)
+        except (OSError, JobbotError) as error:
+            print(f"jobbot classify: {path}: {error}", file=sys.stderr)
+            failures += 1
+            continue
+        for row in rows:
+            sys.stdout.write(dumps(row) + "\n")
+    sys.stdout.flush()
+    return 1 if failures else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `jobbot` console script and `python -m bot`."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        if args.command == "classify":
+            return _classify(args.paths)
+        if args.command == "demo":
+            from bot.demo import run_demo
+
+            configure_logging("warning" if args.quiet else "info", args.log_format or "text")
+            return asyncio.run(run_demo(quiet=args.quiet))
+        settings = _settings(args)
+        configure_logging("debug" if args.verbose else settings.log_level, settings.log_format)
+        if args.command == "run":
+            return asyncio.run(_run(settings))
+        if args.command == "poll":
+            return asyncio.run(_poll_once(settings))
+        if args.command == "subs":
+            return asyncio.run(_subs(args, settings))
+        if args.command == "sources":
+            return asyncio.run(_sources(args, settings))
+    except JobbotError as error:
+        print(f"jobbot: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    parser.error(f"unknown command {args.command}")
+    return 2

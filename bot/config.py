@@ -1,0 +1,289 @@
+"""Settings: secrets from the environment, everything else from an optional TOML file.
+
+Every setting is listed once in ``SETTINGS`` with its default and a help line; the
+README documents each (a test keeps the two in step). ``load_settings`` parses the
+file once into a frozen ``Settings``; a bad value stops start-up with a message that
+names the key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from bot.errors import ConfigError
+from bot.sources.base import SourceSpec
+
+__all__ = ["ENV_SECRETS", "SETTINGS", "Setting", "Settings", "load_settings", "parse_interval"]
+
+_INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|day|w)?\s*$", re.I)
+_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "m": 60,
+    "min": 60,
+    "h": 3600,
+    "hr": 3600,
+    "d": 86400,
+    "day": 86400,
+    "w": 604800,
+}
+
+
+def parse_interval(value: object, key: str = "interval") -> int:
+    """Seconds from ``90``, ``"30m"``, ``"6h"`` or ``"1d"``; at least 1 s."""
+    if isinstance(value, bool):
+        raise ConfigError(key, f"{value!r} is not a duration")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _INTERVAL.match(str(value))
+        if not match:
+            raise ConfigError(key, f"{value!r} is not a duration like 90, '30m', '6h' or '1d'")
+        seconds = float(match.group(1)) * _UNITS[(match.group(2) or "s").lower()]
+    if seconds < 1:
+        raise ConfigError(key, "must be at least 1 second")
+    return int(seconds)
+
+
+def _bool(value: object, key: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ConfigError(key, f"{value!r} is not true or false")
+
+
+def _positive_int(value: object, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(key, f"{value!r} is not a whole number >= 0")
+    return value
+
+
+def _str(value: object, key: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(key, f"{value!r} is not text")
+    return value
+
+
+def _str_list(value: object, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(key, "must be a list of strings")
+    return tuple(value)
+
+
+def _choice(*choices: str) -> Callable[[object, str], str]:
+    def parse(value: object, key: str) -> str:
+        if value not in choices:
+            raise ConfigError(key, f"{value!r} is not one of {', '.join(choices)}")
+        return str(value)
+
+    return parse
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One TOML setting: its key, default, parser and the help line the README shows."""
+
+    key: str
+    default: Any
+    parse: Callable[[object, str], Any]
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "data_dir",
+        None,
+        _str,
+        "Where the database lives (env JOBBOT_DATA_DIR wins; default: the user data dir).",
+    ),
+    Setting(
+        "allow_private_sources",
+        False,
+        _bool,
+        "Allow sources on private, loopback and link-local addresses (tests, demo).",
+    ),
+    Setting("default_sources", True, _bool, "Also watch the shipped default source list."),
+    Setting(
+        "default_interval",
+        3600,
+        parse_interval,
+        "Poll interval for sources that do not set one ('30m', '6h', seconds).",
+    ),
+    Setting(
+        "delivery_interval",
+        5,
+        parse_interval,
+        "How often the delivery worker looks for queued alerts.",
+    ),
+    Setting(
+        "digest_check_interval",
+        60,
+        parse_interval,
+        "How often due daily/weekly digests are looked for.",
+    ),
+    Setting(
+        "burst_threshold",
+        5,
+        _positive_int,
+        "More instant alerts than this for one channel in one poll go as one message.",
+    ),
+    Setting("fetch_timeout", 20, parse_interval, "Timeout for one source request, in seconds."),
+    Setting("max_body_mb", 10, _positive_int, "Largest source response read, in megabytes."),
+    Setting(
+        "admins",
+        (),
+        _str_list,
+        "Chat user ids allowed to manage sources (e.g. 'slack:U123', 'discord:42').",
+    ),
+    Setting("log_format", "text", _choice("text", "json"), "Log lines as text or JSON."),
+    Setting(
+        "log_level",
+        "info",
+        _choice("debug", "info", "warning", "error"),
+        "Least severe log level shown.",
+    ),
+)
+
+ENV_SECRETS: tuple[tuple[str, str], ...] = (
+    ("SLACK_BOT_TOKEN", "Slack bot token (xoxb-…): one workspace."),
+    ("SLACK_APP_TOKEN", "Slack app-level token (xapp-…): Socket Mode."),
+    ("SLACK_SIGNING_SECRET", "Slack signing secret: HTTP mode."),
+    ("DISCORD_TOKEN", "Discord bot token."),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """All settings, parsed once at start-up."""
+
+    data_dir: Path
+    config_path: Path | None = None
+    allow_private_sources: bool = False
+    default_sources: bool = True
+    default_interval: int = 3600
+    delivery_interval: int = 5
+    digest_check_interval: int = 60
+    burst_threshold: int = 5
+    fetch_timeout: int = 20
+    max_body_mb: int = 10
+    admins: tuple[str, ...] = ()
+    log_format: str = "text"
+    log_level: str = "info"
+    sources: tuple[SourceSpec, ...] = ()
+    secrets: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file."""
+        return self.data_dir / "jobbot.db"
+
+    def has_secret(self, name: str) -> bool:
+        """True when the environment set this token."""
+        return bool(self.secrets.get(name))
+
+
+def _parse_sources(raw: object, default_interval: int, where: str) -> list[SourceSpec]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}sources", "must be a list of [[sources]] tables")
+    specs = []
+    names: set[str] = set()
+    for index, entry in enumerate(raw):
+        key = f"{where}sources[{index}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(key, "must be a table with kind, url and optional name/interval")
+        unknown = set(entry) - {"name", "kind", "url", "interval", "backfill"}
+        if unknown:
+            raise ConfigError(key, f"unknown keys {sorted(unknown)}")
+        if "url" not in entry or "kind" not in entry:
+            raise ConfigError(key, "needs kind and url")
+        url = _str(entry["url"], f"{key}.url")
+        name = _str(entry.get("name", url), f"{key}.name")
+        if name in names:
+            raise ConfigError(f"{key}.name", f"{name!r} is used twice")
+        names.add(name)
+        interval = (
+            parse_interval(entry["interval"], f"{key}.interval")
+            if "interval" in entry
+            else default_interval
+        )
+        specs.append(
+            SourceSpec(
+                name=name,
+                kind=_str(entry["kind"], f"{key}.kind"),
+                url=url,
+                interval_s=interval,
+                backfill=_positive_int(entry.get("backfill", 0), f"{key}.backfill"),
+            )
+        )
+    return specs
+
+
+def default_source_specs(default_interval: int) -> list[SourceSpec]:
+    """The shipped default source list (bot/data/default_sources.toml)."""
+    raw = resources.files("bot.data").joinpath("default_sources.toml").read_text("utf-8")
+    return _parse_sources(tomllib.loads(raw).get("sources", []), default_interval, "default ")
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    overrides: Mapping[str, object] | None = None,
+) -> Settings:
+    """Read the environment and the TOML file (JOBBOT_CONFIG, else ./jobbot.toml if present)."""
+    env = os.environ if env is None else env
+    cwd = Path.cwd() if cwd is None else cwd
+    config_path: Path | None = None
+    data: dict[str, Any] = {}
+    if env.get("JOBBOT_CONFIG"):
+        config_path = Path(env["JOBBOT_CONFIG"]).expanduser()
+        if not config_path.is_file():
+            raise ConfigError("JOBBOT_CONFIG", f"no file at {config_path}")
+    elif (cwd / "jobbot.toml").is_file():
+        config_path = cwd / "jobbot.toml"
+    if config_path is not None:
+        try:
+            data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(str(config_path), f"is not valid TOML: {error}") from error
+    data |= dict(overrides or {})
+    known = {s.key for s in SETTINGS} | {"sources"}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(
+            sorted(unknown)[0], f"is not a setting; known: {', '.join(sorted(known))}"
+        )
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        values[setting.key] = (
+            setting.parse(data[setting.key], setting.key)
+            if setting.key in data
+            else setting.default
+        )
+    data_dir = (
+        env.get("JOBBOT_DATA_DIR")
+        or values.pop("data_dir")
+        or platformdirs.user_data_dir("jobbot", appauthor=False)
+    )
+    values.pop("data_dir", None)
+    sources = _parse_sources(data.get("sources", []), values["default_interval"], "")
+    if values["default_sources"]:
+        configured = {s.name for s in sources}
+        sources += [
+            s for s in default_source_specs(values["default_interval"]) if s.name not in configured
+        ]
+    secrets = {name: env[name] for name, _ in ENV_SECRETS if env.get(name)}
+    return Settings(
+        data_dir=Path(data_dir).expanduser(),
+        config_path=config_path,
+        sources=tuple(sources),
+        secrets=secrets,
+        **values,
+    )

@@ -1,0 +1,96 @@
+"""The Posting value and the raw record that sources hand to enrichment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, get_args
+
+__all__ = ["DEGREES", "Degree", "Pay", "Posting", "RawPosting"]
+
+Degree = Literal["phd-only", "phd-or-masters", "any", "unknown"]
+DEGREES: tuple[Degree, ...] = get_args(Degree)
+
+PayPeriod = Literal["hour", "day", "week", "month", "year"]
+
+
+@dataclass(frozen=True, slots=True)
+class Pay:
+    """Pay as stated by the posting: a range (or a single figure) with currency and period."""
+
+    min: float | None
+    max: float | None
+    currency: str
+    period: PayPeriod
+
+    def __post_init__(self) -> None:
+        if self.min is None and self.max is None:
+            raise ValueError("pay needs at least one figure")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"pay range is reversed: {self.min} > {self.max}")
+
+    def describe(self) -> str:
+        """Human form, e.g. ``USD 52–78 / hour``."""
+        low, high = self.min, self.max
+        figures = [f"{v:,.2f}".rstrip("0").rstrip(".") for v in (low, high) if v is not None]
+        amount = "–".join(dict.fromkeys(figures))
+        return f"{self.currency} {amount} / {self.period}"
+
+
+@dataclass(frozen=True, slots=True)
+class RawPosting:
+    """What a source parser extracts from one record, before any interpretation.
+
+    Sources fill what their format states; enrichment works out the rest. ``hints``
+    carries source-specific facts a parser knows for sure (for example Amazon's
+    ``is_intern`` flag or a country code field) under well-known keys:
+    ``countries`` (list of ISO alpha-2), ``remote`` (bool), ``is_internship`` (bool),
+    ``active`` (bool), ``deadline`` (ISO date), ``pay_text`` (str).
+    """
+
+    source: str
+    external_id: str
+    url: str
+    title: str
+    company: str = ""
+    locations: tuple[str, ...] = ()
+    description: str = ""
+    posted: str | datetime | None = None
+    hints: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """One job posting as jobbot understands it."""
+
+    source: str
+    external_id: str
+    url: str
+    title: str
+    company: str = ""
+    locations: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    remote: bool = False
+    areas: tuple[str, ...] = ()
+    degree: Degree = "unknown"
+    is_posting: bool = True
+    is_internship: bool = False
+    posted_at: datetime | None = None
+    pay: Pay | None = None
+    duration: str | None = None
+    deadline: datetime | None = None
+    description: str = ""
+    active: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.source:
+            raise ValueError("a posting needs a source")
+        if not self.external_id:
+            raise ValueError("a posting needs an external id")
+        if self.degree not in DEGREES:
+            raise ValueError(f"unknown degree {self.degree!r}; expected one of {DEGREES}")
+        if self.posted_at is not None and self.posted_at.tzinfo is None:
+            raise ValueError("posted_at must be timezone-aware (UTC)")
+        for code in self.countries:
+            if len(code) != 2 or not code.isupper():
+                raise ValueError(f"country {code!r} is not an ISO 3166-1 alpha-2 code")

@@ -1,0 +1,895 @@
+"""The one place that speaks SQL: schema, migrations and every query jobbot makes.
+
+SQLite through sqlite-utils, in WAL mode. Every state change that matters is a row,
+so a restart loses nothing. The interface is kept narrow (plain values in, plain
+values out) so that a PostgreSQL store could implement it beside this one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from bot.postings.dedup import NEAR_DUPLICATE_WINDOW, company_key, is_near_duplicate, title_key
+from bot.postings.model import Pay, Posting
+from subscriptions.model import Filter, Schedule, Subscription
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Delivery",
+    "DeliveryKind",
+    "IngestResult",
+    "SourceState",
+    "Store",
+    "StoredPosting",
+    "migrations",
+]
+
+DeliveryKind = Literal["instant", "digest"]
+migrations = Migrations("jobbot")
+
+
+def _ts(moment: datetime) -> str:
+    """One fixed text form for times, so that SQL can compare them as strings."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+# ---------------------------------------------------------------- migrations
+# Each migration is applied once, in order, inside a transaction; a database made by an
+# older release is upgraded on open. Never edit a released migration: add a new one.
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """Sources with poll state, postings, subscriptions and the delivery outbox."""
+    db.table("sources").create(
+        {
+            "name": str,
+            "kind": str,
+            "url": str,
+            "interval_s": int,
+            "enabled": int,
+            "backfill": int,
+            "etag": str,
+            "last_modified": str,
+            "polls": int,
+            "last_polled_at": str,
+            "last_success_at": str,
+            "last_error": str,
+            "consecutive_failures": int,
+            "next_poll_at": str,
+            "added_at": str,
+            "settings": str,
+        },
+        pk="name",
+        not_null={"kind", "url", "interval_s"},
+        defaults={"enabled": 1, "backfill": 0, "polls": 0, "consecutive_failures": 0},
+    )
+    db.table("postings").create(
+        {
+            "id": int,
+            "source": str,
+            "external_id": str,
+            "url": str,
+            "title": str,
+            "company": str,
+            "locations": str,
+            "countries": str,
+            "remote": int,
+            "areas": str,
+            "degree": str,
+            "is_posting": int,
+            "is_internship": int,
+            "posted_at": str,
+            "pay": str,
+            "duration": str,
+            "deadline": str,
+            "description": str,
+            "active": int,
+            "first_seen_at": str,
+            "last_seen_at": str,
+            "duplicate_of": int,
+            "alerted": int,
+        },
+        pk="id",
+        not_null={"source", "external_id", "title"},
+    )
+    db.table("postings").create_index(["source", "external_id"], unique=True)
+    db.table("postings").create_index(["url"])
+    db.table("subscriptions").create(
+        {
+            "id": int,
+            "platform": str,
+            "workspace": str,
+            "channel": str,
+            "filter": str,
+            "mode": str,
+            "at": str,
+            "tz": str,
+            "weekday": str,
+            "created_by": str,
+            "created_at": str,
+            "paused": int,
+            "paused_reason": str,
+            "paused_at": str,
+            "last_digest_at": str,
+        },
+        pk="id",
+        not_null={"platform", "channel", "filter", "mode"},
+        defaults={"paused": 0},
+    )
+    db.table("subscriptions").create_index(["platform", "workspace", "channel"])
+    db.table("deliveries").create(
+        {
+            "id": int,
+            "subscription_id": int,
+            "posting_id": int,
+            "kind": str,
+            "status": str,
+            "attempts": int,
+            "next_attempt_at": str,
+            "lease_until": str,
+            "error": str,
+            "created_at": str,
+            "sent_at": str,
+            "message_ref": str,
+        },
+        pk="id",
+        not_null={"subscription_id", "posting_id", "kind", "status"},
+        defaults={"attempts": 0},
+        foreign_keys=[("posting_id", "postings", "id")],
+    )
+    # The outbox promise: nobody is alerted twice for one posting, across restarts.
+    db.table("deliveries").create_index(["subscription_id", "posting_id"], unique=True)
+    db.table("deliveries").create_index(["status", "next_attempt_at"])
+
+
+@migrations()
+def m002_near_duplicate_keys(db: Database) -> None:
+    """Index near-duplicate lookups (company + normalised title) instead of scanning."""
+    db.table("postings").add_column("company_key", str)
+    db.table("postings").add_column("title_key", str)
+    rows = list(db.query("select id, company, title from postings"))
+    for row in rows:
+        db.execute(
+            "update postings set company_key = ?, title_key = ? where id = ?",
+            [company_key(row["company"] or ""), title_key(row["title"] or ""), row["id"]],
+        )
+    db.table("postings").create_index(["company_key", "title_key"])
+
+
+SCHEMA_VERSION = 2
+
+
+# ---------------------------------------------------------------- values
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """A configured source and where its polling stands."""
+
+    name: str
+    kind: str
+    url: str
+    interval_s: int
+    enabled: bool = True
+    backfill: int = 0
+    etag: str | None = None
+    last_modified: str | None = None
+    polls: int = 0
+    last_polled_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    next_poll_at: datetime | None = None
+    settings: dict[str, Any] | None = None
+
+    @property
+    def healthy(self) -> bool:
+        """False after repeated failures in a row."""
+        return self.consecutive_failures < 3
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPosting:
+    """A posting with its row id and when jobbot first saw it."""
+
+    id: int
+    posting: Posting
+    first_seen_at: datetime
+    duplicate_of: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What one batch did: new postings (to match), updates and merged duplicates."""
+
+    new: list[StoredPosting]
+    updated: int
+    duplicates: int
+    seen: int
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One outbox row joined with its subscription and posting."""
+
+    id: int
+    subscription: Subscription
+    posting: StoredPosting
+    kind: DeliveryKind
+    status: str
+    attempts: int
+
+
+# ---------------------------------------------------------------- row mapping
+
+
+def _posting_row(posting: Posting) -> dict[str, Any]:
+    pay = posting.pay
+    return {
+        "source": posting.source,
+        "external_id": posting.external_id,
+        "url": posting.url,
+        "title": posting.title,
+        "company": posting.company,
+        "locations": json.dumps(list(posting.locations)),
+        "countries": json.dumps(list(posting.countries)),
+        "remote": int(posting.remote),
+        "areas": json.dumps(list(posting.areas)),
+        "degree": posting.degree,
+        "is_posting": int(posting.is_posting),
+        "is_internship": int(posting.is_internship),
+        "posted_at": _ts(posting.posted_at) if posting.posted_at else None,
+        "pay": json.dumps([pay.min, pay.max, pay.currency, pay.period]) if pay else None,
+        "duration": posting.duration,
+        "deadline": _ts(posting.deadline) if posting.deadline else None,
+        "description": posting.description,
+        "active": int(posting.active),
+        "company_key": company_key(posting.company),
+        "title_key": title_key(posting.title),
+    }
+
+
+def _posting_from(row: dict[str, Any]) -> Posting:
+    pay = json.loads(row["pay"]) if row["pay"] else None
+    return Posting(
+        source=row["source"],
+        external_id=row["external_id"],
+        url=row["url"] or "",
+        title=row["title"],
+        company=row["company"] or "",
+        locations=tuple(json.loads(row["locations"] or "[]")),
+        countries=tuple(json.loads(row["countries"] or "[]")),
+        remote=bool(row["remote"]),
+        areas=tuple(json.loads(row["areas"] or "[]")),
+        degree=row["degree"] or "unknown",
+        is_posting=bool(row["is_posting"]),
+        is_internship=bool(row["is_internship"]),
+        posted_at=_dt(row["posted_at"]),
+        pay=Pay(pay[0], pay[1], pay[2], pay[3]) if pay else None,
+        duration=row["duration"],
+        deadline=_dt(row["deadline"]),
+        description=row["description"] or "",
+        active=bool(row["active"]) if row["active"] is not None else True,
+    )
+
+
+def _stored_from(row: dict[str, Any]) -> StoredPosting:
+    first_seen = _dt(row["first_seen_at"]) or datetime.now(UTC)
+    return StoredPosting(row["id"], _posting_from(row), first_seen, row["duplicate_of"])
+
+
+def _filter_to_json(filter_: Filter) -> str:
+    return json.dumps(
+        {
+            "areas": sorted(filter_.areas),
+            "countries": sorted(filter_.countries),
+            "degrees": sorted(filter_.degrees),
+            "keywords": list(filter_.keywords),
+            "exclude": list(filter_.exclude),
+            "companies": list(filter_.companies),
+            "internship": filter_.internship,
+            "remote": filter_.remote,
+        }
+    )
+
+
+def _filter_from_json(text: str) -> Filter:
+    data = json.loads(text)
+    return Filter(
+        areas=frozenset(data.get("areas", [])),
+        countries=frozenset(data.get("countries", [])),
+        degrees=frozenset(data.get("degrees", [])),
+        keywords=tuple(data.get("keywords", [])),
+        exclude=tuple(data.get("exclude", [])),
+        companies=tuple(data.get("companies", [])),
+        internship=data.get("internship", "yes"),
+        remote=bool(data.get("remote", False)),
+    )
+
+
+def _subscription_from(row: dict[str, Any]) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        platform=row["platform"],
+        workspace=row["workspace"] or "",
+        channel=row["channel"],
+        filter=_filter_from_json(row["filter"]),
+        schedule=Schedule(
+            mode=row["mode"],
+            at=row["at"] or "09:00",
+            tz=row["tz"] or "UTC",
+            weekday=row["weekday"] or "mon",
+        ),
+        created_by=row["created_by"] or "",
+        created_at=_dt(row["created_at"]),
+        paused=bool(row["paused"]),
+        paused_reason=row["paused_reason"],
+        paused_at=_dt(row["paused_at"]),
+        last_digest_at=_dt(row["last_digest_at"]),
+    )
+
+
+def _source_from(row: dict[str, Any]) -> SourceState:
+    return SourceState(
+        name=row["name"],
+        kind=row["kind"],
+        url=row["url"],
+        interval_s=row["interval_s"],
+        enabled=bool(row["enabled"]),
+        backfill=row["backfill"] or 0,
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        polls=row["polls"] or 0,
+        last_polled_at=_dt(row["last_polled_at"]),
+        last_success_at=_dt(row["last_success_at"]),
+        last_error=row["last_error"],
+        consecutive_failures=row["consecutive_failures"] or 0,
+        next_poll_at=_dt(row["next_poll_at"]),
+        settings=json.loads(row["settings"]) if row["settings"] else None,
+    )
+
+
+# ---------------------------------------------------------------- the store
+
+
+class Store:
+    """All persistent state. Open one per process; it is not shared across threads."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.db.execute("pragma foreign_keys = on")
+        self.db.execute("pragma busy_timeout = 5000")
+        migrations.apply(self.db)
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open (creating and upgrading as needed) the database file at ``path``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = Database(path)
+        db.enable_wal()
+        return cls(db)
+
+    @classmethod
+    def memory(cls) -> Store:
+        """A throwaway in-memory store, for tests and `jobbot classify`."""
+        return cls(Database(memory=True))
+
+    def close(self) -> None:
+        """Checkpoint and close the database."""
+        try:
+            self.db.execute("pragma wal_checkpoint(truncate)")
+        except sqlite3.Error:
+            pass
+        self.db.close()
+
+    def schema_version(self) -> int:
+        """How many migrations this database has applied."""
+        return len(migrations.applied(self.db))
+
+    @contextmanager
+    def _atomic(self) -> Iterator[None]:
+        with self.db.atomic():
+            yield
+
+    # ------------------------------------------------------------ sources
+
+    def upsert_source(
+        self,
+        name: str,
+        kind: str,
+        url: str,
+        interval_s: int,
+        *,
+        backfill: int = 0,
+        settings: dict[str, Any] | None = None,
+        now: datetime,
+    ) -> SourceState:
+        """Add a source, or update the kind, URL and interval of one with this name."""
+        existing = self.source(name)
+        row = {
+            "name": name,
+            "kind": kind,
+            "url": url,
+            "interval_s": interval_s,
+            "settings": json.dumps(settings) if settings else None,
+        }
+        if existing is None:
+            row |= {
+                "added_at": _ts(now),
+                "backfill": backfill,
+                "polls": 0,
+                "enabled": 1,
+                "consecutive_failures": 0,
+            }
+            self.db.table("sources").insert(row)
+        else:
+            if existing.url != url or existing.kind != kind:
+                # A new address is a new feed: forget its validators.
+                row |= {"etag": None, "last_modified": None}
+            self.db.table("sources").update(name, row)
+        result = self.source(name)
+        assert result is not None
+        return result
+
+    def source(self, name: str) -> SourceState | None:
+        """One source by name."""
+        rows = list(self.db.query("select * from sources where name = ?", [name]))
+        return _source_from(rows[0]) if rows else None
+
+    def sources(self) -> list[SourceState]:
+        """Every source, by name."""
+        return [_source_from(r) for r in self.db.query("select * from sources order by name")]
+
+    def remove_source(self, name: str) -> bool:
+        """Forget a source (its postings stay). True when it existed."""
+        with self._atomic():
+            cursor = self.db.execute("delete from sources where name = ?", [name])
+        return cursor.rowcount > 0
+
+    def record_poll_success(
+        self,
+        name: str,
+        now: datetime,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        next_poll_at: datetime,
+    ) -> None:
+        """A poll answered: keep validators, clear the error, count the poll."""
+        with self._atomic():
+            self.db.execute(
+                "update sources set etag = ?, last_modified = ?, polls = polls + 1,"
+                " last_polled_at = ?, last_success_at = ?, last_error = null,"
+                " consecutive_failures = 0, next_poll_at = ?, backfill = 0 where name = ?",
+                [etag, last_modified, _ts(now), _ts(now), _ts(next_poll_at), name],
+            )
+
+    def record_poll_failure(
+        self, name: str, now: datetime, error: str, *, next_poll_at: datetime
+    ) -> SourceState | None:
+        """A poll failed: keep the error, count failures in a row, schedule the retry."""
+        with self._atomic():
+            self.db.execute(
+                "update sources set last_polled_at = ?, last_error = ?,"
+                " consecutive_failures = consecutive_failures + 1, next_poll_at = ?"
+                " where name = ?",
+                [_ts(now), error[:500], _ts(next_poll_at), name],
+            )
+        return self.source(name)
+
+    # ------------------------------------------------------------ postings
+
+    def _find_duplicate(self, posting: Posting, now: datetime) -> int | None:
+        if posting.url:
+            rows = list(
+                self.db.query(
+                    "select coalesce(duplicate_of, id) as id from postings"
+                    " where url = ? and source != ? limit 1",
+                    [posting.url, posting.source],
+                )
+            )
+            if rows:
+                return int(rows[0]["id"])
+        if not posting.company:
+            return None
+        since = _ts(now - NEAR_DUPLICATE_WINDOW)
+        rows = list(
+            self.db.query(
+                "select * from postings where company_key = ? and title_key = ?"
+                " and last_seen_at >= ? order by id limit 20",
+                [company_key(posting.company), title_key(posting.title), since],
+            )
+        )
+        for row in rows:
+            seen = _dt(row["last_seen_at"]) or now
+            if is_near_duplicate(posting, now, _posting_from(row), seen):
+                return int(row["duplicate_of"] or row["id"])
+        return None
+
+    def ingest(self, postings: Sequence[Posting], now: datetime, *, alert: bool) -> IngestResult:
+        """Store a batch from one poll; return the postings that are new to jobbot.
+
+        Identity: the same (source, external id) is the same posting (an edit updates
+        it and never re-alerts); a posting whose canonical URL or near-duplicate key
+        matches a posting from elsewhere is stored as a duplicate of it, not as new.
+        ``alert=False`` (a source's first poll) records everything as already known.
+        """
+        new: list[StoredPosting] = []
+        updated = duplicates = 0
+        stamp = _ts(now)
+        with self._atomic():
+            for posting in postings:
+                rows = list(
+                    self.db.query(
+                        "select id, duplicate_of from postings"
+                        " where source = ? and external_id = ?",
+                        [posting.source, posting.external_id],
+                    )
+                )
+                row = _posting_row(posting)
+                if rows:
+                    row["last_seen_at"] = stamp
+                    self.db.table("postings").update(rows[0]["id"], row)
+                    updated += 1
+                    continue
+                duplicate_of = self._find_duplicate(posting, now)
+                row |= {
+                    "first_seen_at": stamp,
+                    "last_seen_at": stamp,
+                    "duplicate_of": duplicate_of,
+                    "alerted": int(alert and duplicate_of is None),
+                }
+                posting_id = self.db.table("postings").insert(row).last_pk
+                if duplicate_of is not None:
+                    duplicates += 1
+                    self.db.execute(
+                        "update postings set last_seen_at = ? where id = ?", [stamp, duplicate_of]
+                    )
+                elif alert:
+                    assert posting_id is not None
+                    new.append(StoredPosting(int(posting_id), posting, now))
+        return IngestResult(new=new, updated=updated, duplicates=duplicates, seen=len(postings))
+
+    def posting(self, posting_id: int) -> StoredPosting | None:
+        """One stored posting by row id."""
+        rows = list(self.db.query("select * from postings where id = ?", [posting_id]))
+        return _stored_from(rows[0]) if rows else None
+
+    def recent_postings(self, limit: int = 500) -> list[StoredPosting]:
+        """The newest distinct postings (duplicates left out), newest first."""
+        rows = self.db.query(
+            "select * from postings where duplicate_of is null"
+            " order by coalesce(posted_at, first_seen_at) desc, id desc limit ?",
+            [limit],
+        )
+        return [_stored_from(r) for r in rows]
+
+    def postings_since(self, since: datetime, limit: int = 1000) -> list[StoredPosting]:
+        """Distinct postings first seen at or after ``since``, newest first."""
+        rows = self.db.query(
+            "select * from postings where duplicate_of is null and first_seen_at >= ?"
+            " order by first_seen_at desc, id desc limit ?",
+            [_ts(since), limit],
+        )
+        return [_stored_from(r) for r in rows]
+
+    def subscriptions_signature(self) -> tuple[int, int, int]:
+        """Changes whenever a subscription is added, removed, paused or resumed."""
+        row = self.db.execute(
+            "select count(*), coalesce(max(id), 0), coalesce(sum(paused * id), 0)"
+            " from subscriptions"
+        ).fetchone()
+        return (int(row[0]), int(row[1]), int(row[2]))
+
+    def counts(self) -> dict[str, int]:
+        """Row counts for the summary lines."""
+        one = self.db.execute
+        return {
+            "postings": one("select count(*) from postings").fetchone()[0],
+            "distinct_postings": one(
+                "select count(*) from postings where duplicate_of is null"
+            ).fetchone()[0],
+            "subscriptions": one("select count(*) from subscriptions").fetchone()[0],
+            "sources": one("select count(*) from sources").fetchone()[0],
+            "sent": one("select count(*) from deliveries where status = 'sent'").fetchone()[0],
+            "pending": one(
+                "select count(*) from deliveries where status in ('pending', 'retry', 'sending')"
+            ).fetchone()[0],
+        }
+
+    # ------------------------------------------------------------ subscriptions
+
+    def add_subscription(
+        self,
+        *,
+        platform: str,
+        workspace: str,
+        channel: str,
+        filter: Filter,
+        schedule: Schedule,
+        created_by: str,
+        now: datetime,
+    ) -> Subscription:
+        """Save a new subscription; digests count from now."""
+        with self._atomic():
+            sub_id = (
+                self.db.table("subscriptions")
+                .insert(
+                    {
+                        "platform": platform,
+                        "workspace": workspace,
+                        "channel": channel,
+                        "filter": _filter_to_json(filter),
+                        "mode": schedule.mode,
+                        "at": schedule.at,
+                        "tz": schedule.tz,
+                        "weekday": schedule.weekday,
+                        "created_by": created_by,
+                        "created_at": _ts(now),
+                        "paused": 0,
+                        "last_digest_at": _ts(now),
+                    }
+                )
+                .last_pk
+            )
+        assert sub_id is not None
+        sub = self.subscription(int(sub_id))
+        assert sub is not None
+        return sub
+
+    def subscription(self, sub_id: int) -> Subscription | None:
+        """One subscription by id."""
+        rows = list(self.db.query("select * from subscriptions where id = ?", [sub_id]))
+        return _subscription_from(rows[0]) if rows else None
+
+    def subscriptions(
+        self,
+        *,
+        platform: str | None = None,
+        workspace: str | None = None,
+        channel: str | None = None,
+    ) -> list[Subscription]:
+        """Subscriptions, optionally those of one platform, workspace or channel, by id."""
+        clauses, params = [], []
+        for column, value in (
+            ("platform", platform),
+            ("workspace", workspace),
+            ("channel", channel),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        where = f" where {' and '.join(clauses)}" if clauses else ""
+        rows = self.db.query(f"select * from subscriptions{where} order by id", params)
+        return [_subscription_from(r) for r in rows]
+
+    def remove_subscription(self, sub_id: int) -> bool:
+        """Delete a subscription and its undelivered outbox rows."""
+        with self._atomic():
+            self.db.execute("delete from deliveries where subscription_id = ?", [sub_id])
+            cursor = self.db.execute("delete from subscriptions where id = ?", [sub_id])
+        return cursor.rowcount > 0
+
+    def set_paused(
+        self, sub_id: int, paused: bool, reason: str | None = None, *, now: datetime
+    ) -> None:
+        """Pause (with a reason shown in /jobs list) or resume a subscription."""
+        with self._atomic():
+            self.db.execute(
+                "update subscriptions set paused = ?, paused_reason = ?, paused_at = ?"
+                " where id = ?",
+                [int(paused), reason if paused else None, _ts(now) if paused else None, sub_id],
+            )
+
+    def pause_target(
+        self, platform: str, workspace: str, channel: str, reason: str, *, now: datetime
+    ) -> list[int]:
+        """Pause every active subscription of one channel; return their ids."""
+        with self._atomic():
+            ids = [
+                r["id"]
+                for r in self.db.query(
+                    "select id from subscriptions where platform = ? and workspace = ?"
+                    " and channel = ? and paused = 0",
+                    [platform, workspace, channel],
+                )
+            ]
+            self.db.execute(
+                "update subscriptions set paused = 1, paused_reason = ?, paused_at = ?"
+                " where platform = ? and workspace = ? and channel = ? and paused = 0",
+                [reason, _ts(now), platform, workspace, channel],
+            )
+        return ids
+
+    def set_last_digest(self, sub_id: int, at: datetime) -> None:
+        """Record when a subscription's digest last went out."""
+        with self._atomic():
+            self.db.execute(
+                "update subscriptions set last_digest_at = ? where id = ?", [_ts(at), sub_id]
+            )
+
+    # ------------------------------------------------------------ outbox
+
+    def enqueue(
+        self,
+        items: Iterable[tuple[Subscription, int]],
+        now: datetime,
+        *,
+        kind: DeliveryKind | None = None,
+    ) -> int:
+        """Queue (subscription, posting id) pairs; pairs already queued are ignored.
+
+        The kind follows each subscription's mode unless given (a catch-up is a digest).
+        """
+        stamp = _ts(now)
+        rows = [
+            (
+                sub.id,
+                posting_id,
+                kind or ("instant" if sub.schedule.mode == "instant" else "digest"),
+                "pending",
+                stamp,
+                stamp,
+            )
+            for sub, posting_id in items
+        ]
+        if not rows:
+            return 0
+        with self._atomic():
+            before = self.db.execute("select total_changes()").fetchone()[0]
+            self.db.conn.executemany(
+                "insert or ignore into deliveries (subscription_id, posting_id, kind, status,"
+                " next_attempt_at, created_at) values (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            after = self.db.execute("select total_changes()").fetchone()[0]
+        return int(after - before)
+
+    def _deliveries(self, where: str, params: Sequence[Any]) -> list[Delivery]:
+        rows = self.db.query(
+            "select d.id as d_id, d.kind as d_kind, d.status as d_status,"
+            " d.attempts as d_attempts, s.*, p.* , p.id as p_id, s.id as s_id"
+            " from deliveries d join subscriptions s on s.id = d.subscription_id"
+            f" join postings p on p.id = d.posting_id where {where}",
+            params,
+        )
+        result = []
+        for row in rows:
+            sub_row = {
+                k: row[k]
+                for k in (
+                    "platform",
+                    "workspace",
+                    "channel",
+                    "filter",
+                    "mode",
+                    "at",
+                    "tz",
+                    "weekday",
+                    "created_by",
+                    "created_at",
+                    "paused",
+                    "paused_reason",
+                    "paused_at",
+                    "last_digest_at",
+                )
+            }
+            sub_row["id"] = row["s_id"]
+            post_row = dict(row)
+            post_row["id"] = row["p_id"]
+            result.append(
+                Delivery(
+                    id=row["d_id"],
+                    subscription=_subscription_from(sub_row),
+                    posting=_stored_from(post_row),
+                    kind=row["d_kind"],
+                    status=row["d_status"],
+                    attempts=row["d_attempts"],
+                )
+            )
+        return result
+
+    def claim(self, now: datetime, *, limit: int = 100, lease: timedelta) -> list[Delivery]:
+        """Take due instant deliveries for sending, under a lease that expires if we crash."""
+        stamp = _ts(now)
+        with self._atomic():
+            ids = [
+                r["id"]
+                for r in self.db.query(
+                    "select d.id from deliveries d join subscriptions s on s.id = d.subscription_id"
+                    " where d.kind = 'instant' and s.paused = 0 and ("
+                    " (d.status in ('pending', 'retry') and d.next_attempt_at <= ?)"
+                    " or (d.status = 'sending' and d.lease_until <= ?))"
+                    " order by d.id limit ?",
+                    [stamp, stamp, limit],
+                )
+            ]
+            if not ids:
+                return []
+            marks = ",".join("?" * len(ids))
+            self.db.execute(
+                f"update deliveries set status = 'sending', lease_until = ?,"
+                f" attempts = attempts + 1 where id in ({marks})",
+                [_ts(now + lease), *ids],
+            )
+        return self._deliveries(f"d.id in ({marks}) order by d.id", ids)
+
+    def pending_digest(self, sub_id: int) -> list[Delivery]:
+        """Deliveries waiting for this subscription's next digest, newest posting first."""
+        return self._deliveries(
+            "d.subscription_id = ? and d.kind = 'digest' and d.status in ('pending', 'retry')"
+            " order by coalesce(p.posted_at, p.first_seen_at) desc, p.id desc",
+            [sub_id],
+        )
+
+    def mark_sent(self, ids: Sequence[int], now: datetime, message_ref: str | None = None) -> None:
+        """Deliveries that reached their channel."""
+        if not ids:
+            return
+        marks = ",".join("?" * len(ids))
+        with self._atomic():
+            self.db.execute(
+                f"update deliveries set status = 'sent', sent_at = ?, message_ref = ?,"
+                f" lease_until = null, error = null where id in ({marks})",
+                [_ts(now), message_ref, *ids],
+            )
+
+    def mark_retry(self, ids: Sequence[int], next_attempt_at: datetime, error: str) -> None:
+        """Deliveries that failed for now; tried again at ``next_attempt_at``."""
+        if not ids:
+            return
+        marks = ",".join("?" * len(ids))
+        with self._atomic():
+            self.db.execute(
+                f"update deliveries set status = 'retry', next_attempt_at = ?, error = ?,"
+                f" lease_until = null where id in ({marks})",
+                [_ts(next_attempt_at), error[:500], *ids],
+            )
+
+    def mark_failed(self, ids: Sequence[int], reason: str) -> None:
+        """Deliveries that will never go (the channel is gone, the bot lost access)."""
+        if not ids:
+            return
+        marks = ",".join("?" * len(ids))
+        with self._atomic():
+            self.db.execute(
+                f"update deliveries set status = 'failed', error = ?, lease_until = null"
+                f" where id in ({marks})",
+                [reason[:500], *ids],
+            )
+
+    def delivery_statuses(self) -> dict[str, int]:
+        """How many outbox rows are in each status."""
+        return {
+            r["status"]: r["n"]
+            for r in self.db.query("select status, count(*) as n from deliveries group by status")
+        }
+
+    def sent_pairs(self) -> list[tuple[int, int]]:
+        """Every (subscription, posting) that was delivered."""
+        return [
+            (r["subscription_id"], r["posting_id"])
+            for r in self.db.query(
+                "select subscription_id, posting_id from deliveries where status = 'sent'"
+            )
+        ]
+
+
+def replace_posting(stored: StoredPosting, **changes: Any) -> StoredPosting:
+    """A copy of a stored posting with some posting fields changed (for tests and tools)."""
+    return replace(stored, posting=replace(stored.posting, **changes))

@@ -1,0 +1,277 @@
+"""Platform-neutral handlers for `/jobs` commands.
+
+Slack, Discord and the CLI parse nothing themselves: they pass the text (or the typed
+options, rendered as text) with a ``CommandContext`` and show the ``Reply``. Handlers
+talk to storage through the small ``Repository`` protocol, so this module imports no
+database code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.errors import CommandError
+from bot.postings.geo import country_name
+from bot.postings.model import Posting
+from bot.postings.taxonomy import load_taxonomy
+from subscriptions.grammar import USAGE, Command, format_filter, format_schedule, parse_command
+from subscriptions.matcher import matches
+from subscriptions.model import Filter, Schedule, Subscription
+
+__all__ = ["CommandContext", "Reply", "Repository", "handle", "run_command"]
+
+PREVIEW_POOL = 1000
+PREVIEW_SHOWN = 5
+
+
+class _HasPosting(Protocol):
+    @property
+    def posting(self) -> Posting: ...
+
+
+class _SourceInfo(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def healthy(self) -> bool: ...
+    @property
+    def last_error(self) -> str | None: ...
+    @property
+    def last_success_at(self) -> datetime | None: ...
+
+
+class Repository(Protocol):
+    """What the handlers need from storage (bot.store.Store implements it)."""
+
+    def add_subscription(
+        self,
+        *,
+        platform: str,
+        workspace: str,
+        channel: str,
+        filter: Filter,
+        schedule: Schedule,
+        created_by: str,
+        now: datetime,
+    ) -> Subscription: ...
+
+    def subscriptions(
+        self,
+        *,
+        platform: str | None = None,
+        workspace: str | None = None,
+        channel: str | None = None,
+    ) -> list[Subscription]: ...
+
+    def subscription(self, sub_id: int) -> Subscription | None: ...
+
+    def remove_subscription(self, sub_id: int) -> bool: ...
+
+    def set_paused(
+        self, sub_id: int, paused: bool, reason: str | None = None, *, now: datetime
+    ) -> None: ...
+
+    def recent_postings(self, limit: int = 500) -> Sequence[_HasPosting]: ...
+
+    def sources(self) -> Sequence[_SourceInfo]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    """Who typed the command, where, and what they may do."""
+
+    platform: str
+    workspace: str
+    channel: str
+    user: str
+    now: datetime
+    can_manage: bool = True
+    manage_rule: str = "members who can manage this channel"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What to show the user; ``digest_now``/``catch_up`` ask the caller to send digests."""
+
+    text: str
+    ephemeral: bool = True
+    ok: bool = True
+    digest_now: tuple[int, ...] = ()
+    catch_up: tuple[tuple[int, datetime], ...] = ()
+    subscription: Subscription | None = None
+
+
+def _describe(sub: Subscription) -> str:
+    text = f"#{sub.id}  {format_filter(sub.filter)}  {format_schedule(sub.schedule)}"
+    if sub.paused:
+        text += f"  (paused{': ' + sub.paused_reason if sub.paused_reason else ''})"
+    return text
+
+
+def _own(repo: Repository, ctx: CommandContext, sub_id: int, verb: str) -> Subscription:
+    sub = repo.subscription(sub_id)
+    if sub is None or sub.target != (ctx.platform, ctx.workspace, ctx.channel):
+        raise CommandError(
+            f"This channel has no subscription #{sub_id}; `/jobs list` shows its IDs.", USAGE[verb]
+        )
+    return sub
+
+
+def _require_manage(ctx: CommandContext) -> None:
+    if not ctx.can_manage:
+        raise CommandError(
+            f"Sorry, only {ctx.manage_rule} can change this channel's job alerts. "
+            "Anyone can use `/jobs list`, `/jobs preview`, `/jobs areas` and `/jobs help`."
+        )
+
+
+def _help(topic: str | None) -> str:
+    if topic:
+        return f"Usage: {USAGE[topic]}"
+    lines = [
+        "jobbot posts research-internship alerts in this channel.",
+        "",
+        *(f"• {usage}" for usage in USAGE.values()),
+        "",
+        "Filters: area (see /jobs areas), country (codes or names), degree (phd-only,",
+        "phd-or-masters, any, unknown; or phd / masters for postings open to you),",
+        "keywords, exclude, company, internship (yes, no, any; default yes), remote (yes).",
+        "Several values: commas. Within one filter any value matches; all filters must hold.",
+        "mode: instant (default), daily or weekly, with at:HH:MM tz:Area/City day:mon.",
+    ]
+    return "\n".join(lines)
+
+
+def _preview(repo: Repository, filter_: Filter) -> str:
+    found = [s.posting for s in repo.recent_postings(PREVIEW_POOL) if matches(filter_, s.posting)]
+    if not found:
+        return (
+            f"No posting seen so far matches `{format_filter(filter_)}`. "
+            "New ones will, once you subscribe."
+        )
+    lines = [f"{len(found)} recent posting(s) match `{format_filter(filter_)}`; newest:"]
+    for posting in found[:PREVIEW_SHOWN]:
+        where = ", ".join(country_name(c) for c in posting.countries) or "location not stated"
+        lines.append(
+            f"• {posting.title} — {posting.company or 'unknown company'} ({where})\n  {posting.url}"
+        )
+    return "\n".join(lines)
+
+
+def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
+    """Carry out a parsed command for the channel in ``ctx``."""
+    if command.verb == "help":
+        return Reply(_help(command.topic))
+    if command.verb == "areas":
+        taxonomy = load_taxonomy()
+        lines = ["Research areas (use the slug, e.g. `area:nlp,recsys`):"]
+        lines += [f"• `{a.slug}` — {a.label}" for a in taxonomy.areas.values()]
+        return Reply("\n".join(lines))
+    if command.verb == "sources":
+        lines = ["Sources jobbot watches:"]
+        for source in repo.sources():
+            health = "ok" if source.healthy else f"UNHEALTHY: {source.last_error}"
+            last = (
+                source.last_success_at.strftime("%d %b %H:%M UTC")
+                if source.last_success_at
+                else "never"
+            )
+            lines.append(f"• {source.name} ({source.kind}) — last success {last}; {health}")
+        return Reply("\n".join(lines) if len(lines) > 1 else "No sources are configured.")
+    if command.verb == "list":
+        subs = repo.subscriptions(
+            platform=ctx.platform, workspace=ctx.workspace, channel=ctx.channel
+        )
+        if not subs:
+            return Reply(
+                "This channel has no subscriptions. Start with "
+                "`/jobs subscribe area:nlp country:DE`."
+            )
+        return Reply("Subscriptions in this channel:\n" + "\n".join(_describe(s) for s in subs))
+    if command.verb == "preview":
+        assert command.filter is not None
+        return Reply(_preview(repo, command.filter))
+    if command.verb == "digest":
+        subs = [
+            s
+            for s in repo.subscriptions(
+                platform=ctx.platform, workspace=ctx.workspace, channel=ctx.channel
+            )
+            if s.schedule.mode != "instant" and not s.paused
+        ]
+        if not subs:
+            return Reply(
+                "This channel has no active daily or weekly subscription; "
+                "instant ones alert as postings arrive."
+            )
+        return Reply(
+            f"Sending the digest for {', '.join(f'#{s.id}' for s in subs)} now.",
+            digest_now=tuple(s.id for s in subs),
+        )
+    _require_manage(ctx)
+    if command.verb == "subscribe":
+        assert command.filter is not None and command.schedule is not None
+        sub = repo.add_subscription(
+            platform=ctx.platform,
+            workspace=ctx.workspace,
+            channel=ctx.channel,
+            filter=command.filter,
+            schedule=command.schedule,
+            created_by=ctx.user,
+            now=ctx.now,
+        )
+        when = (
+            "as they appear"
+            if sub.schedule.mode == "instant"
+            else f"in a {sub.schedule.mode} digest"
+        )
+        return Reply(
+            f"Subscribed #{sub.id}: {format_filter(sub.filter)} "
+            f"{format_schedule(sub.schedule)}.\nMatching postings will be posted here "
+            f"{when}. `/jobs preview {format_filter(sub.filter)}` shows recent matches."
+            if sub.filter != Filter()
+            else f"Subscribed #{sub.id} to every internship posting, {when}.",
+            ephemeral=False,
+            subscription=sub,
+        )
+    assert command.target is not None
+    sub = _own(repo, ctx, command.target, command.verb)
+    if command.verb == "unsubscribe":
+        repo.remove_subscription(sub.id)
+        return Reply(f"Unsubscribed #{sub.id} ({format_filter(sub.filter)}).", ephemeral=False)
+    if command.verb == "pause":
+        if sub.paused:
+            return Reply(f"#{sub.id} is already paused.")
+        repo.set_paused(sub.id, True, f"paused by {ctx.user}" if ctx.user else None, now=ctx.now)
+        return Reply(
+            f"Paused #{sub.id}. `/jobs resume {sub.id}` turns it back on.", ephemeral=False
+        )
+    if not sub.paused:
+        return Reply(f"#{sub.id} is not paused.")
+    repo.set_paused(sub.id, False, now=ctx.now)
+    catch_up = ((sub.id, sub.paused_at),) if command.catch_up and sub.paused_at else ()
+    return Reply(
+        f"Resumed #{sub.id}."
+        + (
+            " Sending what matched meanwhile as one digest."
+            if catch_up
+            else " Alerts start from now."
+        ),
+        ephemeral=False,
+        catch_up=catch_up,
+    )
+
+
+def run_command(text: str, ctx: CommandContext, repo: Repository) -> Reply:
+    """Parse and carry out one command; a mistake becomes a reply that shows the right form."""
+    try:
+        return handle(parse_command(text), ctx, repo)
+    except CommandError as error:
+        return Reply(str(error), ok=False)

@@ -1,0 +1,342 @@
+"""The `/jobs` command grammar, shared by Slack text, the CLI and Discord's typed options.
+
+::
+
+    subscribe area:nlp,recsys country:US,DE degree:phd-only keywords:"applied science"
+              exclude:senior company:amazon internship:yes remote:no
+              mode:instant|daily|weekly at:09:00 tz:Europe/Berlin day:mon
+    list | unsubscribe ID | pause ID | resume ID [catch-up]
+    preview <filters> | digest [now] | areas | sources | help [command]
+"""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.errors import CommandError
+from bot.postings.geo import resolve_country
+from bot.postings.taxonomy import load_taxonomy
+from subscriptions.model import (
+    DEGREE_CHOICES,
+    INTERNSHIP_CHOICES,
+    MODES,
+    WEEKDAYS,
+    Filter,
+    Schedule,
+)
+
+__all__ = [
+    "USAGE",
+    "Command",
+    "format_filter",
+    "format_schedule",
+    "parse_command",
+    "parse_filter",
+]
+
+USAGE: dict[str, str] = {
+    "subscribe": (
+        "/jobs subscribe area:nlp,recsys country:US,DE degree:phd-only "
+        'keywords:"applied science" exclude:senior company:amazon internship:yes '
+        "mode:instant|daily|weekly at:09:00 tz:Europe/Berlin day:mon"
+    ),
+    "list": "/jobs list",
+    "unsubscribe": "/jobs unsubscribe ID   (IDs are shown by /jobs list)",
+    "pause": "/jobs pause ID",
+    "resume": "/jobs resume ID [catch-up]",
+    "preview": "/jobs preview area:cv country:DE   (same filters as subscribe)",
+    "digest": "/jobs digest now",
+    "areas": "/jobs areas",
+    "sources": "/jobs sources",
+    "help": "/jobs help [command]",
+}
+
+Verb = Literal[
+    "subscribe",
+    "list",
+    "unsubscribe",
+    "pause",
+    "resume",
+    "preview",
+    "digest",
+    "areas",
+    "sources",
+    "help",
+]
+
+_FILTER_KEYS = {
+    "area": "areas",
+    "areas": "areas",
+    "country": "countries",
+    "countries": "countries",
+    "degree": "degree",
+    "keyword": "keywords",
+    "keywords": "keywords",
+    "exclude": "exclude",
+    "company": "companies",
+    "companies": "companies",
+    "internship": "internship",
+    "remote": "remote",
+}
+_SCHEDULE_KEYS = {
+    "mode": "mode",
+    "at": "at",
+    "time": "at",
+    "tz": "tz",
+    "timezone": "tz",
+    "day": "weekday",
+    "weekday": "weekday",
+}
+_YES = {"yes", "y", "true", "on", "1"}
+_NO = {"no", "n", "false", "off", "0"}
+MAX_VALUES = 25
+MAX_VALUE_LENGTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A parsed command. ``target`` is the subscription id for unsubscribe/pause/resume."""
+
+    verb: Verb
+    filter: Filter | None = None
+    schedule: Schedule | None = None
+    target: int | None = None
+    catch_up: bool = False
+    topic: str | None = None
+
+
+def _tokens(text: str, verb: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError as error:
+        raise CommandError(
+            f"I could not read that: {error} (check your quotes).", USAGE.get(verb, USAGE["help"])
+        ) from error
+
+
+def _split_values(key: str, raw: str, verb: str) -> list[str]:
+    values = [v.strip() for v in raw.split(",") if v.strip()]
+    if not values:
+        raise CommandError(f"`{key}:` needs a value.", USAGE[verb])
+    if len(values) > MAX_VALUES:
+        raise CommandError(f"`{key}:` takes at most {MAX_VALUES} values.", USAGE[verb])
+    for value in values:
+        if len(value) > MAX_VALUE_LENGTH:
+            raise CommandError(
+                f"a `{key}:` value is longer than {MAX_VALUE_LENGTH} characters.", USAGE[verb]
+            )
+    return values
+
+
+def _suggest(value: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    return f" Did you mean `{close[0]}`?" if close else ""
+
+
+def _areas(values: list[str], verb: str) -> frozenset[str]:
+    slugs = list(load_taxonomy().slugs)
+    result = set()
+    for value in values:
+        slug = value.lower()
+        if slug not in slugs:
+            raise CommandError(
+                f"`{value}` is not a research area.{_suggest(slug, slugs)} "
+                "See `/jobs areas` for the list.",
+                USAGE[verb],
+            )
+        result.add(slug)
+    return frozenset(result)
+
+
+def _countries(values: list[str], verb: str) -> frozenset[str]:
+    result = set()
+    for value in values:
+        code = resolve_country(value)
+        if code is None:
+            raise CommandError(
+                f"`{value}` is not a country I know. Use a two-letter code (US, DE, GB) "
+                "or an English country name.",
+                USAGE[verb],
+            )
+        result.add(code)
+    return frozenset(result)
+
+
+def _choice(key: str, value: str, choices: tuple[str, ...] | list[str], verb: str) -> str:
+    lowered = value.lower()
+    if lowered not in choices:
+        raise CommandError(
+            f"`{key}:{value}` is not valid; choose one of {', '.join(choices)}."
+            f"{_suggest(lowered, list(choices))}",
+            USAGE[verb],
+        )
+    return lowered
+
+
+def _yes_no(key: str, value: str, verb: str) -> bool:
+    lowered = value.lower()
+    if lowered in _YES:
+        return True
+    if lowered in _NO:
+        return False
+    raise CommandError(f"`{key}:{value}` is not valid; use yes or no.", USAGE[verb])
+
+
+def parse_filter(tokens: list[str], verb: str = "subscribe") -> tuple[Filter, Schedule]:
+    """Read ``key:value`` tokens into a Filter and a Schedule, or raise CommandError."""
+    fields: dict[str, object] = {}
+    schedule: dict[str, str] = {}
+    seen: set[str] = set()
+    for token in tokens:
+        key, sep, raw = token.partition(":")
+        key = key.strip().lower()
+        if not sep:
+            raise CommandError(
+                f"`{token}` is not a filter. Filters look like `key:value`, "
+                f"for example `area:nlp` or `country:DE`.",
+                USAGE[verb],
+            )
+        if key not in _FILTER_KEYS and key not in _SCHEDULE_KEYS:
+            known = sorted(set(_FILTER_KEYS) | set(_SCHEDULE_KEYS))
+            raise CommandError(
+                f"`{key}:` is not a filter I know.{_suggest(key, known)}", USAGE[verb]
+            )
+        canonical = _FILTER_KEYS.get(key) or _SCHEDULE_KEYS[key]
+        if canonical in seen:
+            raise CommandError(
+                f"`{key}:` is given twice; list several values with commas.", USAGE[verb]
+            )
+        seen.add(canonical)
+        if canonical == "areas":
+            fields["areas"] = _areas(_split_values(key, raw, verb), verb)
+        elif canonical == "countries":
+            fields["countries"] = _countries(_split_values(key, raw, verb), verb)
+        elif canonical == "degree":
+            fields["degrees"] = frozenset(
+                _choice(key, v, list(DEGREE_CHOICES), verb) for v in _split_values(key, raw, verb)
+            )
+        elif canonical in ("keywords", "exclude", "companies"):
+            values = _split_values(key, raw, verb)
+            fields[canonical] = tuple(dict.fromkeys(v.lower() for v in values))
+        elif canonical == "internship":
+            fields["internship"] = _choice(key, raw.strip(), INTERNSHIP_CHOICES, verb)
+        elif canonical == "remote":
+            fields["remote"] = _yes_no(key, raw.strip(), verb)
+        elif canonical == "mode":
+            schedule["mode"] = _choice(key, raw.strip(), MODES, verb)
+        elif canonical == "weekday":
+            schedule["weekday"] = _choice(key, raw.strip()[:3], WEEKDAYS, verb)
+        elif canonical == "at":
+            schedule["at"] = raw.strip()
+        elif canonical == "tz":
+            schedule["tz"] = raw.strip()
+    try:
+        built_schedule = Schedule(**schedule)  # type: ignore[arg-type]
+    except ValueError as error:
+        raise CommandError(f"{error}.", USAGE[verb]) from error
+    return Filter(**fields), built_schedule  # type: ignore[arg-type]
+
+
+def _target(args: list[str], verb: str) -> int:
+    if not args:
+        raise CommandError(f"`{verb}` needs a subscription ID.", USAGE[verb])
+    try:
+        value = int(args[0].lstrip("#"))
+    except ValueError:
+        raise CommandError(
+            f"`{args[0]}` is not a subscription ID (a number).", USAGE[verb]
+        ) from None
+    if value <= 0:
+        raise CommandError(f"`{args[0]}` is not a subscription ID.", USAGE[verb])
+    return value
+
+
+def parse_command(text: str) -> Command:
+    """Parse the text after `/jobs` into a Command, or raise CommandError with the right form."""
+    stripped = text.strip()
+    if stripped.lower().startswith("/jobs"):
+        stripped = stripped[5:].strip()
+    if not stripped:
+        return Command("help")
+    verb_text, _, rest = stripped.partition(" ")
+    verb = verb_text.lower()
+    aliases = {
+        "sub": "subscribe",
+        "unsub": "unsubscribe",
+        "ls": "list",
+        "rm": "unsubscribe",
+        "remove": "unsubscribe",
+        "delete": "unsubscribe",
+        "area": "areas",
+        "source": "sources",
+    }
+    verb = aliases.get(verb, verb)
+    if verb not in USAGE:
+        raise CommandError(
+            f"`{verb_text}` is not a /jobs command.{_suggest(verb, list(USAGE))}", "/jobs help"
+        )
+    args = _tokens(rest, verb)
+    if verb in ("subscribe", "preview"):
+        filter_, schedule = parse_filter(args, verb)
+        return Command(verb, filter=filter_, schedule=schedule)  # type: ignore[arg-type]
+    if verb in ("unsubscribe", "pause"):
+        if len(args) > 1:
+            raise CommandError(f"`{verb}` takes one subscription ID.", USAGE[verb])
+        return Command(verb, target=_target(args, verb))  # type: ignore[arg-type]
+    if verb == "resume":
+        extra = [a.lower() for a in args[1:]]
+        if any(a not in ("catch-up", "--catch-up", "catchup") for a in extra):
+            raise CommandError("`resume` takes an ID and optionally `catch-up`.", USAGE[verb])
+        return Command("resume", target=_target(args, verb), catch_up=bool(extra))
+    if verb == "digest":
+        if args and [a.lower() for a in args] != ["now"]:
+            raise CommandError("`digest` only knows `now`.", USAGE[verb])
+        return Command("digest")
+    if verb == "help":
+        topic = args[0].lower() if args else None
+        if topic is not None and topic not in USAGE:
+            raise CommandError(f"There is no help on `{args[0]}`.", USAGE["help"])
+        return Command("help", topic=topic)
+    if args:
+        raise CommandError(f"`{verb}` takes no arguments.", USAGE[verb])
+    return Command(verb)  # type: ignore[arg-type]
+
+
+def _quote(value: str) -> str:
+    return shlex.quote(value) if any(ch in value for ch in " \"'\\") else value
+
+
+def format_filter(filter_: Filter) -> str:
+    """The filter in the grammar's own form (parses back to an equal Filter)."""
+    parts = []
+    if filter_.areas:
+        parts.append("area:" + ",".join(sorted(filter_.areas)))
+    if filter_.countries:
+        parts.append("country:" + ",".join(sorted(filter_.countries)))
+    if filter_.degrees:
+        parts.append("degree:" + ",".join(sorted(filter_.degrees)))
+    for key, values in (
+        ("keywords", filter_.keywords),
+        ("exclude", filter_.exclude),
+        ("company", filter_.companies),
+    ):
+        if values:
+            parts.append(f"{key}:" + _quote(",".join(values)))
+    if filter_.internship != "yes":
+        parts.append(f"internship:{filter_.internship}")
+    if filter_.remote:
+        parts.append("remote:yes")
+    return " ".join(parts) or "(everything)"
+
+
+def format_schedule(schedule: Schedule) -> str:
+    """The schedule in the grammar's own form."""
+    if schedule.mode == "instant":
+        return "mode:instant"
+    text = f"mode:{schedule.mode} at:{schedule.at} tz:{schedule.tz}"
+    if schedule.mode == "weekly":
+        text += f" day:{schedule.weekday}"
+    return text

@@ -1,0 +1,120 @@
+"""Shared fixtures: a fixed clock, an in-memory store, temp settings and a loopback feed server."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from bot.config import Settings, load_settings
+from bot.store import Store
+
+NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+DATA = Path(__file__).parent / "data"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+REAL_FIXTURES = SHARED / "fixtures" / "real"
+
+
+def needs_shared() -> pytest.MarkDecorator:
+    """Skip, saying why, where ../shared (the real fixtures and specs) is absent."""
+    return pytest.mark.skipif(
+        not REAL_FIXTURES.is_dir(),
+        reason=f"../shared is absent ({SHARED} not found): real-data tests need the shared "
+        "fixtures beside the project",
+    )
+
+
+@pytest.fixture
+def now() -> datetime:
+    """A fixed 'now' for the pure core."""
+    return NOW
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    """A fresh in-memory store."""
+    db = Store.memory()
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings with a temp data dir, no default sources, private sources allowed."""
+    return load_settings(
+        env={"JOBBOT_DATA_DIR": str(tmp_path / "data")},
+        cwd=tmp_path,
+        overrides={"allow_private_sources": True, "default_sources": False},
+    )
+
+
+@dataclass
+class Served:
+    """One path's answer: a body, or a status to fail with."""
+
+    body: bytes = b""
+    content_type: str = "application/xml"
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class FeedServer:
+    """A loopback HTTP server whose answers tests set per path; it honours If-None-Match."""
+
+    base_url: str = ""
+    routes: dict[str, Served] = field(default_factory=dict)
+    requests: list[tuple[str, int]] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        """The absolute URL of a path on this server."""
+        return f"{self.base_url}{path}"
+
+    def serve(self, path: str, body: bytes, content_type: str = "application/xml") -> None:
+        """Answer ``path`` with this body (and an ETag derived from it)."""
+        self.routes[path] = Served(body, content_type)
+
+    def fail(self, path: str, status: int, headers: dict[str, str] | None = None) -> None:
+        """Answer ``path`` with an error status."""
+        self.routes[path] = Served(b"error", "text/plain", status, headers or {})
+
+    def statuses(self, path: str) -> list[int]:
+        """The statuses answered for one path, in order."""
+        return [status for p, status in self.requests if p == path]
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        served = self.routes.get(request.path)
+        if served is None:
+            self.requests.append((request.path, 404))
+            return web.Response(status=404, text="not found")
+        if served.status != 200:
+            self.requests.append((request.path, served.status))
+            return web.Response(status=served.status, body=served.body, headers=served.headers)
+        etag = '"' + hashlib.sha256(served.body).hexdigest()[:16] + '"'
+        if request.headers.get("If-None-Match") == etag:
+            self.requests.append((request.path, 304))
+            return web.Response(status=304, headers={"ETag": etag})
+        self.requests.append((request.path, 200))
+        return web.Response(
+            body=served.body, content_type=served.content_type, headers={"ETag": etag}
+        )
+
+
+@pytest.fixture
+async def feed_server() -> AsyncIterator[FeedServer]:
+    """A feed server on 127.0.0.1 (a free port)."""
+    server = FeedServer()
+    app = web.Application()
+    app.router.add_route("GET", "/{tail:.*}", server.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    yield server
+    await runner.cleanup()

@@ -1,0 +1,69 @@
+"""Settings: TOML plus environment, defaults, and errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_settings, parse_interval
+from bot.errors import ConfigError
+
+
+def test_defaults_and_default_sources(tmp_path: Path) -> None:
+    settings = load_settings(env={}, cwd=tmp_path)
+    assert settings.allow_private_sources is False
+    assert settings.sources and all(s.kind for s in settings.sources)
+    assert settings.secrets == {}
+
+
+def test_file_from_cwd_env_data_dir_and_secrets(tmp_path: Path) -> None:
+    (tmp_path / "jobbot.toml").write_text(
+        'default_sources = false\ndefault_interval = "30m"\n'
+        '[[sources]]\nkind = "rss"\nurl = "https://a.example/f"\n'
+        '[[sources]]\nname = "b"\nkind = "rss"\nurl = "https://b.example/f"\ninterval = "2h"\n'
+    )
+    settings = load_settings(
+        env={"JOBBOT_DATA_DIR": str(tmp_path / "d"), "SLACK_BOT_TOKEN": "xoxb-1"}, cwd=tmp_path
+    )
+    assert settings.data_dir == tmp_path / "d"
+    assert [(s.name, s.interval_s) for s in settings.sources] == [
+        ("https://a.example/f", 1800),
+        ("b", 7200),
+    ]
+    assert settings.has_secret("SLACK_BOT_TOKEN") and not settings.has_secret("DISCORD_TOKEN")
+
+
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        ("default_interval = 'soon'", "default_interval"),
+        ("burst_threshold = -1", "burst_threshold"),
+        ("allow_private_sources = 'yes'", "allow_private_sources"),
+        ("colour = 'blue'", "colour"),
+        ("log_format = 'xml'", "log_format"),
+        ("[[sources]]\nurl = 'x'", "sources[0]"),
+        (
+            "[[sources]]\nkind='rss'\nurl='a'\nname='n'\n[[sources]]\nkind='rss'\nurl='b'\nname='n'",
+            "sources[1].name",
+        ),
+        ("this is not toml", "jobbot.toml"),
+    ],
+)
+def test_bad_values_name_the_key(tmp_path: Path, toml: str, key: str) -> None:
+    (tmp_path / "jobbot.toml").write_text(toml)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(env={}, cwd=tmp_path)
+    assert key in str(raised.value)
+
+
+def test_missing_config_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="JOBBOT_CONFIG"):
+        load_settings(env={"JOBBOT_CONFIG": str(tmp_path / "nope.toml")}, cwd=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"), [(90, 90), ("30m", 1800), ("6h", 21600), ("1d", 86400), ("45 s", 45)]
+)
+def test_intervals(value: object, seconds: int) -> None:
+    assert parse_interval(value) == seconds

@@ -1,0 +1,172 @@
+"""The store: migrations from an older schema, identity and dedup, the outbox promise."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from bot.postings.model import Posting
+from bot.store import SCHEMA_VERSION, Store, migrations
+from subscriptions.model import Filter, Schedule
+
+
+def _posting(external_id: str = "1", **changes: object) -> Posting:
+    base = Posting(
+        source="feed",
+        external_id=external_id,
+        url=f"https://jobs.example/{external_id}",
+        title="Research Intern - Speech Recognition (PhD), Aachen",
+        company="Acme Speech GmbH",
+        countries=("DE",),
+        areas=("speech",),
+        degree="phd-only",
+        is_internship=True,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_database_from_the_first_version_upgrades_without_losing_rows(tmp_path: Path, now) -> None:
+    path = tmp_path / "old.db"
+    old = Database(path)
+    migrations.apply(old, stop_before="m002_near_duplicate_keys")
+    assert "company_key" not in old.table("postings").columns_dict
+    old.table("sources").insert(
+        {
+            "name": "feed",
+            "kind": "rss",
+            "url": "https://x.example/f",
+            "interval_s": 600,
+            "etag": '"abc"',
+            "polls": 3,
+        }
+    )
+    old.table("postings").insert(
+        {
+            "source": "feed",
+            "external_id": "1",
+            "title": "ML Intern",
+            "company": "Acme, Inc.",
+            "url": "https://x.example/1",
+            "first_seen_at": "2026-11-01T00:00:00.000000+00:00",
+            "last_seen_at": "2026-11-01T00:00:00.000000+00:00",
+        }
+    )
+    old.table("subscriptions").insert(
+        {
+            "platform": "console",
+            "workspace": "w",
+            "channel": "c",
+            "filter": '{"areas": ["ml"]}',
+            "mode": "instant",
+        }
+    )
+    old.close()
+
+    store = Store.open(path)
+    assert store.schema_version() == SCHEMA_VERSION
+    assert store.source("feed").etag == '"abc"'
+    assert store.source("feed").polls == 3
+    row = next(store.db.query("select company_key, title_key from postings"))
+    assert row == {"company_key": "acme", "title_key": "ml intern"}
+    assert store.subscriptions()[0].filter == Filter(areas=frozenset({"ml"}))
+    store.close()
+    # Opening again applies nothing twice.
+    assert Store.open(path).schema_version() == SCHEMA_VERSION
+
+
+def test_same_source_and_id_is_one_posting_and_an_edit_never_realerts(store: Store, now) -> None:
+    first = store.ingest([_posting()], now, alert=True)
+    assert len(first.new) == 1
+    edited = store.ingest(
+        [_posting(title="Research Intern, Speech (PhD) - Aachen")],
+        now + timedelta(hours=1),
+        alert=True,
+    )
+    assert (len(edited.new), edited.updated) == (0, 1)
+    assert store.posting(first.new[0].id).posting.title.startswith("Research Intern, Speech")
+
+
+def test_same_canonical_url_on_another_source_is_a_duplicate(store: Store, now) -> None:
+    store.ingest([_posting()], now, alert=True)
+    other = _posting(
+        "x9", source="other-feed", company="Someone Else", url="https://jobs.example/1"
+    )
+    result = store.ingest([other], now, alert=True)
+    assert (result.new, result.duplicates) == ([], 1)
+
+
+def test_near_duplicates_merge_but_other_years_and_countries_do_not(store: Store, now) -> None:
+    store.ingest([_posting(title="2026 Applied Science Intern – NLP")], now, alert=True)
+    repost = _posting(
+        "2",
+        url="https://elsewhere.example/2",
+        title="2026 Applied Science Intern - NLP",
+        company="ACME Speech",
+    )
+    next_year = _posting(
+        "3", url="https://jobs.example/3", title="2027 Applied Science Intern – NLP"
+    )
+    elsewhere = _posting(
+        "4",
+        url="https://jobs.example/4",
+        title="2026 Applied Science Intern – NLP",
+        countries=("US",),
+    )
+    late = _posting("5", url="https://jobs.example/5", title="2026 Applied Science Intern – NLP")
+    result = store.ingest([repost, next_year, elsewhere], now + timedelta(days=3), alert=True)
+    assert [s.posting.external_id for s in result.new] == ["3", "4"]
+    assert result.duplicates == 1
+    # Seen again within the window keeps the original fresh; 61 days of silence ends it.
+    later = store.ingest([late], now + timedelta(days=3 + 61), alert=True)
+    assert [s.posting.external_id for s in later.new] == ["5"]
+
+
+def test_first_poll_records_without_alerting(store: Store, now) -> None:
+    assert store.ingest([_posting()], now, alert=False).new == []
+    assert store.ingest([_posting()], now, alert=True).new == []
+
+
+def test_outbox_key_is_unique_and_claims_are_leased(store: Store, now) -> None:
+    sub = store.add_subscription(
+        platform="console",
+        workspace="w",
+        channel="c",
+        filter=Filter(),
+        schedule=Schedule(),
+        created_by="t",
+        now=now,
+    )
+    posting_id = store.ingest([_posting()], now, alert=True).new[0].id
+    assert store.enqueue([(sub, posting_id)], now) == 1
+    assert store.enqueue([(sub, posting_id)], now) == 0
+    claimed = store.claim(now, lease=timedelta(minutes=5))
+    assert [d.posting.id for d in claimed] == [posting_id]
+    # Leased: not claimed again until the lease runs out (a crashed worker's rows come back).
+    assert store.claim(now + timedelta(minutes=1), lease=timedelta(minutes=5)) == []
+    again = store.claim(now + timedelta(minutes=6), lease=timedelta(minutes=5))
+    assert [d.id for d in again] == [claimed[0].id]
+    store.mark_sent([claimed[0].id], now)
+    assert store.claim(now + timedelta(hours=1), lease=timedelta(minutes=5)) == []
+    assert store.sent_pairs() == [(sub.id, posting_id)]
+
+
+def test_pause_target_pauses_a_whole_channel_with_a_reason(store: Store, now) -> None:
+    for channel in ("c1", "c1", "c2"):
+        store.add_subscription(
+            platform="slack",
+            workspace="T1",
+            channel=channel,
+            filter=Filter(),
+            schedule=Schedule(),
+            created_by="u",
+            now=now,
+        )
+    assert store.pause_target("slack", "T1", "c1", "channel_not_found", now=now) == [1, 2]
+    assert [s.paused_reason for s in store.subscriptions()] == [
+        "channel_not_found",
+        "channel_not_found",
+        None,
+    ]
