@@ -1,0 +1,1 @@
+"""In-process fakes of external services (Slack Web API, ...) for jobbot's integration tests."""
