@@ -216,7 +216,9 @@ def build(
     """Wire the bot from settings. The caller closes it with ``aclose``."""
     store = Store.open(settings.database_path)
     fetcher = HttpFetcher(
-        timeout=float(settings.fetch_timeout), max_bytes=settings.max_body_mb * 1024 * 1024
+        timeout=float(settings.fetch_timeout),
+        max_bytes=settings.max_body_mb * 1024 * 1024,
+        allow_private=settings.allow_private_sources,
     )
     adapters: dict[str, ChatAdapter] = {"console": ConsoleAdapter(console)}
     bot = JobBot(settings, store, fetcher, adapters, clock)

@@ -17,6 +17,9 @@ __all__ = ["RssSource"]
 
 _FEED_MARKERS = (b"<rss", b"<feed", b"<rdf:RDF", b"<RDF")
 _ENDS_WITH_ROOT = re.compile(rb"</(?:rss|feed|rdf:RDF|RDF)>\s*\Z")
+# A feed has no business declaring entities: internal ones are how "billion laughs"
+# expands a few hundred bytes into gigabytes, external ones read files or URLs (XXE).
+_ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.I)
 
 
 def _entry_time(entry: Any) -> datetime | None:
@@ -78,6 +81,14 @@ class RssSource:
             raise ParseError(source, "empty response")
         if not self.sniff(body):
             raise ParseError(source, "response is not an RSS or Atom feed")
+        if _ENTITY_DECLARATION.search(body):
+            raise ParseError(
+                source,
+                "feed declares XML entities (refused: entity expansion and external "
+                "entities are not read)",
+            )
+        if b"\x00" in body:
+            raise ParseError(source, "feed contains NUL bytes (binary data, not XML)")
         parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
         entries = parsed.get("entries") or []
         if parsed.get("bozo"):
