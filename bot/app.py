@@ -11,7 +11,7 @@ import logging
 import signal
 from collections.abc import Callable, Coroutine
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import TextIO
 
@@ -19,10 +19,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.chat.base import ChatAdapter
 from bot.chat.console import ConsoleAdapter
-from bot.chat.delivery import DeliveryWorker
+from bot.chat.delivery import DeliveryReport, DeliveryWorker
 from bot.chat.digests import DigestRunner
 from bot.config import Settings
 from bot.ingest import Poller, PollReport
+from bot.ops import Health, InstrumentedAdapter, Metrics, OpsServer, health
 from bot.sources.http import HttpFetcher, now_utc
 from bot.store import Store
 from subscriptions.commands import CommandContext, Reply, run_command
@@ -51,13 +52,52 @@ class JobBot:
     _index_signature: tuple[int, int, int] | None = field(init=False, default=None)
     _in_flight: dict[str, asyncio.Task[PollReport]] = field(init=False, default_factory=dict)
     _background: set[asyncio.Task[object]] = field(init=False, default_factory=set)
+    metrics: Metrics = field(init=False, default_factory=Metrics)
+    started_at: datetime = field(init=False)
 
     def __post_init__(self) -> None:
+        self.started_at = self.clock()
         self.poller = Poller(self.store, self.fetcher, self.clock, self.index)
+        # The worker and digests send through counting wrappers (sent, errors, 429s, latency).
+        counted: dict[str, ChatAdapter] = {
+            name: InstrumentedAdapter(adapter, self.metrics, self.clock)
+            for name, adapter in self.adapters.items()
+        }
         self.worker = DeliveryWorker(
-            self.store, self.adapters, self.clock, burst_threshold=self.settings.burst_threshold
+            self.store, counted, self.clock, burst_threshold=self.settings.burst_threshold
         )
-        self.digests = DigestRunner(self.store, self.adapters, self.clock)
+        self.digests = DigestRunner(self.store, counted, self.clock)
+
+    # ------------------------------------------------------------ operations
+
+    def health(self) -> Health:
+        """The verdict /healthz answers with."""
+        return health(self.store.sources(), self.clock(), self.started_at)
+
+    def _record(self, report: PollReport) -> None:
+        self.metrics.record_poll(
+            report.source,
+            ok=report.ok,
+            not_modified=report.not_modified,
+            seen=report.seen,
+            new=report.new,
+            queued=report.queued,
+            at=self.clock(),
+        )
+
+    async def deliver(self) -> DeliveryReport:
+        """One pass of the delivery worker, logged as one line when it did anything."""
+        report = await self.worker.run_once()
+        if report.sent or report.retried or report.failed:
+            log.info(
+                "delivery batch: %d sent, %d grouped message(s), %d to retry, %d failed",
+                report.sent,
+                report.grouped_messages,
+                report.retried,
+                report.failed,
+                extra={"fields": {"event": "delivery", **asdict(report)}},
+            )
+        return report
 
     # ------------------------------------------------------------ subscriptions
 
@@ -116,12 +156,17 @@ class JobBot:
 
     def _poll_done(self, name: str, task: asyncio.Task[PollReport]) -> None:
         self._in_flight.pop(name, None)
+        if not task.cancelled() and task.exception() is None:
+            self._record(task.result())
         if not task.cancelled() and task.exception() is None and task.result().queued:
-            self._spawn(self.worker.run_once())
+            self._spawn(self.deliver())
 
     async def poll_all(self) -> list[PollReport]:
         """Poll every enabled source once, one after another (CLI `poll --once`, demo)."""
-        return [await self.poller.poll(s.name) for s in self.store.sources() if s.enabled]
+        reports = [await self.poller.poll(s.name) for s in self.store.sources() if s.enabled]
+        for report in reports:
+            self._record(report)
+        return reports
 
     def _spawn(self, coro: Coroutine[object, None, object]) -> None:
         task = asyncio.ensure_future(coro)
@@ -142,7 +187,7 @@ class JobBot:
             **job_options,
         )
         scheduler.add_job(
-            self.worker.run_once,
+            self.deliver,
             "interval",
             seconds=self.settings.delivery_interval,
             id="deliver",
@@ -224,6 +269,15 @@ def build(
     bot = JobBot(settings, store, fetcher, adapters, clock)
     bot.sync_sources()
     return bot
+
+
+async def start_ops_server(bot: JobBot) -> OpsServer | None:
+    """Serve /healthz and /metrics when ``metrics_port`` is not 0."""
+    if not bot.settings.metrics_port:
+        return None
+    server = OpsServer(bot.metrics, bot.health)
+    started = await server.start(bot.settings.metrics_host, bot.settings.metrics_port)
+    return server if started else None
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:

@@ -66,6 +66,14 @@ def _positive_int(value: object, key: str) -> int:
     return value
 
 
+def _port(value: object, key: str) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise ConfigError(key, f"{value!r} is not a port number (0 to 65535; 0 turns it off)")
+    return value
+
+
 def _str(value: object, key: str) -> str:
     if not isinstance(value, str):
         raise ConfigError(key, f"{value!r} is not text")
@@ -143,6 +151,18 @@ SETTINGS: tuple[Setting, ...] = (
         _str_list,
         "Chat user ids allowed to manage sources (e.g. 'slack:U123', 'discord:42').",
     ),
+    Setting(
+        "metrics_port",
+        9464,
+        _port,
+        "Port of /healthz and /metrics (env JOBBOT_METRICS_PORT wins; 0 turns them off).",
+    ),
+    Setting(
+        "metrics_host",
+        "127.0.0.1",
+        _str,
+        "Address /healthz and /metrics listen on (env JOBBOT_METRICS_HOST; '0.0.0.0' in Docker).",
+    ),
     Setting("log_format", "text", _choice("text", "json"), "Log lines as text or JSON."),
     Setting(
         "log_level",
@@ -177,6 +197,8 @@ class Settings:
     admins: tuple[str, ...] = ()
     log_format: str = "text"
     log_level: str = "info"
+    metrics_port: int = 9464
+    metrics_host: str = "127.0.0.1"
     sources: tuple[SourceSpec, ...] = ()
     secrets: Mapping[str, str] = field(default_factory=dict)
 
@@ -273,6 +295,10 @@ def load_settings(
         or platformdirs.user_data_dir("jobbot", appauthor=False)
     )
     values.pop("data_dir", None)
+    if env.get("JOBBOT_METRICS_PORT"):
+        values["metrics_port"] = _port(env["JOBBOT_METRICS_PORT"], "JOBBOT_METRICS_PORT")
+    if env.get("JOBBOT_METRICS_HOST"):
+        values["metrics_host"] = env["JOBBOT_METRICS_HOST"]
     sources = _parse_sources(data.get("sources", []), values["default_interval"], "")
     if values["default_sources"]:
         configured = {s.name for s in sources}

@@ -1,0 +1,170 @@
+"""`jobbot run` serves /healthz and /metrics; its output never carries a token."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.ops import Health, Metrics, OpsServer, health
+from bot.store import SourceState
+from tests.conftest import DATA, NOW
+
+ROOT = Path(__file__).resolve().parents[1]
+# Fake but realistically shaped: the token patterns must catch them even if unknown.
+SLACK_BOT = "xoxb-1234567890-0987654321-FakeFakeFakeFakeFake1"
+SLACK_APP = "xapp-1-A0FAKE-1234567890-fakefakefakefakefakefakefakefake"
+SIGNING = "8f2b1c9e0d7a6f5e4d3c2b1a0f9e8d7c"
+DISCORD = "MTIzNDU2Nzg5MDEyMzQ1Njc4OTA.GaBcDe.fakefakefakefakefakefakefakefakefa"
+SECRETS = {
+    "SLACK_BOT_TOKEN": SLACK_BOT,
+    "SLACK_APP_TOKEN": SLACK_APP,
+    "SLACK_SIGNING_SECRET": SIGNING,
+    "DISCORD_TOKEN": DISCORD,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def static_feed() -> Iterator[str]:
+    """tests/data served by a plain threaded HTTP server on 127.0.0.1 (the bot is a subprocess)."""
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(DATA)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "JOBBOT_"))
+    }
+    env["JOBBOT_DATA_DIR"] = str(tmp_path / "data")
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra)
+    return env
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_run_serves_healthz_and_metrics_and_never_prints_a_token(
+    tmp_path: Path, static_feed: str
+) -> None:
+    (tmp_path / "jobbot.toml").write_text(
+        "default_sources = false\nallow_private_sources = true\n"
+        f'[[sources]]\nname = "local"\nkind = "rss"\nurl = "{static_feed}/feed_v1.rss"\n'
+        # A source whose URL carries a password: the logs must not show it either.
+        '[[sources]]\nname = "private"\nkind = "rss"\n'
+        f'url = "http://user:{SIGNING}@127.0.0.1:9/x.rss"\n'
+    )
+    port = free_port()
+    env = _env(
+        tmp_path,
+        JOBBOT_METRICS_PORT=str(port),
+        SLACK_API_URL="http://127.0.0.1:9/api/",
+        DISCORD_API_URL="http://127.0.0.1:9/api/v10",
+        **SECRETS,
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--log-format", "json", "-v", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        status: dict[str, object] = {}
+        while time.monotonic() < deadline:
+            try:
+                answer = httpx.get(f"{base}/healthz", timeout=2)
+                status = answer.json()
+                if status.get("last_successful_poll"):
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert answer.status_code == 200 and status["status"] == "ok", status
+        assert isinstance(status["last_successful_poll_age_seconds"], float)
+        metrics = httpx.get(f"{base}/metrics", timeout=2)
+        assert metrics.status_code == 200
+        assert metrics.headers["content-type"].startswith("text/plain")
+        text = metrics.text
+        assert 'jobbot_polls_total{outcome="ok",source="local"} 1.0' in text
+        assert 'jobbot_poll_errors_total{source="private"} 1.0' in text
+        assert 'jobbot_postings_seen_total{source="local"}' in text
+        assert 'jobbot_alerts_sent_total{platform="console"} 0.0' in text
+        assert 'jobbot_rate_limited_total{platform="console"} 0.0' in text
+        assert 'jobbot_delivery_latency_seconds_count{platform="console"} 0.0' in text
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=20)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    output = out + err
+    for name, value in SECRETS.items():
+        assert value not in output, f"{name} leaked into the output of jobbot run"
+    json_lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert any("source local:" in line["message"] for line in json_lines)
+
+
+def test_health_is_ok_when_recent_and_unhealthy_when_polling_stopped() -> None:
+    fresh = SourceState("a", "rss", "u", 3600, last_success_at=NOW - timedelta(minutes=5))
+    stale = SourceState("a", "rss", "u", 3600, last_success_at=NOW - timedelta(hours=4))
+    never = SourceState("a", "rss", "u", 3600, consecutive_failures=5)
+    started = NOW - timedelta(days=1)
+    assert health([fresh], NOW, started).ok
+    verdict = health([stale], NOW, started)
+    assert not verdict.ok and verdict.last_success_age_s == 4 * 3600
+    assert not health([never], NOW, started).ok
+    assert health([never], NOW, NOW - timedelta(minutes=1)).ok  # just started
+    assert health([], NOW, started).ok
+
+
+async def test_healthz_answers_503_when_unhealthy() -> None:
+    verdict = Health(False, "no poll for hours", None, None, 1, ("a",))
+    server = OpsServer(Metrics(), lambda: verdict)
+    assert await server.start("127.0.0.1", 0)
+    try:
+        async with httpx.AsyncClient() as client:
+            answer = await client.get(f"http://127.0.0.1:{server.port}/healthz")
+        assert answer.status_code == 503
+        assert answer.json()["status"] == "unhealthy"
+        assert answer.json()["failing_sources"] == ["a"]
+    finally:
+        await server.stop()
+
+
+async def test_a_busy_metrics_port_does_not_stop_the_bot() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        server = OpsServer(Metrics(), lambda: Health(True, "", None, None, 0, ()))
+        assert not await server.start("127.0.0.1", port)
