@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -11,12 +12,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot import __version__
-from bot.app import JobBot, build, install_stop_signals
-from bot.config import Settings, load_settings, parse_interval
+from bot.app import JobBot, build, install_stop_signals, start_ops_server
+from bot.config import ENV_SECRETS, Settings, load_settings, parse_interval
 from bot.errors import JobbotError
-from bot.logs import configure_logging
+from bot.logs import configure_logging, redact
 from bot.sources.base import PollState, kind_for, registered_kinds, sniff_kind
 from bot.sources.http import now_utc
+from bot.store import Store
 from subscriptions.commands import CommandContext
 from subscriptions.grammar import format_filter, format_schedule
 
@@ -127,6 +129,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     src_remove.add_argument("name")
 
+    commands.add_parser(
+        "doctor",
+        help="check the config, database, tokens, channels and sources",
+        description="Check the configuration, the database, each chat token (Slack auth.test, "
+        "Discord /users/@me), the channels subscriptions post to, and each source (one "
+        "request). Prints what is wrong and how to fix it; exits 1 when something is.",
+    )
+    export = commands.add_parser(
+        "export",
+        help="write every subscription as JSON",
+        description="Write every subscription as JSON (to standard output or a file), "
+        "for `jobbot import` on another installation.",
+    )
+    export.add_argument("file", nargs="?", default="-", help="output file (default: -)")
+    imp = commands.add_parser(
+        "import",
+        help="add subscriptions from a `jobbot export` file",
+        description="Add the subscriptions of a `jobbot export` file. Every entry is checked "
+        "with the /jobs grammar first; if any is wrong, nothing is imported.",
+    )
+    imp.add_argument("file", help="the JSON file, or - for standard input")
+
     classify = commands.add_parser(
         "classify",
         help="print what jobbot understands of posting documents (JSON Lines)",
@@ -161,11 +185,23 @@ def _cli_context(
 async def _run(settings: Settings) -> int:
     bot = build(settings)
     try:
-        print(bot.describe(), flush=True)
+        # Source URLs may carry credentials; the terminal is as public as the logs.
+        print(redact(bot.describe(), settings.secrets.values()), flush=True)
+        ops = await start_ops_server(bot)
+        if ops is not None:
+            print(
+                f"Health and metrics: http://{settings.metrics_host}:{ops.port}/healthz "
+                "and /metrics",
+                flush=True,
+            )
         print("jobbot is running. Press Ctrl-C to stop.", flush=True)
         stop = asyncio.Event()
         install_stop_signals(stop)
-        await bot.run(stop)
+        try:
+            await bot.run(stop)
+        finally:
+            if ops is not None:
+                await ops.stop()
     finally:
         await bot.aclose()
     print("jobbot stopped.", flush=True)
@@ -244,7 +280,7 @@ async def _sources(args: argparse.Namespace, settings: Settings) -> int:
                 )
                 error = f"  last error: {source.last_error}" if source.last_error else ""
                 print(
-                    f"{source.name}  [{source.kind}]  {source.url}\n"
+                    f"{source.name}  [{source.kind}]  {redact(source.url)}\n"
                     f"    every {source.interval_s}s, {source.polls} poll(s), last success "
                     f"{last}, {health} ({source.consecutive_failures} failure(s) in a row)"
                     f"{error}"
@@ -314,6 +350,56 @@ def _classify(paths: Sequence[str]) -> int:
     return 1 if failures else 0
 
 
+async def _doctor(args: argparse.Namespace) -> int:
+    from bot.doctor import Finding, format_findings, run_doctor
+
+    try:
+        settings = _settings(args)
+    except JobbotError as error:
+        bad = Finding(
+            "config",
+            False,
+            str(error),
+            "fix the named setting in the TOML file (see the settings table in README.md)",
+        )
+        print(format_findings([bad], _env_secrets()))
+        return 1
+    configure_logging("warning", settings.log_format, secrets=settings.secrets.values())
+    findings = await run_doctor(
+        settings,
+        slack_api_url=os.environ.get("SLACK_API_URL"),
+        discord_api_url=os.environ.get("DISCORD_API_URL"),
+    )
+    print(format_findings(findings, settings.secrets.values()))
+    problems = sum(not f.ok for f in findings)
+    print(f"\n{problems} problem(s) found." if problems else "\nAll checks passed.")
+    return 1 if problems else 0
+
+
+def _transfer(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.transfer import export_subscriptions, import_subscriptions
+
+    store = Store.open(settings.database_path)
+    try:
+        if args.command == "export":
+            text = export_subscriptions(store)
+            if args.file == "-":
+                sys.stdout.write(text)
+            else:
+                Path(args.file).write_text(text, encoding="utf-8")
+            return 0
+        raw = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+        added = import_subscriptions(store, raw, now_utc())
+        print(f"Imported {added} subscription(s).")
+        return 0
+    finally:
+        store.close()
+
+
+def _env_secrets() -> list[str]:
+    return [os.environ[name] for name, _ in ENV_SECRETS if os.environ.get(name)]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `jobbot` console script and `python -m bot`."""
     parser = _parser()
@@ -329,8 +415,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             configure_logging("warning" if args.quiet else "info", args.log_format or "text")
             return asyncio.run(run_demo(quiet=args.quiet))
+        if args.command == "doctor":
+            return asyncio.run(_doctor(args))
         settings = _settings(args)
-        configure_logging("debug" if args.verbose else settings.log_level, settings.log_format)
+        configure_logging(
+            "debug" if args.verbose else settings.log_level,
+            settings.log_format,
+            secrets=settings.secrets.values(),
+        )
         if args.command == "run":
             return asyncio.run(_run(settings))
         if args.command == "poll":
@@ -339,8 +431,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_subs(args, settings))
         if args.command == "sources":
             return asyncio.run(_sources(args, settings))
+        if args.command in ("export", "import"):
+            return _transfer(args, settings)
     except JobbotError as error:
-        print(f"jobbot: {error}", file=sys.stderr)
+        # An error message may quote a bad value; never let it carry a token.
+        print(f"jobbot: {redact(str(error), _env_secrets())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

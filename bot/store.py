@@ -406,6 +406,12 @@ class Store:
         with self.db.atomic():
             yield
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group several store calls into one transaction (nested calls use savepoints)."""
+        with self.db.atomic():
+            yield
+
     # ------------------------------------------------------------ sources
 
     def upsert_source(

@@ -1,0 +1,162 @@
+"""`jobbot doctor` against local fakes: a wrong token is named with how to fix it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from tests.conftest import DATA, FeedServer
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
+from tests.test_ops import DISCORD, SLACK_BOT
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[1]
+GOOD_DISCORD = "MTAwMDAwMDAwMDAwMDAwMDAwMA.GoodOk.goodgoodgoodgoodgoodgoodgoodgood"
+
+
+@pytest.fixture
+async def fake_discord() -> AsyncIterator[str]:
+    """Discord's /users/@me and /channels/{id} on 127.0.0.1: 401 for any other token."""
+
+    async def me(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bot {GOOD_DISCORD}":
+            return web.json_response({"message": "401: Unauthorized", "code": 0}, status=401)
+        return web.json_response({"id": "42", "username": "jobbot"})
+
+    async def channel(request: web.Request) -> web.Response:
+        if request.match_info["id"] == "100":
+            return web.json_response({"id": "100", "type": 0})
+        return web.json_response({"message": "Missing Access", "code": 50001}, status=403)
+
+    app = web.Application()
+    app.router.add_get("/api/v10/users/@me", me)
+    app.router.add_get("/api/v10/channels/{id}", channel)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}/api/v10"
+    await runner.cleanup()
+
+
+async def _doctor(tmp_path: Path, config: str, **env: str) -> tuple[int, str]:
+    (tmp_path / "jobbot.toml").write_text(config)
+    full = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "JOBBOT_"))
+    }
+    full |= {"JOBBOT_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT), **env}
+    # The fakes run on this event loop, so the CLI runs as an asyncio subprocess.
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "doctor",
+        cwd=tmp_path,
+        env=full,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode is not None
+    return process.returncode, out.decode()
+
+
+QUIET = "default_sources = false\nallow_private_sources = true\n"
+
+
+async def test_wrong_tokens_are_named_with_the_fix_and_exit_non_zero(
+    tmp_path: Path, fake_discord: str
+) -> None:
+    async with FakeSlack(per_channel_interval=0) as slack:
+        code, out = await _doctor(
+            tmp_path,
+            QUIET,
+            SLACK_BOT_TOKEN=SLACK_BOT,
+            SLACK_API_URL=slack.api_url,
+            DISCORD_TOKEN=DISCORD,
+            DISCORD_API_URL=fake_discord,
+        )
+    assert code == 1, out
+    assert "BAD  Slack bot token (SLACK_BOT_TOKEN): rejected by Slack (invalid_auth)" in out
+    assert "BAD  Discord token (DISCORD_TOKEN): rejected by Discord (401 Unauthorized)" in out
+    assert "fix: copy the Bot User OAuth Token" in out and "set SLACK_BOT_TOKEN" in out
+    assert "Reset Token, and set DISCORD_TOKEN" in out
+    assert SLACK_BOT not in out and DISCORD not in out
+    assert "2 problem(s) found." in out
+
+
+async def test_good_tokens_channels_and_sources_pass(
+    tmp_path: Path, fake_discord: str, feed_server: FeedServer
+) -> None:
+    feed_server.serve("/jobs.rss", (DATA / "feed_v1.rss").read_bytes())
+    config = (
+        QUIET + f'[[sources]]\nname = "lab"\nkind = "rss"\nurl = "{feed_server.url("/jobs.rss")}"\n'
+    )
+    data = tmp_path / "data"
+    env = {"JOBBOT_DATA_DIR": str(data), "JOBBOT_CONFIG": str(tmp_path / "jobbot.toml")}
+    (tmp_path / "jobbot.toml").write_text(config)
+    for channel in ("100", "200"):
+        await _cli(
+            tmp_path,
+            env,
+            "subs",
+            "add",
+            "area:nlp",
+            "--platform",
+            "discord",
+            "--workspace",
+            "G1",
+            "--channel",
+            channel,
+        )
+    async with FakeSlack(per_channel_interval=0) as slack:
+        code, out = await _doctor(
+            tmp_path,
+            config,
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_API_URL=slack.api_url,
+            DISCORD_TOKEN=GOOD_DISCORD,
+            DISCORD_API_URL=fake_discord,
+        )
+    assert "ok   Slack bot token (SLACK_BOT_TOKEN): valid for workspace" in out, out
+    assert "ok   Discord token (DISCORD_TOKEN): valid for bot user jobbot" in out
+    assert "ok   Discord channel 100" in out
+    assert "BAD  Discord channel 200: a subscription posts here but Discord answers HTTP 403" in out
+    assert "ok   source lab:" in out and "posting(s) in one request" in out
+    assert code == 1 and "1 problem(s) found." in out
+
+
+async def test_a_broken_source_and_a_bad_setting_are_reported(tmp_path: Path) -> None:
+    code, out = await _doctor(
+        tmp_path,
+        'default_sources = false\n[[sources]]\nname = "meta"\nkind = "rss"\n'
+        'url = "http://169.254.169.254/latest/"\n',
+    )
+    assert code == 1
+    assert "BAD  source meta: refused to fetch 169.254.169.254" in out
+    assert "fix: check http://169.254.169.254/latest/" in out
+    code, out = await _doctor(tmp_path, "fetch_timeout = 'soon'\n")
+    assert code == 1 and "BAD  config: setting 'fetch_timeout'" in out and "fix:" in out
+
+
+async def _cli(tmp_path: Path, env: dict[str, str], *args: str) -> None:
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    full |= {"PYTHONPATH": str(ROOT), **env}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=tmp_path,
+        env=full,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await process.communicate()
+    assert process.returncode == 0, out.decode()
