@@ -1,0 +1,86 @@
+"""`jobbot export` / `jobbot import`: round trip, and a wrong file imports nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.errors import CommandError, SourceError
+from bot.store import Store
+from bot.transfer import export_subscriptions, import_subscriptions
+from subscriptions.grammar import parse_command
+from tests.conftest import NOW
+
+FILTERS = [
+    (
+        "slack",
+        "T1",
+        "C1",
+        'area:nlp country:DE keywords:"applied science" mode:daily at:08:30 tz:Europe/Berlin',
+    ),
+    ("discord", "G1", "100", "degree:phd-only internship:any mode:weekly day:fri"),
+    ("console", "local", "terminal", ""),
+]
+
+
+def _fill(store: Store) -> None:
+    for platform, workspace, channel, text in FILTERS:
+        command = parse_command(f"subscribe {text}")
+        assert command.filter is not None and command.schedule is not None
+        store.add_subscription(
+            platform=platform,
+            workspace=workspace,
+            channel=channel,
+            filter=command.filter,
+            schedule=command.schedule,
+            created_by="t",
+            now=NOW,
+        )
+    store.set_paused(1, True, "x", now=NOW)
+
+
+def test_export_then_import_gives_the_same_subscriptions(store: Store) -> None:
+    _fill(store)
+    text = export_subscriptions(store)
+    other = Store.memory()
+    try:
+        assert import_subscriptions(other, text, NOW) == 3
+        key = lambda s: (s.target, s.filter, s.schedule, s.paused)  # noqa: E731
+        assert sorted(map(key, other.subscriptions()), key=str) == sorted(
+            map(key, store.subscriptions()), key=str
+        )
+    finally:
+        other.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda d: d["subscriptions"][1].update(filter="area:quantum-basket-weaving"), "quantum"),
+        (lambda d: d["subscriptions"][2].update(channel=""), "channel must be"),
+        (
+            lambda d: d["subscriptions"][0].update(schedule="mode:hourly"),
+            r"subscriptions\[0\]: `mode:hourly`",
+        ),
+        (lambda d: d.update(jobbot_export=99), "not a jobbot export"),
+        (lambda d: d["subscriptions"].append("nope"), "is not an object"),
+    ],
+)
+def test_a_wrong_entry_imports_nothing(store: Store, change, problem: str) -> None:
+    _fill(store)
+    document = json.loads(export_subscriptions(store))
+    change(document)
+    other = Store.memory()
+    try:
+        with pytest.raises(CommandError, match=problem):
+            import_subscriptions(other, json.dumps(document), NOW)
+        assert other.subscriptions() == []
+    finally:
+        other.close()
+
+
+def test_a_file_that_is_not_json_is_refused(store: Store) -> None:
+    with pytest.raises(SourceError, match="not valid JSON"):
+        import_subscriptions(store, "{subscriptions: [", NOW)
+    assert store.subscriptions() == []
