@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bot.chat.render import chat_safe, safe_url
 from bot.errors import CommandError
 from bot.postings.geo import country_name
 from bot.postings.model import Posting
@@ -159,9 +160,11 @@ def _preview(repo: Repository, filter_: Filter) -> str:
     lines = [f"{len(found)} recent posting(s) match `{format_filter(filter_)}`; newest:"]
     for posting in found[:PREVIEW_SHOWN]:
         where = ", ".join(country_name(c) for c in posting.countries) or "location not stated"
-        lines.append(
-            f"• {posting.title} — {posting.company or 'unknown company'} ({where})\n  {posting.url}"
-        )
+        # Posting text is hostile until cleaned: no mentions, fake links or 100k titles.
+        title = chat_safe(posting.title, 150)
+        company = chat_safe(posting.company, 100) or "unknown company"
+        url = safe_url(posting.url) or "(no usable link)"
+        lines.append(f"• {title} — {company} ({where})\n  {url}")
     return "\n".join(lines)
 
 

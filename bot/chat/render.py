@@ -20,10 +20,12 @@ __all__ = [
     "AlertView",
     "DigestSection",
     "alert_view",
+    "chat_safe",
     "digest_sections",
     "plain_alert",
     "plain_digest",
     "safe_text",
+    "safe_url",
 ]
 
 DEGREE_LABELS = {
@@ -39,13 +41,56 @@ _UNSAFE = re.compile(
 )
 
 
+# A URL inside a title or company name is how a posting smuggles in a link of its own:
+# the scheme goes and the host's dots become one-dot leaders, so nothing makes it a link.
+_URL_IN_TEXT = re.compile(r"\b(?:https?|ftp|file|javascript|data):/*([^\s/]*)", re.I)
+
+
+def _defang(match: re.Match[str]) -> str:
+    return match.group(1).replace(".", "\u2024")
+
+
 def safe_text(value: str, limit: int) -> str:
-    """Text without control or invisible characters, cut to ``limit`` characters with '…'."""
+    """Text without control or invisible characters or live URLs, cut to ``limit`` with '…'."""
     cleaned = _UNSAFE.sub("", unicodedata.normalize("NFC", value))
     cleaned = " ".join(cleaned.split())
+    cleaned = _URL_IN_TEXT.sub(_defang, cleaned)
     if len(cleaned) > limit:
         cleaned = cleaned[: max(0, limit - 1)].rstrip() + "…"
     return cleaned
+
+
+_HTTP_URL = re.compile(r"^https?://[^\s/?#]+", re.I)
+# Chat markup a posting's text could use to ping people or dress up a link: Slack's
+# <!channel>, <@U123>, <http://x|y>; Discord's <@123>, <@&123>, [text](url); and the
+# bare @everyone / @here both platforms honour.
+_BROADCAST = re.compile(r"@(everyone|here|channel)\b", re.I)
+_MASKED_LINK = re.compile(r"\]\s*\(")
+
+
+def safe_url(url: str) -> str:
+    """The posting's URL if it is a plain http(s) URL, else '' (nothing to click).
+
+    A URL with whitespace or control characters (which could break a line and fake
+    another field) or another scheme (javascript:, data:, file:) is dropped.
+    """
+    cleaned = url.strip()
+    if _UNSAFE.search(cleaned) or any(ch.isspace() or not ch.isprintable() for ch in cleaned):
+        return ""
+    return cleaned if _HTTP_URL.match(cleaned) else ""
+
+
+def chat_safe(value: str, limit: int) -> str:
+    """``safe_text`` for text a chat platform reads as markup (command replies).
+
+    Angle brackets become look-alike quotes and a bare @everyone/@here/@channel gets a
+    full-width at sign, so nothing can mention anyone or hide a link; ``](`` is split so
+    that Markdown cannot mask a link. Visible characters only: nothing invisible is added.
+    """
+    text = safe_text(value, limit)
+    text = text.replace("<", "‹").replace(">", "›")
+    text = _BROADCAST.sub(lambda m: "＠" + m.group(1), text)
+    return _MASKED_LINK.sub("] (", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +119,7 @@ def alert_view(posting: Posting, *, title_limit: int = 250) -> AlertView:
     areas = ", ".join(taxonomy.areas[a].label if a in taxonomy.areas else a for a in posting.areas)
     return AlertView(
         title=safe_text(posting.title, title_limit),
-        url=posting.url,
+        url=safe_url(posting.url),
         company=safe_text(posting.company, 200) or "—",
         countries=safe_text(countries, 300) or "Not stated",
         areas=safe_text(areas, 300) or "—",
@@ -106,7 +151,7 @@ def plain_alert(posting: Posting) -> str:
         lines.append(f"  Pay:       {view.pay}")
     if view.duration:
         lines.append(f"  Duration:  {view.duration}")
-    lines.append(f"  Apply:     {view.url}")
+    lines.append(f"  Apply:     {view.url or '(no usable link)'}")
     return "\n".join(lines)
 
 
@@ -147,5 +192,5 @@ def plain_digest(title: str, postings: Sequence[Posting]) -> str:
                 f"  • {view.title} — {view.company} · {view.countries} · "
                 f"{view.degree} · {view.posted}"
             )
-            lines.append(f"    {view.url}")
+            lines.append(f"    {view.url or '(no usable link)'}")
     return "\n".join(lines)
