@@ -11,7 +11,7 @@ import logging
 import signal
 from collections.abc import Callable, Coroutine
 from contextlib import suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TextIO
 
@@ -24,6 +24,7 @@ from bot.chat.digests import DigestRunner
 from bot.config import Settings
 from bot.ingest import Poller, PollReport
 from bot.ops import Health, InstrumentedAdapter, Metrics, OpsServer, health
+from bot.sources.base import registered_kinds
 from bot.sources.http import HttpFetcher, now_utc
 from bot.store import Store
 from subscriptions.commands import CommandContext, Reply, run_command
@@ -111,6 +112,13 @@ class JobBot:
 
     async def command(self, text: str, ctx: CommandContext) -> Reply:
         """Run a `/jobs` command and carry out the digests it asks for."""
+        # Admins come from the config, for every platform alike ("slack:U123").
+        ctx = replace(
+            ctx,
+            is_admin=ctx.is_admin or f"{ctx.platform}:{ctx.user}" in self.settings.admins,
+            source_kinds=ctx.source_kinds or tuple(registered_kinds()),
+            default_interval=self.settings.default_interval,
+        )
         reply = run_command(text, ctx, self.store)
         for sub_id, since in reply.catch_up:
             self.queue_catch_up(sub_id, since)

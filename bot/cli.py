@@ -179,6 +179,7 @@ def _cli_context(
         user="cli",
         now=bot.clock(),
         can_manage=True,
+        is_admin=True,  # whoever runs the CLI runs the bot
     )
 
 

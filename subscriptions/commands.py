@@ -18,7 +18,14 @@ from bot.errors import CommandError
 from bot.postings.geo import country_name
 from bot.postings.model import Posting
 from bot.postings.taxonomy import load_taxonomy
-from subscriptions.grammar import USAGE, Command, format_filter, format_schedule, parse_command
+from subscriptions.grammar import (
+    USAGE,
+    Command,
+    SourceRequest,
+    format_filter,
+    format_schedule,
+    parse_command,
+)
 from subscriptions.matcher import matches
 from subscriptions.model import Filter, Schedule, Subscription
 
@@ -83,6 +90,19 @@ class Repository(Protocol):
 
     def sources(self) -> Sequence[_SourceInfo]: ...
 
+    def upsert_source(
+        self,
+        name: str,
+        kind: str,
+        url: str,
+        interval_s: int,
+        *,
+        backfill: int = 0,
+        now: datetime,
+    ) -> _SourceInfo: ...
+
+    def remove_source(self, name: str) -> bool: ...
+
 
 @dataclass(frozen=True, slots=True)
 class CommandContext:
@@ -95,6 +115,10 @@ class CommandContext:
     now: datetime
     can_manage: bool = True
     manage_rule: str = "members who can manage this channel"
+    is_admin: bool = False
+    admin_rule: str = "jobbot's admins (the `admins` list in the bot's config file)"
+    source_kinds: tuple[str, ...] = ()
+    default_interval: int = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +155,46 @@ def _require_manage(ctx: CommandContext) -> None:
             f"Sorry, only {ctx.manage_rule} can change this channel's job alerts. "
             "Anyone can use `/jobs list`, `/jobs preview`, `/jobs areas` and `/jobs help`."
         )
+
+
+def _manage_source(request: SourceRequest, ctx: CommandContext, repo: Repository) -> Reply:
+    if not ctx.is_admin:
+        raise CommandError(
+            f"Sorry, only {ctx.admin_rule} can add or remove sources. Ask whoever runs "
+            "jobbot to add you, or to add the source. Anyone can see them with `/jobs sources`."
+        )
+    if request.action == "remove":
+        if not repo.remove_source(request.name):
+            raise CommandError(
+                f"There is no source named `{request.name}`; `/jobs sources` lists them.",
+                USAGE["sources"],
+            )
+        return Reply(f"Removed source `{request.name}` (its postings stay).", ephemeral=False)
+    if ctx.source_kinds and request.kind not in ctx.source_kinds:
+        raise CommandError(
+            f"`kind:{request.kind}` is not a source kind; choose one of "
+            f"{', '.join(ctx.source_kinds)}.",
+            USAGE["sources"],
+        )
+    interval = request.interval_s or ctx.default_interval
+    repo.upsert_source(
+        request.name,
+        request.kind,
+        request.url,
+        interval,
+        backfill=request.backfill,
+        now=ctx.now,
+    )
+    first = (
+        f"alerts its newest {request.backfill} posting(s)"
+        if request.backfill
+        else "records what is there without alerting"
+    )
+    return Reply(
+        f"Added source `{request.name}` ({request.kind}), polled every {interval // 60} min. "
+        f"Its first poll {first}.",
+        ephemeral=False,
+    )
 
 
 def _help(topic: str | None) -> str:
@@ -177,6 +241,8 @@ def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
         lines = ["Research areas (use the slug, e.g. `area:nlp,recsys`):"]
         lines += [f"• `{a.slug}` — {a.label}" for a in taxonomy.areas.values()]
         return Reply("\n".join(lines))
+    if command.verb == "sources" and command.source is not None:
+        return _manage_source(command.source, ctx, repo)
     if command.verb == "sources":
         lines = ["Sources jobbot watches:"]
         for source in repo.sources():

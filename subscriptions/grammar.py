@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import shlex
 from dataclasses import dataclass
 from typing import Literal
@@ -31,10 +32,12 @@ from subscriptions.model import (
 __all__ = [
     "USAGE",
     "Command",
+    "SourceRequest",
     "format_filter",
     "format_schedule",
     "parse_command",
     "parse_filter",
+    "source_name_for",
 ]
 
 USAGE: dict[str, str] = {
@@ -50,7 +53,10 @@ USAGE: dict[str, str] = {
     "preview": "/jobs preview area:cv country:DE   (same filters as subscribe)",
     "digest": "/jobs digest now",
     "areas": "/jobs areas",
-    "sources": "/jobs sources",
+    "sources": (
+        "/jobs sources   |   /jobs sources add URL [kind:rss] [interval:30m] [name:NAME] "
+        "[backfill:N]   |   /jobs sources remove NAME   (add and remove: admins only)"
+    ),
     "help": "/jobs help [command]",
 }
 
@@ -97,6 +103,80 @@ MAX_VALUE_LENGTH = 100
 
 
 @dataclass(frozen=True, slots=True)
+class SourceRequest:
+    """`/jobs sources add|remove`: what to add (``url`` empty for remove)."""
+
+    action: Literal["add", "remove"]
+    name: str
+    url: str = ""
+    kind: str = "rss"
+    interval_s: int | None = None
+    backfill: int = 0
+
+
+_SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+_SOURCE_KIND = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
+_SOURCE_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.I)
+_DURATION = re.compile(r"^(\d{1,6})(s|m|h|d)?$", re.I)
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MIN_SOURCE_INTERVAL = 300
+
+
+def source_name_for(url: str) -> str:
+    """A short default name from a URL: host and path joined by dashes."""
+    rest = url.split("://", 1)[-1]
+    host, _, path = rest.partition("/")
+    parts = [host.split("@")[-1].split(":")[0]]
+    parts += [p for p in re.split(r"[^A-Za-z0-9._-]+", path.split("?")[0]) if p]
+    return "-".join(parts)[:80].strip("-.") or "source"
+
+
+def _parse_source(args: list[str]) -> SourceRequest:
+    usage = USAGE["sources"]
+    action = args[0].lower()
+    if action in ("rm", "delete"):
+        action = "remove"
+    if action not in ("add", "remove"):
+        raise CommandError(f"`sources` knows `add` and `remove`, not `{args[0]}`.", usage)
+    if action == "remove":
+        if len(args) != 2 or not _SOURCE_NAME.match(args[1]):
+            raise CommandError("`sources remove` takes the name of one source.", usage)
+        return SourceRequest("remove", args[1])
+    if len(args) < 2 or not _SOURCE_URL.match(args[1]) or len(args[1]) > 2000:
+        raise CommandError("`sources add` needs an http:// or https:// URL first.", usage)
+    url, options = args[1], args[2:]
+    fields: dict[str, str] = {}
+    for option in options:
+        key, sep, value = option.partition(":")
+        key = key.lower()
+        if not sep or key not in ("kind", "interval", "name", "backfill") or not value:
+            raise CommandError(f"`{option}` is not a sources option.", usage)
+        if key in fields:
+            raise CommandError(f"`{key}:` is given twice.", usage)
+        fields[key] = value
+    kind = fields.get("kind", "rss").lower()
+    if not _SOURCE_KIND.match(kind):
+        raise CommandError(f"`kind:{fields['kind']}` is not a source kind.", usage)
+    name = fields.get("name") or source_name_for(url)
+    if not _SOURCE_NAME.match(name):
+        raise CommandError(
+            "`name:` takes letters, digits, dots, dashes and underscores (up to 80).", usage
+        )
+    interval: int | None = None
+    if "interval" in fields:
+        match = _DURATION.match(fields["interval"])
+        if not match:
+            raise CommandError(f"`interval:{fields['interval']}` is not like 30m, 6h or 1d.", usage)
+        interval = int(match.group(1)) * _DURATION_UNITS[(match.group(2) or "s").lower()]
+        if interval < MIN_SOURCE_INTERVAL:
+            raise CommandError("`interval:` must be at least 5m (be kind to job boards).", usage)
+    backfill = fields.get("backfill", "0")
+    if not backfill.isdigit() or int(backfill) > 100:
+        raise CommandError("`backfill:` is a number from 0 to 100.", usage)
+    return SourceRequest("add", name, url, kind, interval, int(backfill))
+
+
+@dataclass(frozen=True, slots=True)
 class Command:
     """A parsed command. ``target`` is the subscription id for unsubscribe/pause/resume."""
 
@@ -106,6 +186,7 @@ class Command:
     target: int | None = None
     catch_up: bool = False
     topic: str | None = None
+    source: SourceRequest | None = None
 
 
 def _tokens(text: str, verb: str) -> list[str]:
@@ -291,6 +372,8 @@ def parse_command(text: str) -> Command:
         if any(a not in ("catch-up", "--catch-up", "catchup") for a in extra):
             raise CommandError("`resume` takes an ID and optionally `catch-up`.", USAGE[verb])
         return Command("resume", target=_target(args, verb), catch_up=bool(extra))
+    if verb == "sources" and args:
+        return Command("sources", source=_parse_source(args))
     if verb == "digest":
         if args and [a.lower() for a in args] != ["now"]:
             raise CommandError("`digest` only knows `now`.", USAGE[verb])
