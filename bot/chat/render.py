@@ -43,7 +43,10 @@ _UNSAFE = re.compile(
 
 # A URL inside a title or company name is how a posting smuggles in a link of its own:
 # the scheme goes and the host's dots become one-dot leaders, so nothing makes it a link.
-_URL_IN_TEXT = re.compile(r"\b(?:https?|ftp|file|javascript|data):/*([^\s/]*)", re.I)
+_URL_IN_TEXT = re.compile(
+    r"(?:[a-z0-9+.-]*:/{2,}|(?:javascript|vbscript):(?=\S)|data:(?=[a-z]+/))([^\s/?#<>()\[\]{}|\"'`:]*)",
+    re.I,
+)
 
 
 def _defang(match: re.Match[str]) -> str:
@@ -52,9 +55,19 @@ def _defang(match: re.Match[str]) -> str:
 
 def safe_text(value: str, limit: int) -> str:
     """Text without control or invisible characters or live URLs, cut to ``limit`` with '…'."""
+    return _cut(_clean(value), limit)
+
+
+def _clean(value: str) -> str:
     cleaned = _UNSAFE.sub("", unicodedata.normalize("NFC", value))
     cleaned = " ".join(cleaned.split())
-    cleaned = _URL_IN_TEXT.sub(_defang, cleaned)
+    # Each pass removes a scheme's colon, so this ends; "http:http://x" needs two.
+    while _URL_IN_TEXT.search(cleaned):
+        cleaned = _URL_IN_TEXT.sub(_defang, cleaned)
+    return cleaned
+
+
+def _cut(cleaned: str, limit: int) -> str:
     if len(cleaned) > limit:
         cleaned = cleaned[: max(0, limit - 1)].rstrip() + "…"
     return cleaned
@@ -87,10 +100,11 @@ def chat_safe(value: str, limit: int) -> str:
     full-width at sign, so nothing can mention anyone or hide a link; ``](`` is split so
     that Markdown cannot mask a link. Visible characters only: nothing invisible is added.
     """
-    text = safe_text(value, limit)
-    text = text.replace("<", "‹").replace(">", "›")
+    # Defused after cleaning (so a stripped zero-width character cannot rejoin "](")
+    # and before cutting (so the result stays within the limit).
+    text = _clean(value).replace("<", "‹").replace(">", "›")
     text = _BROADCAST.sub(lambda m: "＠" + m.group(1), text)
-    return _MASKED_LINK.sub("] (", text)
+    return _cut(_MASKED_LINK.sub("] (", text), limit)
 
 
 @dataclass(frozen=True, slots=True)

@@ -212,7 +212,10 @@ def parse_posted(value: str | datetime | int | float | None, now: datetime) -> d
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, int | float):
         seconds = value / 1000 if value > 1e11 else value
-        return datetime.fromtimestamp(seconds, UTC)
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):  # NaN, or beyond year 9999
+            return None
     text = " ".join(value.split())
     lowered = text.lower()
     if "just now" in lowered or "today" in lowered:
@@ -223,9 +226,12 @@ def parse_posted(value: str | datetime | int | float | None, now: datetime) -> d
     if relative:
         count_text, unit = relative.groups()
         count = 1 if count_text in ("a", "an", "one") else int(count_text)
-        if unit in ("month", "year"):
-            return now - timedelta(days=count * (30 if unit == "month" else 365))
-        return now - timedelta(**{_UNIT[unit]: count})
+        try:
+            if unit in ("month", "year"):
+                return now - timedelta(days=count * (30 if unit == "month" else 365))
+            return now - timedelta(**{_UNIT[unit]: count})
+        except OverflowError:  # "99999999999 years ago" is no date
+            return None
     text = re.sub(r"^(posted|published|updated)\s*(on)?\s*", "", text, flags=re.I)
     for parser in (_iso, _rfc822, _written):
         parsed = parser(text)
@@ -237,17 +243,17 @@ def parse_posted(value: str | datetime | int | float | None, now: datetime) -> d
 def _iso(text: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 shifted off the range
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed
 
 
 def _rfc822(text: str) -> datetime | None:
     try:
         parsed = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed
 
 
 def _written(text: str) -> datetime | None:

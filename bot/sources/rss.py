@@ -24,7 +24,9 @@ _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.I)
 
 def _entry_time(entry: Any) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = entry.get(key)
+        # dict.get, not entry.get: feedparser maps a missing updated_parsed to
+        # published_parsed with a DeprecationWarning (found by tests/test_fuzz.py).
+        value = dict.get(entry, key)
         if value:
             return datetime.fromtimestamp(calendar.timegm(value), UTC)
     return None
