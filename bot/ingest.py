@@ -124,6 +124,17 @@ class Poller:
             duplicates,
             queued,
             " (first poll: recorded without alerts)" if first_poll and not source.backfill else "",
+            extra={
+                "fields": {
+                    "event": "poll",
+                    "source": name,
+                    "ok": True,
+                    "seen": len(postings),
+                    "new": len(new),
+                    "duplicates": duplicates,
+                    "queued": queued,
+                }
+            },
         )
         return PollReport(
             name, ok=True, seen=len(postings), new=len(new), duplicates=duplicates, queued=queued
@@ -141,5 +152,6 @@ class Poller:
             failures,
             delay,
             problem,
+            extra={"fields": {"event": "poll", "source": source.name, "ok": False}},
         )
         return PollReport(source.name, ok=False, error=problem)

@@ -26,3 +26,15 @@ def test_quick_start_has_the_two_commands_and_ci_runs_the_test_one() -> None:
     assert run.endswith("jobbot run")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert test in ci.splitlines()
+
+
+def test_every_cli_command_and_the_docker_run_line_are_documented() -> None:
+    from bot.cli import _parser
+
+    parser = _parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    for name in commands:
+        assert f"`jobbot {name}" in README, name
+    docker_run = [line for line in README.splitlines() if line.startswith("docker run")]
+    assert docker_run and "-p " in docker_run[0] and "9464" in docker_run[0]
+    assert "/jobs sources add" in README and "/healthz" in README and "/metrics" in README

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from tests.conftest import DATA, FeedServer
+from bot.store import Store
+from subscriptions.model import Filter, Schedule
+from tests.conftest import DATA, NOW, FeedServer
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.test_ops import DISCORD, SLACK_BOT
 
@@ -98,23 +100,18 @@ async def test_good_tokens_channels_and_sources_pass(
     config = (
         QUIET + f'[[sources]]\nname = "lab"\nkind = "rss"\nurl = "{feed_server.url("/jobs.rss")}"\n'
     )
-    data = tmp_path / "data"
-    env = {"JOBBOT_DATA_DIR": str(data), "JOBBOT_CONFIG": str(tmp_path / "jobbot.toml")}
-    (tmp_path / "jobbot.toml").write_text(config)
+    store = Store.open(tmp_path / "data" / "jobbot.db")
     for channel in ("100", "200"):
-        await _cli(
-            tmp_path,
-            env,
-            "subs",
-            "add",
-            "area:nlp",
-            "--platform",
-            "discord",
-            "--workspace",
-            "G1",
-            "--channel",
-            channel,
+        store.add_subscription(
+            platform="discord",
+            workspace="G1",
+            channel=channel,
+            filter=Filter(areas=frozenset({"nlp"})),
+            schedule=Schedule(),
+            created_by="t",
+            now=NOW,
         )
+    store.close()
     async with FakeSlack(per_channel_interval=0) as slack:
         code, out = await _doctor(
             tmp_path,
@@ -143,20 +140,3 @@ async def test_a_broken_source_and_a_bad_setting_are_reported(tmp_path: Path) ->
     assert "fix: check http://169.254.169.254/latest/" in out
     code, out = await _doctor(tmp_path, "fetch_timeout = 'soon'\n")
     assert code == 1 and "BAD  config: setting 'fetch_timeout'" in out and "fix:" in out
-
-
-async def _cli(tmp_path: Path, env: dict[str, str], *args: str) -> None:
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
-    full |= {"PYTHONPATH": str(ROOT), **env}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=tmp_path,
-        env=full,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await process.communicate()
-    assert process.returncode == 0, out.decode()

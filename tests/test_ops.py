@@ -131,7 +131,9 @@ def test_run_serves_healthz_and_metrics_and_never_prints_a_token(
     for name, value in SECRETS.items():
         assert value not in output, f"{name} leaked into the output of jobbot run"
     json_lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
-    assert any("source local:" in line["message"] for line in json_lines)
+    polls = [line for line in json_lines if line.get("event") == "poll"]
+    assert {(p["source"], p["ok"]) for p in polls} == {("local", True), ("private", False)}
+    assert all(isinstance(p.get("seen", 0), int) for p in polls)
 
 
 def test_health_is_ok_when_recent_and_unhealthy_when_polling_stopped() -> None:
@@ -168,3 +170,33 @@ async def test_a_busy_metrics_port_does_not_stop_the_bot() -> None:
         port = sock.getsockname()[1]
         server = OpsServer(Metrics(), lambda: Health(True, "", None, None, 0, ()))
         assert not await server.start("127.0.0.1", port)
+
+
+async def test_a_delivery_batch_is_counted_and_logged_as_one_line(
+    settings, feed_server, caplog: pytest.LogCaptureFixture
+) -> None:
+    import io
+    import logging
+
+    from bot.app import build
+    from subscriptions.commands import CommandContext
+
+    feed_server.serve("/jobs.rss", (DATA / "feed_v1.rss").read_bytes())
+    bot = build(settings, console=io.StringIO(), clock=lambda: NOW)
+    try:
+        ctx = CommandContext("console", "test", "all", "t", NOW)
+        assert (await bot.command("subscribe internship:any", ctx)).ok
+        url = feed_server.url("/jobs.rss")
+        bot.store.upsert_source("feed", "rss", url, 600, backfill=3, now=NOW)
+        await bot.poll_all()
+        with caplog.at_level(logging.INFO, logger="jobbot"):
+            report = await bot.deliver()
+        assert report.sent == 3
+        batches = [r for r in caplog.records if r.getMessage().startswith("delivery batch")]
+        assert len(batches) == 1 and batches[0].fields["sent"] == 3  # type: ignore[attr-defined]
+        text = bot.metrics.render().decode()
+        assert 'jobbot_alerts_sent_total{platform="console"} 3.0' in text
+        assert 'jobbot_alerts_queued_total{source="feed"} 3.0' in text
+        assert 'jobbot_delivery_latency_seconds_count{platform="console"} 3.0' in text
+    finally:
+        await bot.aclose()

@@ -77,7 +77,7 @@ _HTTP_URL = re.compile(r"^https?://[^\s/?#]+", re.I)
 # Chat markup a posting's text could use to ping people or dress up a link: Slack's
 # <!channel>, <@U123>, <http://x|y>; Discord's <@123>, <@&123>, [text](url); and the
 # bare @everyone / @here both platforms honour.
-_BROADCAST = re.compile(r"@(everyone|here|channel)\b", re.I)
+_BROADCAST = re.compile(r"@(everyone|here|channel)", re.I)  # no \b: a cut can end the word
 _MASKED_LINK = re.compile(r"\]\s*\(")
 
 
