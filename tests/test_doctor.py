@@ -140,3 +140,57 @@ async def test_a_broken_source_and_a_bad_setting_are_reported(tmp_path: Path) ->
     assert "fix: check http://169.254.169.254/latest/" in out
     code, out = await _doctor(tmp_path, "fetch_timeout = 'soon'\n")
     assert code == 1 and "BAD  config: setting 'fetch_timeout'" in out and "fix:" in out
+
+
+async def test_slack_channels_and_scopes_are_checked(tmp_path: Path) -> None:
+    from bot.config import load_settings
+    from bot.doctor import format_findings, run_doctor
+
+    settings = load_settings(
+        env={"JOBBOT_DATA_DIR": str(tmp_path / "data"), "SLACK_BOT_TOKEN": BOT_TOKEN},
+        cwd=tmp_path,
+        overrides={"default_sources": False},
+    )
+    store = Store.open(settings.database_path)
+    for channel in ("C0GENERAL", "C0OUT", "C0GONE"):
+        store.add_subscription(
+            platform="slack",
+            workspace="T0FAKE",
+            channel=channel,
+            filter=Filter(),
+            schedule=Schedule(),
+            created_by="t",
+            now=NOW,
+        )
+    store.close()
+    async with FakeSlack(per_channel_interval=0, channels={"C0GENERAL": "general"}) as slack:
+        slack.add_channel("C0OUT", "outside", bot_is_member=False)
+        out = format_findings(await run_doctor(settings, slack_api_url=slack.api_url))
+    assert "ok   Slack channel C0GENERAL: the bot can post here" in out
+    assert "BAD  Slack channel C0OUT: the bot is not a member" in out and "/invite" in out
+    assert "BAD  Slack channel C0GONE: a subscription posts here but Slack answers " in out
+    assert "channel_not_found" in out
+
+    # Scopes come from the X-OAuth-Scopes header of auth.test, as Slack sends it.
+    async def auth_test(request: web.Request) -> web.Response:
+        return web.json_response(
+            {"ok": True, "team": "Lab", "team_id": "T1"}, headers={"X-OAuth-Scopes": "chat:write"}
+        )
+
+    app = web.Application()
+    app.router.add_post("/api/auth.test", auth_test)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        api = f"http://127.0.0.1:{runner.addresses[0][1]}/api/"
+        empty = load_settings(
+            env={"JOBBOT_DATA_DIR": str(tmp_path / "other"), "SLACK_BOT_TOKEN": BOT_TOKEN},
+            cwd=tmp_path,
+            overrides={"default_sources": False},
+        )
+        out = format_findings(await run_doctor(empty, slack_api_url=api))
+    finally:
+        await runner.cleanup()
+    assert "BAD  Slack scopes: missing commands" in out and "Bot Token Scopes" in out
