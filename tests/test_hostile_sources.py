@@ -282,3 +282,65 @@ async def test_hostile_sources_fail_alone_and_the_good_one_keeps_polling(
             assert state is not None and problem in (state.last_error or "")
     finally:
         await bot.aclose()
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A self-signed certificate and key for 'localhost' (made with openssl)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: cannot make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture
+async def tls_server(certificate):
+    """An HTTPS server on 127.0.0.1 presenting the 'localhost' certificate."""
+    import ssl
+
+    cert, key = certificate
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(text=f"host={request.headers.get('Host')}")
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(str(cert), str(key))
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context)
+    await site.start()
+    yield runner.addresses[0][1], ssl.create_default_context(cafile=str(cert))
+    await runner.cleanup()
+
+
+async def test_https_to_the_checked_address_keeps_the_name_for_sni_and_certificate(
+    tls_server,
+) -> None:
+    import httpx
+
+    port, client_context = tls_server
+    fetcher = HttpFetcher(
+        allow_private=False,
+        allowed_addresses={"127.0.0.1"},
+        transport=httpx.AsyncHTTPTransport(verify=client_context),
+    )
+    try:
+        status, body, _ = await fetcher.get(f"https://localhost:{port}/", PollState())
+        assert status == 200 and body == f"host=localhost:{port}".encode()
+        # Certificate checks still apply: the certificate does not name 127.0.0.1.
+        with pytest.raises(FetchError, match="request failed"):
+            await fetcher.get(f"https://127.0.0.1:{port}/", PollState())
+    finally:
+        await fetcher.aclose()

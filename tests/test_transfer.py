@@ -84,3 +84,26 @@ def test_a_file_that_is_not_json_is_refused(store: Store) -> None:
     with pytest.raises(SourceError, match="not valid JSON"):
         import_subscriptions(store, "{subscriptions: [", NOW)
     assert store.subscriptions() == []
+
+
+def test_cli_export_then_import_into_another_installation(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    config = tmp_path / "jobbot.toml"
+    config.write_text("default_sources = false\n")
+    monkeypatch.setenv("JOBBOT_CONFIG", str(config))
+    monkeypatch.setenv("JOBBOT_DATA_DIR", str(tmp_path / "one"))
+    assert main(["subs", "add", "area:nlp", "country:DE", "mode:daily"]) == 0
+    exported = tmp_path / "subs.json"
+    assert main(["export", str(exported)]) == 0
+    monkeypatch.setenv("JOBBOT_DATA_DIR", str(tmp_path / "two"))
+    assert main(["import", str(exported)]) == 0
+    assert "Imported 1 subscription(s)." in capsys.readouterr().out
+    broken = tmp_path / "broken.json"
+    broken.write_text(exported.read_text().replace("area:nlp", "area:nope"))
+    assert main(["import", str(broken)]) == 2
+    assert "Nothing was imported" in capsys.readouterr().err
+    assert main(["subs", "list"]) == 0
+    assert capsys.readouterr().out.count("area:nlp country:DE") == 1

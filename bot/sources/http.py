@@ -191,6 +191,9 @@ class HttpFetcher:
                 hop_headers["Host"] = target.netloc.decode("ascii")
                 if target.scheme == "https":
                     extensions["sni_hostname"] = target.host
+                    # The pool keys connections by address, not name: a TLS connection
+                    # made for one host name must not carry a request for another.
+                    hop_headers["Connection"] = "close"
             try:
                 request = self._client.build_request(
                     "GET", request_url, headers=hop_headers, extensions=extensions
