@@ -38,7 +38,7 @@ def _primary_location(external_path: str) -> str:
     parts = [p for p in external_path.split("/") if p]
     if len(parts) < 3 or parts[0] != "job":
         return ""
-    return parts[1].replace("---", " - ").replace("-", " ").strip()
+    return " - ".join(piece.replace("-", " ").strip() for piece in parts[1].split("---"))
 
 
 def _site_base(url: str) -> str:
