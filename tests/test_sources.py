@@ -252,7 +252,9 @@ def test_sniff_detects_each_real_fixture_as_this_kind(case: Case) -> None:
     for real in case.real:
         path = REAL_FIXTURES / real.path
         if path.is_file():
-            assert sniff_kind(path.read_bytes()) == case.kind, real.path
+            body = path.read_bytes()
+            claims = [name for name in registered_kinds() if kind_for(name).sniff(body)]
+            assert claims == [case.kind], real.path
 
 
 @needs_shared()
@@ -564,6 +566,24 @@ async def test_amazon_stops_when_the_server_ignores_the_offset(feed_server: Feed
         await fetcher.aclose()
     assert [r.external_id for r in result.records] == ["1001", "1002"]
     assert feed_server.statuses("/en/search.json") == [200, 200]
+
+
+@pytest.mark.integration
+async def test_amazon_reads_at_most_max_pages(feed_server: FeedServer) -> None:
+    for offset in range(amazon.MAX_PAGES + 2):
+        body = json.dumps({"hits": 10000, "jobs": [_amazon_job(offset)]}).encode()
+        feed_server.serve(f"/s.json?offset={offset}&result_limit=1", body, "application/json")
+    fetcher = HttpFetcher()
+    try:
+        result = await kind_for("amazon").fetch(
+            SourceSpec("az", "amazon", feed_server.url("/s.json?result_limit=1")),
+            PollState(),
+            fetcher,
+        )
+    finally:
+        await fetcher.aclose()
+    assert len(result.records) == amazon.MAX_PAGES
+    assert feed_server.statuses("/s.json") == [200] * amazon.MAX_PAGES
 
 
 # --- a broken answer through the poller ---------------------------------------------------
