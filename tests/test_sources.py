@@ -26,6 +26,7 @@ from bot.postings.model import RawPosting
 from bot.sources import amazon, ashby, greenhouse, lever, simplify
 from bot.sources.base import PollState, SourceSpec, kind_for, registered_kinds, sniff_kind
 from bot.sources.http import HttpFetcher
+from bot.sources.jsonapi import country_alpha2
 from bot.sources.jsonlist import url_id
 from bot.sources.mdtable import age_phrase
 from bot.sources.workday import posted_phrase
@@ -419,6 +420,18 @@ def test_what_each_kind_puts_into_hints() -> None:
 
     jl = records("jsonlist")
     assert jl["77001"].posted == "Posted November 1, 2026" and jl["77001"].company == "Example Labs"
+    assert jl["77001"].hints == {"countries": ["KR"]} and jl["123456789012"].hints == {}
+
+
+def test_country_codes_and_names_become_alpha2() -> None:
+    assert [country_alpha2(v) for v in ("USA", "GB", "UK", "Germany", "Atlantis", "")] == [
+        "US",
+        "GB",
+        "GB",
+        "DE",
+        None,
+        None,
+    ]
 
 
 def test_relative_dates_and_url_ids() -> None:
