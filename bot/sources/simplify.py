@@ -53,16 +53,18 @@ class SimplifySource:
         return isinstance(data, list) and bool(data) and _is_listing(data[0])
 
     def parse(self, body: bytes, source: str, url: str) -> list[RawPosting]:
-        """Every visible listing (closed ones too, with hints["active"] = False)."""
+        """Every listing; closed or hidden ones carry hints["active"] = False.
+
+        Hidden listings (``is_visible: false``) were withdrawn from the list; they are
+        kept so that classify and dedup still know them, but they never alert.
+        """
         data = load_json(body, source)
         if not isinstance(data, list):
             raise ParseError(source, "expected a JSON array of SimplifyJobs listings")
         items = as_list(data, source, "the listings")
         return guarded(
             source,
-            lambda: [
-                self._record(item, source) for item in items if item.get("is_visible") is not False
-            ],
+            lambda: [self._record(item, source) for item in items],
         )
 
     @staticmethod
@@ -72,6 +74,8 @@ class SimplifySource:
         hints: dict[str, object] = {}
         if isinstance(item.get("active"), bool):
             hints["active"] = item["active"]
+        if item.get("is_visible") is False:
+            hints["active"] = False
         terms = [text(t) for t in item.get("terms") or [] if text(t)]
         if terms:
             # Only the internship lists carry terms ("Summer 2025"); new-grad lists do not.
