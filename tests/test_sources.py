@@ -116,7 +116,7 @@ CASES = [
             ),
             Real(
                 "simplify/newgrad_listings_2024-10-25.json",
-                1264,
+                1288,
                 ("694040e9-673d-400c-9fed-0d9b222403bc",),
             ),
         ),
