@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from aiohttp import web
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
@@ -221,15 +221,24 @@ def build_slack(
 
 def _register(app: AsyncApp, runner: CommandRunner, clock: Callable[[], datetime]) -> None:
     @app.command(COMMAND)
-    async def jobs(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+    async def jobs(
+        ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         text = str(command.get("text") or "").strip()
         team, channel = command["team_id"], command["channel_id"]
         if text.lower() == "subscribe":
             # The trigger id lives 3 s: acknowledge, then open the modal at once.
             await ack()
-            await client.views_open(
-                trigger_id=command["trigger_id"], view=subscribe_modal(team, channel)
-            )
+            try:
+                await client.views_open(
+                    trigger_id=command["trigger_id"], view=subscribe_modal(team, channel)
+                )
+            except SlackApiError as error:
+                log.warning("could not open the subscribe form: %s", error)
+                await respond(
+                    "I could not open the subscribe form (it has to open within 3 seconds). "
+                    "Try again, or type the filters: `/jobs subscribe area:nlp country:DE`."
+                )
             return
         ctx = _context(clock, team, channel, command["user_id"])
         # run_command is local SQLite work; digests it asks for run after the ack.
