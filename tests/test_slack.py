@@ -21,6 +21,7 @@ from xml.sax.saxutils import escape as xml_escape
 
 import aiohttp
 import pytest
+from aiohttp import web
 from slack_sdk.http_retry import builtin_async_handlers
 
 from bot.app import JobBot, build
@@ -549,3 +550,98 @@ async def test_an_expired_trigger_gets_a_reply_instead_of_a_form(harness: Harnes
     await eventually(lambda: bool(harness.slack.responses["late"]))
     assert "could not open the subscribe form" in harness.slack.responses["late"][0]["text"]
     assert harness.slack.views == {}
+
+
+class SocketModeServer:
+    """Just enough of Slack for Socket Mode on 127.0.0.1 (FakeSlack serves no WebSocket):
+    ``apps.connections.open`` hands out this server's WebSocket URL, ``auth.test`` answers
+    for the bot token, and tests push envelopes down the socket and read the acks."""
+
+    def __init__(self) -> None:
+        self.socket: web.WebSocketResponse | None = None
+        self.connected = asyncio.Event()
+        self.acks: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.base_url = ""
+
+    async def api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        auth = request.headers.get("Authorization", "")
+        if method == "apps.connections.open" and auth == "Bearer xapp-test":
+            return web.json_response(
+                {"ok": True, "url": f"{self.base_url}/link".replace("http", "ws")}
+            )
+        if method == "auth.test" and auth == f"Bearer {BOT_TOKEN}":
+            return web.json_response(
+                {
+                    "ok": True,
+                    "url": "https://fake.slack/",
+                    "team": "Fake",
+                    "user": "jobbot",
+                    "team_id": TEAM_ID,
+                    "user_id": "U0BOT",
+                    "bot_id": "B0BOT",
+                }
+            )
+        return web.json_response({"ok": False, "error": "invalid_auth"})
+
+    async def link(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.socket = socket
+        await socket.send_json({"type": "hello", "num_connections": 1})
+        self.connected.set()
+        async for message in socket:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                await self.acks.put(json.loads(message.data))
+        return socket
+
+    async def send(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        assert self.socket is not None
+        await self.socket.send_json(envelope)
+        return await asyncio.wait_for(self.acks.get(), timeout=5)
+
+
+async def test_socket_mode_is_the_default_with_an_app_token(tmp_path: Path) -> None:
+    server = SocketModeServer()
+    app = web.Application()
+    app.router.add_post("/api/{method}", server.api)
+    app.router.add_get("/link", server.link)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    server.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    settings = load_settings(
+        env={
+            "JOBBOT_DATA_DIR": str(tmp_path / "data"),
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_APP_TOKEN": "xapp-test",
+            "SLACK_API_URL": f"{server.base_url}/api/",
+        },
+        cwd=tmp_path,
+        overrides={"default_sources": False},
+    )
+    bot = build(settings, console=io.StringIO())
+    [service] = bot.services
+    try:
+        await service.start()
+        assert service.port is None  # no HTTP endpoint in Socket Mode
+        await asyncio.wait_for(server.connected.wait(), timeout=5)
+        payload = dict(urllib.parse.parse_qsl(slash_command_body("subscribe area:nlp")))
+        ack = await server.send(
+            {
+                "envelope_id": "e-1",
+                "type": "slash_commands",
+                "payload": payload,
+                "accepts_response_payload": True,
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
+        assert ack["envelope_id"] == "e-1"
+        assert ack["payload"]["text"].startswith("Subscribed #1: area:nlp")
+        [sub] = bot.store.subscriptions()
+        assert (sub.platform, sub.workspace, sub.channel) == ("slack", TEAM_ID, "C0GENERAL")
+    finally:
+        await service.stop()
+        await bot.aclose()
+        await runner.cleanup()
