@@ -223,13 +223,13 @@ def build(
     clock: Callable[[], datetime] = now_utc,
 ) -> JobBot:
     """Wire the bot from settings. The caller closes it with ``aclose``."""
+    slack = slack_config(settings)  # before anything is opened: it may refuse the setup
     store = Store.open(settings.database_path)
     fetcher = HttpFetcher(
         timeout=float(settings.fetch_timeout), max_bytes=settings.max_body_mb * 1024 * 1024
     )
     adapters: dict[str, ChatAdapter] = {"console": ConsoleAdapter(console)}
     bot = JobBot(settings, store, fetcher, adapters, clock)
-    slack = slack_config(settings)
     if slack.configured:
         service = build_slack(bot, clock, slack)
         adapters["slack"] = service.adapter
@@ -245,7 +245,7 @@ def slack_config(settings: Settings) -> SlackConfig:
     # Port 0 asks the system for a free port (tests); the one chosen is logged.
     if not port_text.isdigit() or not 0 <= int(port_text) < 65536:
         raise ConfigError("JOBBOT_PORT", f"{port_text!r} is not a port number (0-65535)")
-    return SlackConfig(
+    config = SlackConfig(
         bot_token=secrets.get("SLACK_BOT_TOKEN"),
         app_token=secrets.get("SLACK_APP_TOKEN"),
         signing_secret=secrets.get("SLACK_SIGNING_SECRET"),
@@ -256,6 +256,16 @@ def slack_config(settings: Settings) -> SlackConfig:
         port=int(port_text),
         data_dir=settings.data_dir,
     )
+    slack_keys = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+    if any(secrets.get(key) for key in slack_keys) and not config.configured:
+        # Half a Slack setup would otherwise leave Slack off without a word.
+        missing = (
+            "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)"
+            if config.bot_token or config.oauth
+            else "SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"
+        )
+        raise ConfigError("SLACK_BOT_TOKEN", f"Slack needs {missing} as well")
+    return config
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:

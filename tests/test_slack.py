@@ -27,6 +27,7 @@ from slack_sdk.http_retry import builtin_async_handlers
 from bot.app import JobBot, build
 from bot.chat.slack_app import SlackService
 from bot.config import load_settings
+from bot.errors import ConfigError
 from bot.postings.model import Posting
 from tests.conftest import FeedServer
 from tests.fakes.slack_api import (
@@ -205,6 +206,22 @@ def test_build_lists_slack_as_a_target(tmp_path: Path) -> None:
     bot = build(plain, console=io.StringIO())
     assert "slack" not in bot.adapters and bot.services == []
     bot.store.close()
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN}, "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET"),
+        ({"SLACK_APP_TOKEN": "xapp-test"}, "SLACK_BOT_TOKEN, or SLACK_CLIENT_ID"),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "x", "JOBBOT_PORT": "http"}, "port"),
+    ],
+)
+def test_half_a_slack_setup_stops_start_up_with_the_key(
+    tmp_path: Path, env: dict[str, str], problem: str
+) -> None:
+    settings = load_settings(env={"JOBBOT_DATA_DIR": str(tmp_path), **env}, cwd=tmp_path)
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        build(settings, console=io.StringIO())
 
 
 async def test_subscribe_then_a_matching_posting_is_one_block_kit_message(

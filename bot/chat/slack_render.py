@@ -73,7 +73,8 @@ def safe_url(url: str) -> str | None:
 
 def _link(url: str, label: str) -> str:
     # `<url|label>`: the label is escaped, so it cannot close the link or open another.
-    target = safe_url(url)
+    # Very long URLs get no link, so that cutting a line to length never splits one.
+    target = safe_url(url) if len(url) <= MAX_FIELD else None
     text = escape(label)
     return f"<{target.replace('&', '&amp;')}|{text}>" if target else text
 
