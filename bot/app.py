@@ -21,7 +21,9 @@ from bot.chat.base import ChatAdapter
 from bot.chat.console import ConsoleAdapter
 from bot.chat.delivery import DeliveryWorker
 from bot.chat.digests import DigestRunner
+from bot.chat.slack_app import SlackConfig, SlackService, build_slack
 from bot.config import Settings
+from bot.errors import ConfigError
 from bot.ingest import Poller, PollReport
 from bot.sources.http import HttpFetcher, now_utc
 from bot.store import Store
@@ -44,6 +46,7 @@ class JobBot:
     fetcher: HttpFetcher
     adapters: dict[str, ChatAdapter]
     clock: Callable[[], datetime]
+    services: list[SlackService] = field(default_factory=list)
     poller: Poller = field(init=False)
     worker: DeliveryWorker = field(init=False)
     digests: DigestRunner = field(init=False)
@@ -159,8 +162,14 @@ class JobBot:
         )
         scheduler.start()
         try:
+            # Chat apps (Slack's bolt app) share this loop with the scheduler.
+            for service in self.services:
+                await service.start()
             await stop.wait()
         finally:
+            for service in self.services:
+                with suppress(Exception):
+                    await service.stop()
             scheduler.shutdown(wait=False)
             for task in [*self._in_flight.values(), *self._background]:
                 task.cancel()
@@ -214,14 +223,49 @@ def build(
     clock: Callable[[], datetime] = now_utc,
 ) -> JobBot:
     """Wire the bot from settings. The caller closes it with ``aclose``."""
+    slack = slack_config(settings)  # before anything is opened: it may refuse the setup
     store = Store.open(settings.database_path)
     fetcher = HttpFetcher(
         timeout=float(settings.fetch_timeout), max_bytes=settings.max_body_mb * 1024 * 1024
     )
     adapters: dict[str, ChatAdapter] = {"console": ConsoleAdapter(console)}
     bot = JobBot(settings, store, fetcher, adapters, clock)
+    if slack.configured:
+        service = build_slack(bot, clock, slack)
+        adapters["slack"] = service.adapter
+        bot.services.append(service)
     bot.sync_sources()
     return bot
+
+
+def slack_config(settings: Settings) -> SlackConfig:
+    """Slack credentials and endpoint from the environment (see README, Add jobbot to Slack)."""
+    secrets = settings.secrets
+    port_text = secrets.get("JOBBOT_PORT", "3000")
+    # Port 0 asks the system for a free port (tests); the one chosen is logged.
+    if not port_text.isdigit() or not 0 <= int(port_text) < 65536:
+        raise ConfigError("JOBBOT_PORT", f"{port_text!r} is not a port number (0-65535)")
+    config = SlackConfig(
+        bot_token=secrets.get("SLACK_BOT_TOKEN"),
+        app_token=secrets.get("SLACK_APP_TOKEN"),
+        signing_secret=secrets.get("SLACK_SIGNING_SECRET"),
+        client_id=secrets.get("SLACK_CLIENT_ID"),
+        client_secret=secrets.get("SLACK_CLIENT_SECRET"),
+        api_url=secrets.get("SLACK_API_URL"),
+        host=secrets.get("JOBBOT_HOST", "0.0.0.0"),
+        port=int(port_text),
+        data_dir=settings.data_dir,
+    )
+    slack_keys = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+    if any(secrets.get(key) for key in slack_keys) and not config.configured:
+        # Half a Slack setup would otherwise leave Slack off without a word.
+        missing = (
+            "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)"
+            if config.bot_token or config.oauth
+            else "SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"
+        )
+        raise ConfigError("SLACK_BOT_TOKEN", f"Slack needs {missing} as well")
+    return config
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:
