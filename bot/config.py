@@ -157,6 +157,9 @@ ENV_SECRETS: tuple[tuple[str, str], ...] = (
     ("SLACK_APP_TOKEN", "Slack app-level token (xapp-…): Socket Mode."),
     ("SLACK_SIGNING_SECRET", "Slack signing secret: HTTP mode."),
     ("DISCORD_TOKEN", "Discord bot token."),
+    ("DISCORD_GUILD_ID", "Sync /jobs to this one Discord server only (instant; for testing)."),
+    ("DISCORD_API_URL", "Discord REST base URL (default https://discord.com/api/v10)."),
+    ("DISCORD_GATEWAY_URL", "Discord gateway websocket URL (default wss://gateway.discord.gg/)."),
 )
 
 

@@ -1,0 +1,299 @@
+"""jobbot on Discord, end to end: the real discord.py client, built by ``bot.app.build``,
+against the fake Discord REST API + gateway on 127.0.0.1, and a feed on a loopback server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import JobBot, build
+from bot.chat.discord_adapter import DiscordAdapter
+from bot.config import load_settings
+from tests.conftest import FeedServer
+from tests.fakes.discord_api import (
+    DEFAULT_GUILD_ID,
+    DEFAULT_MEMBER_PERMISSIONS,
+    DEFAULT_TEXT_CHANNEL_ID,
+    FakeDiscord,
+)
+from tests.fakes.specs import load_discord_spec
+
+with warnings.catch_warnings():
+    warnings.filterwarnings(
+        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
+    )
+    import discord
+
+pytestmark = pytest.mark.integration
+
+MANAGE_CHANNELS = 1 << 4
+MANAGER = DEFAULT_MEMBER_PERMISSIONS | MANAGE_CHANNELS
+CHANNEL = str(DEFAULT_TEXT_CHANNEL_ID)
+
+ITEM = """<item>
+  <title>{title}</title>
+  <link>{link}</link>
+  <guid isPermaLink="false">{guid}</guid>
+  <dc:creator>{company}</dc:creator>
+  <pubDate>Fri, 20 Nov 2026 09:00:00 +0000</pubDate>
+  <description><![CDATA[<p>Location: Berlin, Germany</p><p>{body}</p>]]></description>
+</item>"""
+NLP_BODY = (
+    "Research internship in natural language processing.</p><p>Apply for this position "
+    "before the deadline.</p><p>Currently enrolled in a PhD program."
+)
+OLD = ITEM.format(
+    title="Research Intern, Computer Vision (PhD)",
+    link="https://jobs.test.example/old",
+    guid="old",
+    company="Vision Co",
+    body="Computer vision internship.</p><p>Currently enrolled in a PhD program.",
+)
+NLP = ITEM.format(
+    title="Research Intern – Parsing (PhD), Berlin",
+    link="https://jobs.test.example/nlp",
+    guid="nlp",
+    company="Lingua Labs",
+    body=NLP_BODY,
+)
+HOSTILE = ITEM.format(
+    title="@everyone [amazon.jobs](https://evil.example) Research Intern",
+    link="https://jobs.test.example/hostile",
+    guid="hostile",
+    company="Lab &lt;@&amp;1&gt; @here",
+    body=NLP_BODY,
+)
+
+
+def feed(*items: str) -> bytes:
+    """A small RSS feed with these items."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>'
+        "<title>Test jobs</title><link>https://jobs.test.example/</link>"
+        "<description>test</description>" + "".join(items) + "</channel></rss>"
+    ).encode()
+
+
+@dataclass
+class Running:
+    """The bot, its Discord adapter and the fake it talks to."""
+
+    bot: JobBot
+    adapter: DiscordAdapter
+    fake: FakeDiscord
+
+    async def slash(
+        self, subcommand: str, options: dict[str, Any] | None = None, *, perms: int = MANAGER
+    ) -> dict[str, Any]:
+        """Send `/jobs <subcommand>` through the gateway and return the interaction callback."""
+        payload = self.fake.slash_interaction(
+            "jobs", subcommand, options or {}, member_permissions=perms
+        )
+        await self.fake.dispatch("INTERACTION_CREATE", payload)
+        return await self.fake.wait_for_callback(payload["id"])
+
+    async def poll_and_deliver(self) -> None:
+        await self.bot.poll_all()
+        await self.bot.worker.run_once()
+
+
+@pytest.fixture
+async def running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, feed_server: FeedServer
+) -> AsyncIterator[Running]:
+    """jobbot built from settings whose Discord URLs point at the fake, logged in and ready."""
+    # build() points discord.py at DISCORD_API_URL / DISCORD_GATEWAY_URL; put both back after.
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    gateway = discord.gateway.DiscordWebSocket
+    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
+    async with FakeDiscord(
+        spec=load_discord_spec(), per_channel_limit=50, per_channel_window=1.0
+    ) as fake:
+        env = {
+            "JOBBOT_DATA_DIR": str(tmp_path / "data"),
+            "DISCORD_TOKEN": fake.token,
+            "DISCORD_GUILD_ID": str(DEFAULT_GUILD_ID),
+            "DISCORD_API_URL": fake.api_base,
+            "DISCORD_GATEWAY_URL": fake.gateway_url,
+        }
+        settings = load_settings(
+            env=env,
+            cwd=tmp_path,
+            overrides={"allow_private_sources": True, "default_sources": False},
+        )
+        bot = build(settings)
+        adapter = bot.adapters["discord"]
+        assert isinstance(adapter, DiscordAdapter)
+        adapter.guild_ready_timeout = 0.05
+        adapter.channel_pace = 0.0
+        feed_server.serve("/jobs.rss", feed(OLD))
+        bot.store.upsert_source("test", "rss", feed_server.url("/jobs.rss"), 600, now=bot.clock())
+        try:
+            for service in bot.services:
+                await service.start()
+            assert adapter.client is not None
+            await adapter.client.wait_until_ready()
+            yield Running(bot, adapter, fake)
+        finally:
+            await bot.aclose()
+        assert fake.violations == []
+
+
+async def _subscribe(running: Running) -> None:
+    callback = await running.slash(
+        "subscribe", {"areas": "nlp", "countries": "DE", "degree": "phd-only"}
+    )
+    assert callback["type"] == 4
+    assert callback["data"]["content"].startswith("Subscribed #1: area:nlp country:DE")
+    assert running.fake.pings(callback) == set()
+
+
+async def test_subscribe_then_one_embed_alert(running: Running, feed_server: FeedServer) -> None:
+    fake = running.fake
+    assert "discord" in running.bot.describe()
+    [sync] = fake.command_syncs
+    assert sync["guild_id"] == str(DEFAULT_GUILD_ID)
+    jobs = fake.commands(DEFAULT_GUILD_ID)[0]
+    assert jobs["default_member_permissions"] == str(MANAGE_CHANNELS)
+    assert {o["name"] for o in jobs["options"]} >= {
+        "subscribe", "list", "unsubscribe", "pause", "resume", "preview", "digest", "areas",
+        "sources", "help",
+    }  # fmt: skip
+    await _subscribe(running)
+    [sub] = running.bot.store.subscriptions(platform="discord")
+    assert (sub.workspace, sub.channel) == (str(DEFAULT_GUILD_ID), CHANNEL)
+
+    await running.poll_and_deliver()  # the first poll records the backlog, alerts nobody
+    feed_server.serve("/jobs.rss", feed(OLD, NLP))
+    await running.poll_and_deliver()
+
+    [message] = fake.messages_in(DEFAULT_TEXT_CHANNEL_ID)
+    [embed] = message["embeds"]
+    assert embed["title"] == r"Research Intern – Parsing \(PhD\), Berlin"
+    assert embed["url"] == "https://jobs.test.example/nlp"
+    assert {f["name"] for f in embed["fields"]} >= {"Company", "Countries", "Areas", "Degree"}
+    [row] = message["components"]
+    [button] = row["components"]
+    assert (button["style"], button["label"], button["url"]) == (
+        5,
+        "Apply",
+        "https://jobs.test.example/nlp",
+    )
+    assert message["allowed_mentions"] == {"parse": []}
+    assert message["nonce"].startswith("jb") and message["enforce_nonce"] is True
+    assert running.bot.store.delivery_statuses().get("sent") == 1
+
+
+async def test_member_without_manage_channels_is_refused(running: Running) -> None:
+    callback = await running.slash("subscribe", {"areas": "nlp"}, perms=DEFAULT_MEMBER_PERMISSIONS)
+    assert callback["data"]["flags"] & 64  # ephemeral
+    assert "Manage Channels" in callback["data"]["content"]
+    assert running.bot.store.subscriptions() == []
+    # Reading is for everyone.
+    listing = await running.slash("list", perms=DEFAULT_MEMBER_PERMISSIONS)
+    assert "no subscriptions" in listing["data"]["content"]
+
+
+async def test_bad_input_gets_an_ephemeral_usage(running: Running) -> None:
+    callback = await running.slash("subscribe", {"areas": "nlpp"})
+    assert callback["data"]["flags"] & 64
+    assert "Usage: /jobs subscribe" in callback["data"]["content"]
+    assert running.bot.store.subscriptions() == []
+
+
+async def test_429_is_waited_out_and_nothing_is_sent_twice(
+    running: Running, feed_server: FeedServer
+) -> None:
+    await _subscribe(running)
+    await running.poll_and_deliver()
+    running.fake.force_429(DEFAULT_TEXT_CHANNEL_ID, retry_after=0.2)
+    feed_server.serve("/jobs.rss", feed(OLD, NLP))
+    await running.poll_and_deliver()
+    assert running.fake.rate_limited_count == 1
+    assert len(running.fake.messages_in(DEFAULT_TEXT_CHANNEL_ID)) == 1
+    # A retried send (say, the answer was lost) reuses the nonce: Discord returns the
+    # first message instead of posting again.
+    [sub] = running.bot.store.subscriptions()
+    posting = running.bot.store.recent_postings(1)[0]
+    first = await running.adapter.send_alert(sub, posting, 999)
+    again = await running.adapter.send_alert(sub, posting, 999)
+    assert first == again
+    assert running.fake.deduplicated_count == 1
+    assert len(running.fake.messages_in(DEFAULT_TEXT_CHANNEL_ID)) == 2
+
+
+async def test_missing_permissions_pause_the_subscription(
+    running: Running, feed_server: FeedServer
+) -> None:
+    await _subscribe(running)
+    await running.poll_and_deliver()
+    running.fake.fail_channel(DEFAULT_TEXT_CHANNEL_ID, status=403, code=50013)
+    feed_server.serve("/jobs.rss", feed(OLD, NLP))
+    await running.poll_and_deliver()
+    [sub] = running.bot.store.subscriptions()
+    assert sub.paused and sub.paused_reason is not None and "50013" in sub.paused_reason
+    assert running.fake.messages_in(DEFAULT_TEXT_CHANNEL_ID) == []
+    running.fake.clear_failure(DEFAULT_TEXT_CHANNEL_ID)
+    listing = await running.slash("list")
+    assert "paused: 50013" in listing["data"]["content"]
+
+
+async def test_hostile_posting_pings_nobody_and_links_nowhere_else(
+    running: Running, feed_server: FeedServer
+) -> None:
+    await _subscribe(running)
+    await running.poll_and_deliver()
+    feed_server.serve("/jobs.rss", feed(OLD, HOSTILE))
+    await running.poll_and_deliver()
+    [message] = running.fake.messages_in(DEFAULT_TEXT_CHANNEL_ID)
+    assert running.fake.pings(message) == set()
+    assert running.fake.markdown_links(message) == []
+    assert running.fake.link_hosts(message) == {"jobs.test.example"}
+    assert "evil.example" in message["embeds"][0]["title"]  # shown, as inert text
+
+
+async def test_autocomplete_and_subscription_choices(running: Running) -> None:
+    fake = running.fake
+    payload = fake.autocomplete_interaction(
+        "jobs", "subscribe", {}, focused="countries", value="DE,fra"
+    )
+    await fake.dispatch("INTERACTION_CREATE", payload)
+    callback = await fake.wait_for_callback(payload["id"])
+    assert callback["type"] == 8
+    values = [c["value"] for c in callback["data"]["choices"]]
+    assert values[0] == "DE,FR" and len(values) <= 25
+    await _subscribe(running)
+    payload = fake.autocomplete_interaction("jobs", "pause", {}, focused="subscription")
+    await fake.dispatch("INTERACTION_CREATE", payload)
+    callback = await fake.wait_for_callback(payload["id"])
+    assert [c["value"] for c in callback["data"]["choices"]] == ["1"]
+    paused = await running.slash("pause", {"subscription": "1"})
+    assert paused["data"]["content"].startswith("Paused #1")
+
+
+async def test_removal_from_the_server_pauses_its_subscriptions(running: Running) -> None:
+    await _subscribe(running)
+    await running.fake.remove_guild(DEFAULT_GUILD_ID)
+    # The handler runs after GUILD_DELETE, and the fake records nothing then: poll the store.
+    async with asyncio.timeout(5):
+        while not all(s.paused for s in running.bot.store.subscriptions()):  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    [sub] = running.bot.store.subscriptions()
+    assert sub.paused_reason == "jobbot was removed from this server"
+
+
+async def test_commands_are_synced_only_when_they_change(running: Running) -> None:
+    assert len(running.fake.command_syncs) == 1
+    assert await running.adapter.sync_commands() is False
+    assert len(running.fake.command_syncs) == 1
+    (running.adapter.state_dir / "discord_commands.sha256").write_text("stale\n")
+    assert await running.adapter.sync_commands() is True
+    assert len(running.fake.command_syncs) == 2
