@@ -16,6 +16,9 @@ import pytest
 from bot.app import JobBot, build
 from bot.chat.discord_adapter import DiscordAdapter
 from bot.config import load_settings
+from bot.errors import ConfigError
+from bot.postings.model import Posting
+from bot.store import StoredPosting
 from tests.conftest import FeedServer
 from tests.fakes.discord_api import (
     DEFAULT_GUILD_ID,
@@ -297,3 +300,71 @@ async def test_commands_are_synced_only_when_they_change(running: Running) -> No
     (running.adapter.state_dir / "discord_commands.sha256").write_text("stale\n")
     assert await running.adapter.sync_commands() is True
     assert len(running.fake.command_syncs) == 2
+
+
+async def test_preview_is_deferred_then_answered(running: Running, feed_server: FeedServer) -> None:
+    feed_server.serve("/jobs.rss", feed(OLD, NLP))
+    await running.bot.poll_all()
+    callback = await running.slash("preview", {"areas": "nlp"}, perms=DEFAULT_MEMBER_PERMISSIONS)
+    assert (callback["type"], callback["ephemeral"]) == (5, True)  # deferred within 3 s
+    await running.fake.wait_for(lambda: len(running.fake.followups) == 1, what="followup")
+    [followup] = running.fake.followups
+    assert "Parsing" in followup["content"] and followup["flags"] & 64
+    assert running.fake.pings(followup) == set()
+
+
+async def test_resume_with_catch_up_and_help_choices(running: Running) -> None:
+    await _subscribe(running)
+    await running.slash("pause", {"subscription": "1"})
+    resumed = await running.slash("resume", {"subscription": "1", "catch_up": True})
+    assert "Sending what matched meanwhile" in resumed["data"]["content"]
+    usage = await running.slash("help", {"command": "subscribe"})
+    assert usage["data"]["content"].startswith("Usage: /jobs subscribe")
+
+
+async def test_long_digest_goes_as_several_valid_messages(running: Running) -> None:
+    await _subscribe(running)
+    [sub] = running.bot.store.subscriptions()
+    postings = [
+        StoredPosting(
+            i,
+            Posting(
+                source="test",
+                external_id=f"d{i}",
+                url=f"https://jobs.test.example/d{i}",
+                title=f"Research Intern {i} @everyone " + "x" * 150,
+                areas=("nlp",) if i % 2 else ("cv",),
+                is_internship=True,
+            ),
+            running.bot.clock(),
+        )
+        for i in range(120)
+    ]
+    refs = await running.adapter.send_digest(sub, postings, "Daily digest for #1", "d-1")
+    messages = running.fake.messages_in(DEFAULT_TEXT_CHANNEL_ID)
+    assert len(refs) == len(messages) > 1
+    assert messages[0]["content"].startswith("Daily digest for #1 — 120 posting")
+    assert all(running.fake.pings(m) == set() for m in messages)
+    hosts = set().union(*(running.fake.link_hosts(m) for m in messages))
+    assert hosts == {"jobs.test.example"}
+    # Sending the same digest again (a retry) posts nothing new: the nonces repeat.
+    await running.adapter.send_digest(sub, postings, "Daily digest for #1", "d-1")
+    assert len(running.fake.messages_in(DEFAULT_TEXT_CHANNEL_ID)) == len(messages)
+
+
+async def test_a_refused_token_stops_start_up_with_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    async with FakeDiscord() as fake:
+        env = {
+            "JOBBOT_DATA_DIR": str(tmp_path),
+            "DISCORD_TOKEN": "not-the-token",
+            "DISCORD_API_URL": fake.api_base,
+        }
+        bot = build(load_settings(env=env, cwd=tmp_path, overrides={"default_sources": False}))
+        try:
+            with pytest.raises(ConfigError, match="DISCORD_TOKEN"):
+                await bot.services[0].start()
+        finally:
+            await bot.aclose()

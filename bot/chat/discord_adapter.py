@@ -26,12 +26,12 @@ import pycountry
 import yarl
 
 from bot.chat.discord_render import DiscordMessage, alert_message, digest_messages
-from bot.errors import PermanentChatError, TransientChatError
+from bot.errors import ConfigError, PermanentChatError, TransientChatError
 from bot.postings.taxonomy import load_taxonomy
 from bot.store import Store, StoredPosting
 from subscriptions.commands import CommandContext, Reply
-from subscriptions.grammar import format_filter
-from subscriptions.model import MODES, Subscription
+from subscriptions.grammar import USAGE, format_filter
+from subscriptions.model import MODES, WEEKDAYS, Subscription
 
 with warnings.catch_warnings():
     # discord.py imports the stdlib ``audioop`` for voice (deprecated, PEP 594).
@@ -61,6 +61,8 @@ DEGREES = [
     Choice(name="Not stated", value="unknown"),
 ]
 MODE_CHOICES = [Choice(name=mode, value=mode) for mode in MODES]
+DAY_CHOICES = [Choice(name=day, value=day) for day in WEEKDAYS]
+HELP_CHOICES = [Choice(name=verb, value=verb) for verb in USAGE]
 
 
 class CommandRunner(Protocol):
@@ -207,9 +209,14 @@ class DiscordAdapter:
         self.client = client
         self.tree = self._build_tree(client)
         client.event(self.on_guild_remove)
-        await client.login(self.token)
+        try:
+            await client.login(self.token)
+        except discord.LoginFailure as error:
+            await client.close()
+            raise ConfigError("DISCORD_TOKEN", "Discord refused this bot token") from error
         await self.sync_commands()
         self._task = asyncio.create_task(client.connect(reconnect=True))
+        self._task.add_done_callback(_log_gateway_end)
 
     async def close(self) -> None:
         """Disconnect and stop the gateway task."""
@@ -338,8 +345,9 @@ class DiscordAdapter:
             company="Companies, comma separated",
             time="Digest time, HH:MM",
             timezone="Digest time zone, e.g. Europe/Berlin",
+            day="Day of a weekly digest",
         )
-        @app_commands.choices(degree=DEGREES, mode=MODE_CHOICES)
+        @app_commands.choices(degree=DEGREES, mode=MODE_CHOICES, day=DAY_CHOICES)
         @app_commands.autocomplete(areas=areas_ac, countries=countries_ac, timezone=tz_ac)
         async def subscribe(
             interaction: discord.Interaction[Any],
@@ -352,6 +360,7 @@ class DiscordAdapter:
             company: str | None = None,
             time: str | None = None,
             timezone: str | None = None,
+            day: str | None = None,
         ) -> None:
             options = {
                 "areas": areas,
@@ -363,6 +372,7 @@ class DiscordAdapter:
                 "mode": mode,
                 "time": time,
                 "timezone": timezone,
+                "day": day,
             }
             await adapter.run(interaction, render_options("subscribe", options))
 
@@ -413,6 +423,8 @@ class DiscordAdapter:
             await adapter.run(interaction, "sources")
 
         @jobs.command(name="help", description="How to use /jobs")
+        @app_commands.describe(command="Show the form of one command")
+        @app_commands.choices(command=HELP_CHOICES)
         async def help_(interaction: discord.Interaction[Any], command: str | None = None) -> None:
             await adapter.run(interaction, render_options("help", {"command": command}))
 
@@ -517,7 +529,28 @@ def _target_command(
     async def command(interaction: discord.Interaction[Any], subscription: str) -> None:
         await adapter.run(interaction, f"{verb} {shlex.quote(subscription)}")
 
-    return command
+    if verb != "resume":
+        return command
+
+    @app_commands.command(name=verb, description=description)
+    @app_commands.describe(
+        subscription="The subscription (see /jobs list)",
+        catch_up="Also send, as one digest, what matched while it was paused",
+    )
+    @app_commands.autocomplete(subscription=autocomplete)
+    async def resume(
+        interaction: discord.Interaction[Any], subscription: str, catch_up: bool = False
+    ) -> None:
+        text = f"resume {shlex.quote(subscription)}" + (" catch-up" if catch_up else "")
+        await adapter.run(interaction, text)
+
+    return resume
+
+
+def _log_gateway_end(task: asyncio.Task[None]) -> None:
+    """A gateway connection that ends with an error is logged (sends still use REST)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the Discord gateway connection ended", exc_info=task.exception())
 
 
 def _chat_error(platform: str, error: discord.HTTPException) -> Exception:
