@@ -368,3 +368,17 @@ async def test_a_refused_token_stops_start_up_with_a_clear_error(
                 await bot.services[0].start()
         finally:
             await bot.aclose()
+
+
+async def test_preview_of_a_hostile_posting_links_only_to_postings(
+    running: Running, feed_server: FeedServer
+) -> None:
+    feed_server.serve("/jobs.rss", feed(OLD, HOSTILE))
+    await running.bot.poll_all()
+    await running.slash("preview", {"countries": "DE"}, perms=DEFAULT_MEMBER_PERMISSIONS)
+    await running.fake.wait_for(lambda: len(running.fake.followups) == 1, what="followup")
+    [followup] = running.fake.followups
+    assert "evil.example" in followup["content"]
+    assert running.fake.markdown_links(followup) == []
+    assert running.fake.link_hosts(followup) == {"jobs.test.example"}
+    assert running.fake.pings(followup) == set()

@@ -13,6 +13,7 @@ from bot.chat.discord_render import (
     digest_messages,
     discord_text,
     embed_size,
+    reply_text,
 )
 from bot.postings.model import Posting
 from tests.fakes.discord_api import FakeDiscord, FormErrors, check_message_limits
@@ -131,3 +132,19 @@ def test_small_digest_is_one_message() -> None:
     messages = digest_messages("Weekly", [_posting(1), _posting(2, areas=("cv",))])
     assert len(messages) == 1 and len(messages[0].embeds) == 2
     assert digest_messages("Empty", [])[0].content.startswith("Empty — 0")
+
+
+def test_reply_text_keeps_own_links_and_defuses_quoted_ones() -> None:
+    reply = (
+        "2 recent posting(s) match `area:nlp`; newest:\n"
+        "• @everyone [amazon.jobs](https://evil.example) — Evil (Germany)\n"
+        "  https://jobs.example.org/1\n"
+        "• a ` [x](https://evil2.example) ` <@123>\n"
+        "  https://jobs.example.org/2"
+    )
+    fake = FakeDiscord()
+    body = {"content": reply_text(reply)}
+    assert fake.markdown_links(body) == []
+    assert fake.link_hosts(body) == {"jobs.example.org"}
+    assert fake.pings(body) == set()
+    assert len(reply_text("x" * 3000)) == LIMITS["content"]

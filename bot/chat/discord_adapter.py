@@ -25,7 +25,7 @@ import aiohttp
 import pycountry
 import yarl
 
-from bot.chat.discord_render import DiscordMessage, alert_message, digest_messages
+from bot.chat.discord_render import DiscordMessage, alert_message, digest_messages, reply_text
 from bot.errors import ConfigError, PermanentChatError, TransientChatError
 from bot.postings.taxonomy import load_taxonomy
 from bot.store import Store, StoredPosting
@@ -162,10 +162,6 @@ def timezone_choices(current: str) -> list[Choice[str]]:
     return [Choice(name=z, value=z) for z in zones[:AUTOCOMPLETE_MAX]]
 
 
-def _fit(text: str, limit: int = 2000) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 class DiscordAdapter:
     """The ``ChatAdapter`` for Discord, plus the `/jobs` command tree and the connection."""
 
@@ -283,7 +279,7 @@ class DiscordAdapter:
         except Exception:
             log.exception("/jobs %s failed", text)
             reply = Reply("Something went wrong on jobbot's side; it was logged.", ok=False)
-        content = _fit(reply.text)
+        content = reply_text(reply.text)
         if slow:
             await interaction.followup.send(content, ephemeral=True, allowed_mentions=none)
         else:

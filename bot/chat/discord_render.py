@@ -27,6 +27,7 @@ __all__ = [
     "discord_text",
     "embed_size",
     "link_url",
+    "reply_text",
 ]
 
 # Discord's documented message limits (docs: resources/message "Embed Limits").
@@ -63,6 +64,27 @@ def discord_text(value: str, limit: int) -> str:
     if len(text) > limit:
         text = text[: max(0, limit - 1)].rstrip("\\" + _ZWSP + " ") + "…"
     return text
+
+
+_URL = re.compile(r"(?:https?|discord)://", re.I)
+
+
+def _neutral_line(line: str) -> str:
+    # Everywhere, code spans included: a posting title with a stray backtick could
+    # otherwise make jobbot misjudge where a code span ends.
+    line = line.replace("](", "]\\(").replace("[", "\\[").replace("]", "\\]")
+    line = line.replace("@", "@" + _ZWSP).replace("<", "<" + _ZWSP)
+    # A URL stays clickable only when it stands on its own line, as jobbot writes
+    # posting links; one inside other text (say, a posting title) is defused.
+    if _URL.match(line.strip()) is None:
+        line = _URL.sub(lambda m: m.group(0)[:-2] + _ZWSP + "//", line)
+    return line
+
+
+def reply_text(text: str, limit: int = LIMITS["content"]) -> str:
+    """A command reply (which may quote posting titles) that links and pings nothing new."""
+    text = "\n".join(_neutral_line(line) for line in text.split("\n"))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def link_url(url: str, limit: int) -> str | None:
