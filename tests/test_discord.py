@@ -382,3 +382,21 @@ async def test_preview_of_a_hostile_posting_links_only_to_postings(
     assert running.fake.markdown_links(followup) == []
     assert running.fake.link_hosts(followup) == {"jobs.test.example"}
     assert running.fake.pings(followup) == set()
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "permanent"),
+    [(404, 10003, True), (403, 50001, True), (400, 50035, False), (400, 20028, False)],
+)
+async def test_errors_pause_only_when_the_channel_is_lost(
+    running: Running, feed_server: FeedServer, status: int, code: int, permanent: bool
+) -> None:
+    await _subscribe(running)
+    await running.poll_and_deliver()
+    running.fake.fail_channel(DEFAULT_TEXT_CHANNEL_ID, status=status, code=code, times=1)
+    feed_server.serve("/jobs.rss", feed(OLD, NLP))
+    await running.poll_and_deliver()
+    [sub] = running.bot.store.subscriptions()
+    assert sub.paused is permanent
+    statuses = running.bot.store.delivery_statuses()
+    assert statuses == ({"failed": 1} if permanent else {"retry": 1})

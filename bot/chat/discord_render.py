@@ -44,8 +44,8 @@ LIMITS = {
     "button_url": 512,
     "embed_url": 2048,
 }
-# A digest embed stays below the 4096 limit with room for the other embeds of a message.
-DIGEST_DESCRIPTION = 3500
+# Two full digest embeds (plus their titles) fit the 6000-character message total.
+DIGEST_DESCRIPTION = 2900
 DEFAULT_COLOUR = 0x5865F2
 # Characters Discord markdown gives meaning to; a backslash shows them literally.
 _MARKDOWN = re.compile(r"([\\*_~|`>\[\]()#-])")
