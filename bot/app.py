@@ -162,10 +162,12 @@ class JobBot:
             next_run_time=self.clock(),
             **job_options,
         )
+        # Chat connections first, so that the first deliveries find them logged in; a
+        # refused token stops here (ConfigError) and build()'s caller closes them.
+        for service in self.services:
+            await service.start()
         scheduler.start()
         try:
-            for service in self.services:
-                await service.start()
             await stop.wait()
         finally:
             scheduler.shutdown(wait=False)

@@ -14,11 +14,18 @@ from typing import Any
 import pytest
 
 from bot.app import JobBot, build
-from bot.chat.discord_adapter import DiscordAdapter
+from bot.chat.discord_adapter import (
+    DiscordAdapter,
+    area_choices,
+    country_choices,
+    render_options,
+    timezone_choices,
+)
 from bot.config import load_settings
 from bot.errors import ConfigError
 from bot.postings.model import Posting
 from bot.store import StoredPosting
+from subscriptions.grammar import parse_command
 from tests.conftest import FeedServer
 from tests.fakes.discord_api import (
     DEFAULT_GUILD_ID,
@@ -108,6 +115,28 @@ class Running:
         await self.bot.worker.run_once()
 
 
+def _build(tmp_path: Path, fake: FakeDiscord) -> tuple[JobBot, DiscordAdapter]:
+    """jobbot from settings whose Discord URLs point at the fake (not started)."""
+    env = {
+        "JOBBOT_DATA_DIR": str(tmp_path / "data"),
+        "DISCORD_TOKEN": fake.token,
+        "DISCORD_GUILD_ID": str(DEFAULT_GUILD_ID),
+        "DISCORD_API_URL": fake.api_base,
+        "DISCORD_GATEWAY_URL": fake.gateway_url,
+    }
+    settings = load_settings(
+        env=env,
+        cwd=tmp_path,
+        overrides={"allow_private_sources": True, "default_sources": False},
+    )
+    bot = build(settings)
+    adapter = bot.adapters["discord"]
+    assert isinstance(adapter, DiscordAdapter)
+    adapter.guild_ready_timeout = 0.05  # the fake sends every GUILD_CREATE at once
+    adapter.channel_pace = 0.0
+    return bot, adapter
+
+
 @pytest.fixture
 async def running(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, feed_server: FeedServer
@@ -120,23 +149,7 @@ async def running(
     async with FakeDiscord(
         spec=load_discord_spec(), per_channel_limit=50, per_channel_window=1.0
     ) as fake:
-        env = {
-            "JOBBOT_DATA_DIR": str(tmp_path / "data"),
-            "DISCORD_TOKEN": fake.token,
-            "DISCORD_GUILD_ID": str(DEFAULT_GUILD_ID),
-            "DISCORD_API_URL": fake.api_base,
-            "DISCORD_GATEWAY_URL": fake.gateway_url,
-        }
-        settings = load_settings(
-            env=env,
-            cwd=tmp_path,
-            overrides={"allow_private_sources": True, "default_sources": False},
-        )
-        bot = build(settings)
-        adapter = bot.adapters["discord"]
-        assert isinstance(adapter, DiscordAdapter)
-        adapter.guild_ready_timeout = 0.05
-        adapter.channel_pace = 0.0
+        bot, adapter = _build(tmp_path, fake)
         feed_server.serve("/jobs.rss", feed(OLD))
         bot.store.upsert_source("test", "rss", feed_server.url("/jobs.rss"), 600, now=bot.clock())
         try:
@@ -400,3 +413,45 @@ async def test_errors_pause_only_when_the_channel_is_lost(
     assert sub.paused is permanent
     statuses = running.bot.store.delivery_statuses()
     assert statuses == ({"failed": 1} if permanent else {"retry": 1})
+
+
+async def test_run_connects_on_the_same_loop_and_stops_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    gateway = discord.gateway.DiscordWebSocket
+    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
+    async with FakeDiscord(spec=load_discord_spec()) as fake:
+        bot, adapter = _build(tmp_path, fake)
+        stop = asyncio.Event()
+        task = asyncio.create_task(bot.run(stop))
+        try:
+            await fake.wait_until_identified()
+            payload = fake.slash_interaction("jobs", "help", member_permissions=MANAGER)
+            await fake.dispatch("INTERACTION_CREATE", payload)
+            callback = await fake.wait_for_callback(payload["id"])
+            assert "jobbot posts research-internship alerts" in callback["data"]["content"]
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
+            await bot.aclose()
+        assert adapter.client is not None and adapter.client.is_closed()
+
+
+def test_typed_options_become_grammar_text() -> None:
+    text = render_options(
+        "subscribe",
+        {"areas": "nlp,cv", "countries": "DE", "keywords": "applied science", "exclude": None},
+    )
+    assert text == "subscribe area:nlp,cv country:DE 'keywords:applied science'"
+    command = parse_command(text)
+    assert command.filter is not None and command.filter.keywords == ("applied science",)
+
+
+def test_autocomplete_completes_the_last_segment_within_25() -> None:
+    assert [c.value for c in area_choices("cv,nl")][:1] == ["cv,nlp"]
+    assert [c.value for c in country_choices("ger")][:1] == ["DE"]
+    assert country_choices("")[:1] and len(country_choices("")) == 25
+    zones = timezone_choices("europe/ber")
+    assert [c.value for c in zones] == ["Europe/Berlin"]
+    assert len(timezone_choices("")) == 25

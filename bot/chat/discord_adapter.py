@@ -173,7 +173,7 @@ class DiscordAdapter:
         *,
         state_dir: Path,
         guild_id: int | None = None,
-        channel_pace: float = 0.5,
+        channel_pace: float = 1.0,
         guild_ready_timeout: float = 2.0,
     ) -> None:
         self.token = token
@@ -457,8 +457,9 @@ class DiscordAdapter:
             raise TransientChatError(self.platform, "not_connected", "Discord is not logged in yet")
         lock = self._channel_locks.setdefault(channel_id, asyncio.Lock())
         async with lock:
-            # discord.py waits out 429s and the rate-limit headers; pacing on top keeps a
-            # burst for one channel from using up the bucket other sends need.
+            # discord.py waits out 429s and follows the rate-limit headers; pacing on top
+            # (about the usual 5 messages per 5 s of a channel) keeps a burst for one
+            # channel from draining the bucket before the headers say so.
             wait = self._last_send.get(channel_id, 0.0) + self.channel_pace - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
