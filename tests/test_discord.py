@@ -455,3 +455,25 @@ def test_autocomplete_completes_the_last_segment_within_25() -> None:
     zones = timezone_choices("europe/ber")
     assert [c.value for c in zones] == ["Europe/Berlin"]
     assert len(timezone_choices("")) == 25
+
+
+async def test_digest_now_sends_an_embed_digest(running: Running, feed_server: FeedServer) -> None:
+    callback = await running.slash(
+        "subscribe", {"areas": "nlp", "mode": "daily", "time": "08:00", "timezone": "Europe/Berlin"}
+    )
+    assert "mode:daily at:08:00 tz:Europe/Berlin" in callback["data"]["content"]
+    await running.poll_and_deliver()
+    feed_server.serve("/jobs.rss", feed(OLD, NLP))
+    await running.poll_and_deliver()
+    assert running.fake.messages_in(DEFAULT_TEXT_CHANNEL_ID) == []  # daily: nothing instant
+    answer = await running.slash("digest")
+    assert answer["data"]["content"] == "Sending the digest for #1 now."
+    await running.fake.wait_for(
+        lambda: len(running.fake.messages_in(DEFAULT_TEXT_CHANNEL_ID)) == 1, what="digest"
+    )
+    [message] = running.fake.messages_in(DEFAULT_TEXT_CHANNEL_ID)
+    assert "1 new posting" in message["content"]
+    [embed] = message["embeds"]
+    assert embed["title"] == "Natural language processing"
+    assert running.fake.link_hosts(message) == {"jobs.test.example"}
+    assert running.fake.pings(message) == set()

@@ -184,7 +184,6 @@ class DiscordAdapter:
         self.runner: CommandRunner | None = None
         self.client: discord.Client | None = None
         self.tree: app_commands.CommandTree[discord.Client] | None = None
-        self.synced = False
         self._task: asyncio.Task[None] | None = None
         self._last_send: dict[str, float] = {}
         self._channel_locks: dict[str, asyncio.Lock] = {}
@@ -235,19 +234,19 @@ class DiscordAdapter:
         assert self.tree is not None
         guild = self._guild()
         payload = [c.to_dict(self.tree) for c in self.tree.get_commands(guild=guild)]
-        scope = f"guild-{self.guild_id}" if guild else "global"
+        # A new application (another token) or another target needs its own upload.
+        app_id = self.client.application_id if self.client else None
+        scope = f"app-{app_id} " + (f"guild-{self.guild_id}" if guild else "global")
         digest = hashlib.sha256(
             json.dumps([scope, payload], sort_keys=True, default=str).encode()
         ).hexdigest()
         marker = self.state_dir / "discord_commands.sha256"
         if marker.is_file() and marker.read_text(encoding="utf-8").strip() == digest:
-            self.synced = False
             return False
         await self.tree.sync(guild=guild)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         marker.write_text(digest + "\n", encoding="utf-8")
         log.info("synced /jobs commands (%s)", scope)
-        self.synced = True
         return True
 
     def _context(self, interaction: discord.Interaction[Any]) -> CommandContext:
