@@ -13,15 +13,15 @@ from collections.abc import Callable, Coroutine
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.chat.base import ChatAdapter
+from bot.chat.base import ChatAdapter, Service
 from bot.chat.console import ConsoleAdapter
 from bot.chat.delivery import DeliveryWorker
 from bot.chat.digests import DigestRunner
-from bot.chat.slack_app import SlackConfig, SlackService, build_slack
+from bot.chat.slack_app import SlackConfig, build_slack
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.ingest import Poller, PollReport
@@ -30,6 +30,9 @@ from bot.store import Store
 from subscriptions.commands import CommandContext, Reply, run_command
 from subscriptions.grammar import format_filter, format_schedule
 from subscriptions.matcher import SubscriptionIndex, matches
+
+if TYPE_CHECKING:
+    from bot.chat.discord_adapter import DiscordAdapter
 
 __all__ = ["JobBot", "build"]
 
@@ -46,7 +49,6 @@ class JobBot:
     fetcher: HttpFetcher
     adapters: dict[str, ChatAdapter]
     clock: Callable[[], datetime]
-    services: list[SlackService] = field(default_factory=list)
     poller: Poller = field(init=False)
     worker: DeliveryWorker = field(init=False)
     digests: DigestRunner = field(init=False)
@@ -54,6 +56,7 @@ class JobBot:
     _index_signature: tuple[int, int, int] | None = field(init=False, default=None)
     _in_flight: dict[str, asyncio.Task[PollReport]] = field(init=False, default_factory=dict)
     _background: set[asyncio.Task[object]] = field(init=False, default_factory=set)
+    services: list[Service] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.poller = Poller(self.store, self.fetcher, self.clock, self.index)
@@ -160,17 +163,18 @@ class JobBot:
             next_run_time=self.clock(),
             **job_options,
         )
+        # Chat connections first, so that the first deliveries find them logged in; a
+        # refused token stops here (ConfigError) and build()'s caller closes them.
+        for service in self.services:
+            await service.start()
         scheduler.start()
         try:
-            # Chat apps (Slack's bolt app) share this loop with the scheduler.
-            for service in self.services:
-                await service.start()
             await stop.wait()
         finally:
+            scheduler.shutdown(wait=False)
             for service in self.services:
                 with suppress(Exception):
-                    await service.stop()
-            scheduler.shutdown(wait=False)
+                    await service.close()
             for task in [*self._in_flight.values(), *self._background]:
                 task.cancel()
             for task in [*self._in_flight.values(), *self._background]:
@@ -178,7 +182,10 @@ class JobBot:
                     await task
 
     async def aclose(self) -> None:
-        """Close the network pool and the database."""
+        """Close the chat connections, the network pool and the database."""
+        for service in self.services:
+            with suppress(Exception):
+                await service.close()
         await self.fetcher.aclose()
         self.store.close()
 
@@ -229,11 +236,17 @@ def build(
         timeout=float(settings.fetch_timeout), max_bytes=settings.max_body_mb * 1024 * 1024
     )
     adapters: dict[str, ChatAdapter] = {"console": ConsoleAdapter(console)}
+    discord_adapter = _discord_adapter(settings)
+    if discord_adapter is not None:
+        adapters["discord"] = discord_adapter
     bot = JobBot(settings, store, fetcher, adapters, clock)
     if slack.configured:
         service = build_slack(bot, clock, slack)
         adapters["slack"] = service.adapter
         bot.services.append(service)
+    if discord_adapter is not None:
+        discord_adapter.bind(bot)
+        bot.services.append(discord_adapter)
     bot.sync_sources()
     return bot
 
@@ -266,6 +279,21 @@ def slack_config(settings: Settings) -> SlackConfig:
         )
         raise ConfigError("SLACK_BOT_TOKEN", f"Slack needs {missing} as well")
     return config
+
+
+def _discord_adapter(settings: Settings) -> DiscordAdapter | None:
+    """The Discord connection, when DISCORD_TOKEN is set (discord.py is imported only then)."""
+    if not settings.has_secret("DISCORD_TOKEN"):
+        return None
+    from bot.chat.discord_adapter import DiscordAdapter, point_discord_py_at
+
+    secrets = settings.secrets
+    guild = secrets.get("DISCORD_GUILD_ID", "").strip()
+    if guild and not guild.isdigit():
+        raise ConfigError("DISCORD_GUILD_ID", f"{guild!r} is not a server id (digits)")
+    point_discord_py_at(secrets.get("DISCORD_API_URL"), secrets.get("DISCORD_GATEWAY_URL"))
+    guild_id = int(guild) if guild else None
+    return DiscordAdapter(secrets["DISCORD_TOKEN"], state_dir=settings.data_dir, guild_id=guild_id)
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:

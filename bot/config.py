@@ -162,6 +162,9 @@ ENV_SECRETS: tuple[tuple[str, str], ...] = (
     ("JOBBOT_PORT", "Port of the Slack HTTP endpoint and install pages (default 3000)."),
     ("JOBBOT_HOST", "Address the Slack HTTP endpoint listens on (default 0.0.0.0)."),
     ("DISCORD_TOKEN", "Discord bot token."),
+    ("DISCORD_GUILD_ID", "Sync /jobs to this one Discord server only (instant; for testing)."),
+    ("DISCORD_API_URL", "Discord REST base URL (default https://discord.com/api/v10)."),
+    ("DISCORD_GATEWAY_URL", "Discord gateway websocket URL (default wss://gateway.discord.gg/)."),
 )
 
 

@@ -164,7 +164,7 @@ async def harness(
     await service.start()
     async with aiohttp.ClientSession() as http:
         yield Harness(bot, service, slack, feed_server, http)
-    await service.stop()
+    await service.close()
     await bot.aclose()
 
 
@@ -550,7 +550,7 @@ async def test_oauth_install_then_alerts_use_that_workspace_token(
     [message] = slack.messages_in("C0NEWJOBS")
     assert slack.calls_to("chat.postMessage")[-1].token == token
     assert (tmp_path / "data" / "slack-installations.db").is_file()
-    await service.stop()
+    await service.close()
     await bot.aclose()
 
 
@@ -659,6 +659,6 @@ async def test_socket_mode_is_the_default_with_an_app_token(tmp_path: Path) -> N
         [sub] = bot.store.subscriptions()
         assert (sub.platform, sub.workspace, sub.channel) == ("slack", TEAM_ID, "C0GENERAL")
     finally:
-        await service.stop()
+        await service.close()
         await bot.aclose()
         await runner.cleanup()

@@ -124,8 +124,8 @@ class SlackService:
             await self._socket.connect_async()
             log.info("Slack Socket Mode connected")
 
-    async def stop(self) -> None:
-        """Close the connection and the HTTP server."""
+    async def close(self) -> None:
+        """Close the connection and the HTTP server (safe to call twice)."""
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
