@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from bot import __version__
 from bot.app import JobBot, build, install_stop_signals, start_ops_server
-from bot.config import ENV_SECRETS, Settings, load_settings, parse_interval
+from bot.config import SECRET_NAMES, Settings, load_settings, parse_interval
 from bot.errors import JobbotError
 from bot.logs import configure_logging, redact
 from bot.sources.base import PollState, kind_for, registered_kinds, sniff_kind
@@ -111,7 +111,10 @@ def _parser() -> argparse.ArgumentParser:
         help="add a source by URL",
         description="Add a source. The kind is detected from the response where not given.",
     )
-    src_add.add_argument("url", help="feed or API URL")
+    src_add.add_argument(
+        "url",
+        help="feed or API URL, or with --kind a board token (e.g. databricks --kind greenhouse)",
+    )
     src_add.add_argument("--kind", help=f"source kind ({', '.join(registered_kinds())})")
     src_add.add_argument("--interval", default=None, help="poll interval, e.g. 30m, 6h, 1d")
     src_add.add_argument("--name", help="a short unique name (default: from the URL)")
@@ -187,7 +190,7 @@ async def _run(settings: Settings) -> int:
     bot = build(settings)
     try:
         # Source URLs may carry credentials; the terminal is as public as the logs.
-        print(redact(bot.describe(), settings.secrets.values()), flush=True)
+        print(redact(bot.describe(), settings.secret_values()), flush=True)
         ops = await start_ops_server(bot)
         if ops is not None:
             print(
@@ -262,7 +265,9 @@ async def _subs(args: argparse.Namespace, settings: Settings) -> int:
         await bot.aclose()
 
 
-def _default_name(url: str) -> str:
+def _default_name(url: str, kind: str | None = None) -> str:
+    if kind and "://" not in url:  # a board token such as "databricks"
+        return f"{kind}-{url.strip().strip('/').replace('/', '-')}"[:60]
     parts = urlsplit(url)
     path = "-".join(p for p in parts.path.split("/") if p)[:40]
     return f"{parts.hostname or 'source'}{'-' + path if path else ''}"
@@ -294,6 +299,13 @@ async def _sources(args: argparse.Namespace, settings: Settings) -> int:
             print(f"Removed source {args.name!r} (its postings stay).")
             return 0
         kind = args.kind
+        if kind is None and "://" not in args.url:
+            print(
+                f"{args.url!r} is not a URL; for a board token give --kind "
+                f"({', '.join(registered_kinds())}).",
+                file=sys.stderr,
+            )
+            return 2
         if kind is None:
             status, body, _ = await bot.fetcher.get(args.url, PollState())
             kind = sniff_kind(body)
@@ -315,7 +327,7 @@ async def _sources(args: argparse.Namespace, settings: Settings) -> int:
             if args.interval
             else settings.default_interval
         )
-        name = args.name or _default_name(args.url)
+        name = args.name or _default_name(args.url, args.kind)
         bot.store.upsert_source(
             name, kind, args.url, interval, backfill=args.backfill, now=bot.clock()
         )
@@ -365,13 +377,13 @@ async def _doctor(args: argparse.Namespace) -> int:
         )
         print(format_findings([bad], _env_secrets()))
         return 1
-    configure_logging("warning", settings.log_format, secrets=settings.secrets.values())
+    configure_logging("warning", settings.log_format, secrets=settings.secret_values())
     findings = await run_doctor(
         settings,
         slack_api_url=os.environ.get("SLACK_API_URL"),
         discord_api_url=os.environ.get("DISCORD_API_URL"),
     )
-    print(format_findings(findings, settings.secrets.values()))
+    print(format_findings(findings, settings.secret_values()))
     problems = sum(not f.ok for f in findings)
     print(f"\n{problems} problem(s) found." if problems else "\nAll checks passed.")
     return 1 if problems else 0
@@ -398,7 +410,7 @@ def _transfer(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _env_secrets() -> list[str]:
-    return [os.environ[name] for name, _ in ENV_SECRETS if os.environ.get(name)]
+    return [os.environ[name] for name in SECRET_NAMES if os.environ.get(name)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -422,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(
             "debug" if args.verbose else settings.log_level,
             settings.log_format,
-            secrets=settings.secrets.values(),
+            secrets=settings.secret_values(),
         )
         if args.command == "run":
             return asyncio.run(_run(settings))

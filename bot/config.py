@@ -22,7 +22,15 @@ import platformdirs
 from bot.errors import ConfigError
 from bot.sources.base import SourceSpec
 
-__all__ = ["ENV_SECRETS", "SETTINGS", "Setting", "Settings", "load_settings", "parse_interval"]
+__all__ = [
+    "ENV_SECRETS",
+    "SECRET_NAMES",
+    "SETTINGS",
+    "Setting",
+    "Settings",
+    "load_settings",
+    "parse_interval",
+]
 
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|day|w)?\s*$", re.I)
 _UNITS = {
@@ -176,7 +184,26 @@ ENV_SECRETS: tuple[tuple[str, str], ...] = (
     ("SLACK_BOT_TOKEN", "Slack bot token (xoxb-…): one workspace."),
     ("SLACK_APP_TOKEN", "Slack app-level token (xapp-…): Socket Mode."),
     ("SLACK_SIGNING_SECRET", "Slack signing secret: HTTP mode."),
+    ("SLACK_CLIENT_ID", "Slack app client id: many workspaces through OAuth."),
+    ("SLACK_CLIENT_SECRET", "Slack app client secret: many workspaces through OAuth."),
+    ("SLACK_API_URL", "Slack Web API base URL (default https://slack.com/api/)."),
+    ("JOBBOT_PORT", "Port of the Slack HTTP endpoint and install pages (default 3000)."),
+    ("JOBBOT_HOST", "Address the Slack HTTP endpoint listens on (default 0.0.0.0)."),
     ("DISCORD_TOKEN", "Discord bot token."),
+    ("DISCORD_GUILD_ID", "Sync /jobs to this one Discord server only (instant; for testing)."),
+    ("DISCORD_API_URL", "Discord REST base URL (default https://discord.com/api/v10)."),
+    ("DISCORD_GATEWAY_URL", "Discord gateway websocket URL (default wss://gateway.discord.gg/)."),
+)
+
+
+# The environment values that are secret (masked in logs); the rest of ENV_SECRETS are
+# addresses and ids, which logs may show.
+SECRET_NAMES: tuple[str, ...] = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_CLIENT_SECRET",
+    "DISCORD_TOKEN",
 )
 
 
@@ -206,6 +233,10 @@ class Settings:
     def database_path(self) -> Path:
         """The SQLite file."""
         return self.data_dir / "jobbot.db"
+
+    def secret_values(self) -> list[str]:
+        """The values of the secrets that are set (tokens, signing and client secrets)."""
+        return [self.secrets[name] for name in SECRET_NAMES if self.secrets.get(name)]
 
     def has_secret(self, name: str) -> bool:
         """True when the environment set this token."""

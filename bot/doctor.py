@@ -240,7 +240,7 @@ async def run_doctor(
     findings = [Finding("config", True, f"{where}; {len(settings.sources)} configured source(s)")]
     database, targets = _database(settings)
     findings.append(database)
-    if not settings.secrets:
+    if not settings.secret_values():
         findings.append(
             Finding("chat tokens", True, "none set: alerts go to the terminal (console)")
         )

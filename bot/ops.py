@@ -8,7 +8,7 @@ several bots in one process (tests) do not share counters.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,7 +21,14 @@ from bot.errors import TransientChatError
 from bot.store import SourceState, StoredPosting
 from subscriptions.model import Subscription
 
-__all__ = ["Health", "InstrumentedAdapter", "Metrics", "OpsServer", "health"]
+__all__ = [
+    "Health",
+    "InstrumentedAdapter",
+    "InstrumentedAdapters",
+    "Metrics",
+    "OpsServer",
+    "health",
+]
 
 log = logging.getLogger("jobbot.ops")
 # A source is overdue when it has not succeeded for this many of its intervals.
@@ -254,3 +261,32 @@ class OpsServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+
+class InstrumentedAdapters(Mapping[str, ChatAdapter]):
+    """A live view of the bot's adapters, each wrapped in an ``InstrumentedAdapter``.
+
+    Live because adapters join after the bot is built (Slack and Discord bind to it).
+    """
+
+    def __init__(
+        self, adapters: Mapping[str, ChatAdapter], metrics: Metrics, clock: Callable[[], datetime]
+    ) -> None:
+        self._adapters = adapters
+        self._metrics = metrics
+        self._clock = clock
+        self._wrapped: dict[str, tuple[ChatAdapter, InstrumentedAdapter]] = {}
+
+    def __getitem__(self, name: str) -> ChatAdapter:
+        adapter = self._adapters[name]
+        cached = self._wrapped.get(name)
+        if cached is None or cached[0] is not adapter:
+            cached = (adapter, InstrumentedAdapter(adapter, self._metrics, self._clock))
+            self._wrapped[name] = cached
+        return cached[1]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._adapters)
+
+    def __len__(self) -> int:
+        return len(self._adapters)

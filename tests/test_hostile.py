@@ -8,14 +8,17 @@ texts (which mentions and which link targets it would act on).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
+from bot.chat import discord_render, slack_render
 from bot.chat.render import plain_alert, plain_digest
 from bot.postings.model import Posting
 from bot.store import Store
@@ -28,6 +31,9 @@ EVIL = "evil.example"
 # Mention syntax any chat platform acts on (Slack: <!channel> <!here> <@U…> <!subteam^…>;
 # Discord: <@123> <@!123> <@&123>; both: bare @everyone / @here).
 _CHAT_MENTIONS = re.compile(r"<[!@][^>]*>|(?<![\w＠])@(?:everyone|here|channel)\b", re.I)
+# Slack acts only on its own <…> syntax (a bare @everyone is text unless link_names is set,
+# which jobbot never does).
+_SLACK_MENTIONS = re.compile(r"<[!@#][^>]*>")
 # Link markup: Slack <url|text> and <url>, Markdown [text](url), and any bare URL.
 _CHAT_LINKS = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>|\]\((https?://[^)\s]+)\)|(https?://\S+)")
 
@@ -51,6 +57,44 @@ class Renderer:
     max_chars: int
     mentions: Callable[[str], list[str]]
     links: Callable[[str], list[str]]
+    # Invisible characters the renderer itself inserts on purpose (Discord's escaping puts
+    # a zero-width space after "@" so that nothing pings).
+    own_invisibles: str = ""
+
+
+_SKIP_KEYS = {"type", "action_id", "block_id", "style", "event_type", "timestamp", "color"}
+
+
+def _strings(payload: Any) -> list[str]:
+    """Every text a chat payload shows. Slack plain_text is shown literally, so it is
+    given as Slack would show equivalent mrkdwn: with &, < and > escaped."""
+    found: list[str] = []
+    if isinstance(payload, dict):
+        if payload.get("type") == "plain_text" and isinstance(payload.get("text"), str):
+            return [slack_render.escape(payload["text"])]
+        for key, value in payload.items():
+            if key not in _SKIP_KEYS and key != "metadata":
+                found += _strings(value)
+    elif isinstance(payload, list | tuple):
+        for item in payload:
+            found += _strings(item)
+    elif isinstance(payload, str):
+        found.append(payload)
+    elif dataclasses.is_dataclass(payload):
+        found += _strings({f.name: getattr(payload, f.name) for f in dataclasses.fields(payload)})
+    return found
+
+
+def _slack(posting: Posting) -> list[str]:
+    messages = [slack_render.alert_message(posting, 1)]
+    messages += slack_render.digest_messages("Daily digest", [posting], "d1")
+    return [text for message in messages for text in _strings(message)]
+
+
+def _discord(posting: Posting) -> list[str]:
+    messages = [discord_render.alert_message(posting)]
+    messages += discord_render.digest_messages("Daily digest", [posting])
+    return [text for message in messages for text in _strings(message)]
 
 
 def _preview_reply(posting: Posting) -> list[str]:
@@ -76,6 +120,8 @@ RENDERERS: list[Renderer] = [
     ),
     # A /jobs preview reply is platform-neutral text that Slack and Discord read as markup.
     Renderer("preview-reply", _preview_reply, 4_000, _CHAT_MENTIONS.findall, _chat_links),
+    Renderer("slack", _slack, 3_000, _SLACK_MENTIONS.findall, _chat_links),
+    Renderer("discord", _discord, 4_096, _CHAT_MENTIONS.findall, _chat_links, "\u200b"),
 ]
 
 LONG = "Research Intern " * 6_250  # 100,000 characters
@@ -124,8 +170,10 @@ _FORBIDDEN = re.compile(
 )
 
 
-def _baseline_lines(renderer: Renderer) -> list[int]:
-    return [text.count("\n") for text in renderer.render(_posting("Research Intern"))]
+def _baseline_lines(renderer: Renderer, posting: Posting) -> list[int]:
+    # The same posting with a plain title and company: only the URL may shape the message.
+    plain = dataclasses.replace(posting, title="Research Intern", company="Acme Research")
+    return [text.count("\n") for text in renderer.render(plain)]
 
 
 @pytest.mark.parametrize("renderer", RENDERERS, ids=lambda r: r.name)
@@ -137,11 +185,14 @@ def test_hostile_posting_is_rendered_harmlessly(
     assert texts, "nothing rendered"
     for text in texts:
         assert len(text) <= renderer.max_chars, f"{len(text)} characters"
-        assert not _FORBIDDEN.findall(text), "control, bidi or zero-width characters survive"
+        hidden = [ch for ch in _FORBIDDEN.findall(text) if ch not in renderer.own_invisibles]
+        assert not hidden, "control, bidi or zero-width characters survive"
         assert unicodedata.is_normalized("NFC", text)
         assert renderer.mentions(text) == [], "a mention would reach the channel"
         foreign = [link for link in renderer.links(text) if not link.startswith(POSTING_URL)]
         assert foreign == [], "a link to another host is rendered as a link"
         # The attacker's host is never shown as a domain a client would linkify.
         assert EVIL not in text
-    assert [t.count("\n") for t in texts] == _baseline_lines(renderer), "lines were injected"
+    assert [t.count("\n") for t in texts] == _baseline_lines(renderer, posting), (
+        "lines were injected"
+    )

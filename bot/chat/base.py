@@ -8,7 +8,7 @@ from typing import Protocol
 from bot.store import StoredPosting
 from subscriptions.model import Subscription
 
-__all__ = ["ChatAdapter"]
+__all__ = ["ChatAdapter", "Service"]
 
 
 class ChatAdapter(Protocol):
@@ -35,4 +35,16 @@ class ChatAdapter(Protocol):
         digest_key: str,
     ) -> list[str]:
         """Post a grouped message (a digest, or a burst of alerts) in as many parts as needed."""
+        ...
+
+
+class Service(Protocol):
+    """A connection that runs alongside the scheduler (e.g. a chat gateway client)."""
+
+    async def start(self) -> None:
+        """Connect; returns once connected (work continues in background tasks)."""
+        ...
+
+    async def close(self) -> None:
+        """Disconnect and stop its background tasks."""
         ...
