@@ -344,3 +344,12 @@ async def test_https_to_the_checked_address_keeps_the_name_for_sni_and_certifica
             await fetcher.get(f"https://127.0.0.1:{port}/", PollState())
     finally:
         await fetcher.aclose()
+
+
+def test_json_source_kinds_share_the_safe_loader() -> None:
+    from bot.sources.jsonapi import load_json as source_load_json
+
+    with pytest.raises(ParseError, match="nested 100 levels"):
+        source_load_json(b"[" * 100 + b"]" * 100, "greenhouse")
+    with pytest.raises(ParseError, match="not valid JSON"):
+        source_load_json(b'{"jobs": [NaN]}', "greenhouse")

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import pycountry
 
 from bot.errors import ParseError
+from bot.sources import jsonsafe
 from bot.sources.base import Fetcher, FetchResult, PollState, SourceSpec
 
 __all__ = [
@@ -45,13 +46,12 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 
 
 def load_json(body: bytes, source: str) -> Any:
-    """Decode a JSON body; empty, non-UTF-8, truncated or non-JSON bodies raise ParseError."""
-    if not body.strip():
-        raise ParseError(source, "empty response")
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise ParseError(source, f"response is not JSON ({type(error).__name__})") from None
+    """Decode a JSON body; empty, non-UTF-8, truncated or non-JSON bodies raise ParseError.
+
+    Delegates to ``bot.sources.jsonsafe.load_json``, which also refuses bodies nested
+    deeper than 64 levels, NaN/Infinity and NUL bytes before parsing.
+    """
+    return jsonsafe.load_json(body, source)
 
 
 @lru_cache(maxsize=4)
