@@ -21,6 +21,7 @@ from bot.chat.base import ChatAdapter
 from bot.chat.console import ConsoleAdapter
 from bot.chat.delivery import DeliveryWorker
 from bot.chat.digests import DigestRunner
+from bot.chat.webhook import WebhookAdapter
 from bot.config import Settings
 from bot.ingest import Poller, PollReport
 from bot.sources.http import HttpFetcher, now_utc
@@ -171,6 +172,9 @@ class JobBot:
     async def aclose(self) -> None:
         """Close the network pool and the database."""
         await self.fetcher.aclose()
+        for adapter in self.adapters.values():
+            if isinstance(adapter, WebhookAdapter):
+                await adapter.aclose()
         self.store.close()
 
     def describe(self) -> str:
@@ -194,7 +198,8 @@ class JobBot:
         if not subs:
             lines.append("  (none yet: add one with `jobbot subs add area:ml country:US`)")
         targets = ["the terminal (console)"]
-        targets += [name for name in self.adapters if name != "console"]
+        targets += [name for name in self.adapters if name not in ("console", "webhook")]
+        targets.append("webhooks (subscriptions with --platform webhook)")
         lines.append("Alerts go to: " + ", ".join(targets))
         lines.append(f"Database: {self.settings.database_path}")
         return "\n".join(lines)
@@ -219,6 +224,7 @@ def build(
         timeout=float(settings.fetch_timeout), max_bytes=settings.max_body_mb * 1024 * 1024
     )
     adapters: dict[str, ChatAdapter] = {"console": ConsoleAdapter(console)}
+    adapters["webhook"] = WebhookAdapter(timeout=float(settings.fetch_timeout))
     bot = JobBot(settings, store, fetcher, adapters, clock)
     bot.sync_sources()
     return bot

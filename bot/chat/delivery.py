@@ -3,23 +3,56 @@
 Channels are served concurrently; within a channel alerts go one after another so
 that the adapter can pace them to the platform's per-channel limit. Transient errors
 are retried with backoff; permanent ones pause the channel's subscriptions once.
+
+Outbox states: ``pending`` → ``sending`` (claimed under a lease) → ``sent``; or →
+``retry`` (with the next attempt time and the attempt count) or → ``failed`` (for good,
+with the reason). A row left in ``sending`` by a crash is taken over when its lease ends
+(at once when its worker is known to be dead) and, where the adapter can tell
+(``FindsSent``), marked sent without a second message if it had already gone out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.chat.base import ChatAdapter
+from bot.chat.base import ChatAdapter, FindsSent
 from bot.errors import PermanentChatError, TransientChatError
 from bot.store import Delivery, Store
 
-__all__ = ["DeliveryReport", "DeliveryWorker", "retry_delay"]
+__all__ = ["DeliveryReport", "DeliveryWorker", "owner_is_dead", "retry_delay"]
 
 log = logging.getLogger("jobbot.delivery")
+_HOST = socket.gethostname()
+# Lease owners of the workers alive in this process (several may share one process).
+_LIVE_OWNERS: set[str] = set()
+
+
+def owner_is_dead(owner: str) -> bool:
+    """True when a lease owner (``host:pid:token``) is a worker on this host that is gone.
+
+    Owners on other hosts, and live processes, are left to their lease's end.
+    """
+    host, _, rest = owner.rpartition(":")[0].partition(":")
+    pid_text = rest
+    if host != _HOST or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return owner not in _LIVE_OWNERS
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def retry_delay(attempts: int, hint: float | None = None, *, ceiling: float = 3600.0) -> float:
@@ -37,6 +70,7 @@ class DeliveryReport:
     grouped_messages: int = 0
     retried: int = 0
     failed: int = 0
+    recovered: int = 0
 
 
 class DeliveryWorker:
@@ -58,22 +92,68 @@ class DeliveryWorker:
         self.burst_threshold = burst_threshold
         self.lease = lease
         self.batch_size = batch_size
+        self.owner = f"{_HOST}:{os.getpid()}:{secrets.token_hex(4)}"
+        _LIVE_OWNERS.add(self.owner)
+        self._reaped = False
         self._lock = asyncio.Lock()
+
+    def reap_dead_leases(self) -> int:
+        """End the leases of workers on this host that died (a crash, SIGKILL)."""
+        now = self.clock()
+        return sum(
+            self.store.expire_leases(owner, now)
+            for owner in self.store.lease_owners()
+            if owner_is_dead(owner)
+        )
 
     async def run_once(self) -> DeliveryReport:
         """Claim due deliveries and send them; safe to call concurrently (it serialises)."""
         async with self._lock:
             report = DeliveryReport()
+            if not self._reaped:
+                self._reaped = True
+                if reaped := self.reap_dead_leases():
+                    log.info("taking over %d delivery(ies) left in flight by a crash", reaped)
             while True:
-                claimed = self.store.claim(self.clock(), limit=self.batch_size, lease=self.lease)
+                claimed = self.store.claim(
+                    self.clock(), limit=self.batch_size, lease=self.lease, owner=self.owner
+                )
                 if not claimed:
                     return report
-                by_channel: dict[tuple[str, str, str], list[Delivery]] = {}
+                claimed = await self._recover(claimed, report)
+                # A burst is counted per poll and channel: rows of one poll go together.
+                by_channel: dict[tuple[str, str, str, str | None], list[Delivery]] = {}
                 for delivery in claimed:
-                    by_channel.setdefault(delivery.subscription.target, []).append(delivery)
+                    key = (*delivery.subscription.target, delivery.batch)
+                    by_channel.setdefault(key, []).append(delivery)
                 await asyncio.gather(
                     *(self._send_channel(items, report) for items in by_channel.values())
                 )
+
+    async def _recover(self, claimed: list[Delivery], report: DeliveryReport) -> list[Delivery]:
+        """Mark sent, without sending again, the taken-over rows whose message went out."""
+        rest = []
+        for delivery in claimed:
+            adapter = self.adapters.get(delivery.subscription.platform)
+            if delivery.recovered and isinstance(adapter, FindsSent):
+                try:
+                    ref = await adapter.find_sent(
+                        delivery.subscription, delivery.posting, delivery.id
+                    )
+                except TransientChatError as error:
+                    # Unknown whether it went: try again later rather than risk a repeat.
+                    delay = retry_delay(delivery.attempts, error.retry_after)
+                    self.store.mark_retry(
+                        [delivery.id], self.clock() + timedelta(seconds=delay), str(error)
+                    )
+                    report.retried += 1
+                    continue
+                if ref is not None:
+                    self.store.mark_sent([delivery.id], self.clock(), ref)
+                    report.recovered += 1
+                    continue
+            rest.append(delivery)
+        return rest
 
     async def _send_channel(self, items: list[Delivery], report: DeliveryReport) -> None:
         platform = items[0].subscription.platform
