@@ -87,7 +87,7 @@ class JobBot:
             return 0
         found = [
             (sub, stored.id)
-            for stored in self.store.postings_since(since)
+            for stored in self.store.alerted_postings_since(since)
             if matches(sub.filter, stored.posting)
         ]
         return self.store.enqueue(found, self.clock(), kind="digest")

@@ -603,6 +603,19 @@ class Store:
         )
         return [_stored_from(r) for r in rows]
 
+    def alerted_postings_since(self, since: datetime, limit: int = 1000) -> list[StoredPosting]:
+        """Postings first seen after ``since`` that were new enough to alert, newest first.
+
+        Leaves out duplicates and the silently recorded backlog of a source's first poll:
+        what a catch-up owes is what instant alerts would have carried.
+        """
+        rows = self.db.query(
+            "select * from postings where duplicate_of is null and alerted = 1"
+            " and first_seen_at > ? order by first_seen_at desc, id desc limit ?",
+            [_ts(since), limit],
+        )
+        return [_stored_from(r) for r in rows]
+
     def subscriptions_signature(self) -> tuple[int, int, int]:
         """Changes whenever a subscription is added, removed, paused or resumed."""
         row = self.db.execute(
