@@ -103,17 +103,33 @@ class JobBot:
             )
 
     async def poll_due(self) -> list[PollReport]:
-        """Start a poll for each source whose time has come; never waits for a slow one."""
+        """Poll each source whose time has come, concurrently, and wait for those polls."""
+        started = self.start_due_polls()
+        return list(await asyncio.gather(*started)) if started else []
+
+    def start_due_polls(self) -> list[asyncio.Task[PollReport]]:
+        """Start a poll task for each due source and return at once.
+
+        Each poll is its own task: a source that hangs until its timeout never holds up
+        the others, nor the next round of starts (a source already in flight is skipped).
+        """
         now = self.clock()
         started = []
         for source in self.store.sources():
             due = source.next_poll_at is None or source.next_poll_at <= now
             if source.enabled and due and source.name not in self._in_flight:
-                task = asyncio.create_task(self.poller.poll(source.name))
+                task = asyncio.create_task(
+                    self.poller.poll(source.name), name=f"poll:{source.name}"
+                )
                 self._in_flight[source.name] = task
                 task.add_done_callback(functools.partial(self._poll_done, source.name))
                 started.append(task)
-        return list(await asyncio.gather(*started)) if started else []
+        return started
+
+    async def _start_due_polls_job(self) -> None:
+        # The scheduler job only starts polls: awaiting them would make one hanging
+        # source delay every other source's next start (max_instances=1).
+        self.start_due_polls()
 
     def _poll_done(self, name: str, task: asyncio.Task[PollReport]) -> None:
         self._in_flight.pop(name, None)
@@ -135,7 +151,7 @@ class JobBot:
         tick = timedelta(seconds=POLL_TICK_SECONDS)
         job_options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         scheduler.add_job(
-            self.poll_due,
+            self._start_due_polls_job,
             "interval",
             seconds=tick.total_seconds(),
             next_run_time=self.clock(),
