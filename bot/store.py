@@ -933,6 +933,17 @@ class Store:
             [sub_id],
         )
 
+    def digest_retry_waiting(self, now: datetime) -> list[int]:
+        """Subscriptions whose last digest failed for now and whose retry time is still ahead."""
+        return [
+            r["subscription_id"]
+            for r in self.db.query(
+                "select distinct subscription_id from deliveries where kind = 'digest'"
+                " and status = 'retry' and next_attempt_at > ? order by subscription_id",
+                [_ts(now)],
+            )
+        ]
+
     def mark_sent(self, ids: Sequence[int], now: datetime, message_ref: str | None = None) -> None:
         """Deliveries that reached their channel."""
         if not ids:

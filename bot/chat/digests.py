@@ -28,12 +28,20 @@ class DigestRunner:
         self.clock = clock
 
     async def run_due(self) -> int:
-        """Send every digest whose scheduled time has passed since its last one."""
+        """Send every digest whose scheduled time has passed since its last one.
+
+        However many scheduled moments passed while the bot was down, a digest goes once.
+        A digest that failed for now stays due and is tried again at its retry time (not
+        at every check before it).
+        """
         now = self.clock()
+        waiting = set(self.store.digest_retry_waiting(now))
         due = [
             s
             for s in self.store.subscriptions()
-            if not s.paused and digest_due(s.schedule, s.last_digest_at, now)
+            if not s.paused
+            and s.id not in waiting
+            and digest_due(s.schedule, s.last_digest_at, now)
         ]
         return await self._send(due, now)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from bot.chat.render import alert_view, plain_alert, plain_digest
+from bot.chat.render import alert_view, digest_sections, plain_alert, plain_digest
 from bot.errors import PermanentChatError, TransientChatError
 from bot.sources.http import parse_retry_after
 from bot.store import StoredPosting
@@ -106,12 +106,22 @@ class WebhookAdapter:
     ) -> list[str]:
         """POST a grouped message (a digest or a burst) in one request."""
         key = f"{subscription.id}-{digest_key}"
+        ids = {id(p.posting): p.id for p in postings}
+        sections = [
+            {
+                "area": section.area or None,
+                "label": section.label,
+                "posting_ids": [ids[id(p)] for p in section.postings],
+            }
+            for section in digest_sections([p.posting for p in postings])
+        ]
         payload = {
             "type": "digest",
             "idempotency_key": key,
             "title": title,
             "text": plain_digest(title, [p.posting for p in postings]),
             "postings": [_item(subscription, p) for p in postings],
+            "sections": sections,  # by area, each newest first, as the text shows them
         }
         return [await self._post(subscription.channel, key, payload)]
 
