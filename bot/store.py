@@ -933,6 +933,30 @@ class Store:
             [sub_id],
         )
 
+    def claim_digest(
+        self, sub_id: int, now: datetime, *, lease: timedelta, owner: str
+    ) -> list[Delivery]:
+        """Take a subscription's waiting digest rows for sending, newest posting first.
+
+        Like ``claim``: atomic across processes, and rows taken over from an expired
+        lease (or a failed try) are flagged ``recovered``.
+        """
+        stamp = _ts(now)
+        with self._atomic():
+            self.db.execute(
+                "update deliveries set recovered = (status in ('sending', 'retry')),"
+                " status = 'sending', lease_until = ?, lease_owner = ?, attempts = attempts + 1"
+                " where subscription_id = ? and kind = 'digest' and (status in ('pending', 'retry')"
+                " or (status = 'sending' and lease_until <= ?))",
+                [_ts(now + lease), owner, sub_id, stamp],
+            )
+        return self._deliveries(
+            "d.subscription_id = ? and d.kind = 'digest' and d.status = 'sending'"
+            " and d.lease_owner = ?"
+            " order by coalesce(p.posted_at, p.first_seen_at) desc, p.id desc",
+            [sub_id, owner],
+        )
+
     def digest_retry_waiting(self, now: datetime) -> list[int]:
         """Subscriptions whose last digest failed for now and whose retry time is still ahead."""
         return [

@@ -7,6 +7,7 @@ travels in time with time-machine to check the default clock the CLI uses.
 from __future__ import annotations
 
 import io
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -268,3 +269,29 @@ async def test_default_clock_under_time_travel(settings: Settings, receiver: Cha
     with time_machine.travel(_utc(2026, 10, 25, 8, 0), tick=False):
         assert await bot.digests.run_due() == 1
     await bot.aclose()
+
+
+@pytest.mark.parametrize("went_out", [True, False])
+async def test_a_digest_in_flight_at_a_crash_goes_exactly_once(
+    went_out: bool, settings: Settings, receiver: ChatReceiver
+) -> None:
+    clock = Clock(_utc(2026, 11, 2, 7))
+    bot = build(settings, console=io.StringIO(), clock=clock)
+    sub = _subscribe(bot, receiver, Schedule("daily", "09:00", "Europe/Berlin"))
+    for n in range(4):
+        _arrive(bot, [sub], n)
+    clock.now = _utc(2026, 11, 2, 8, 1)
+    # A run that died (its process is gone) had claimed the digest rows...
+    dead = f"{socket.gethostname()}:{2**22 + 11}:0dead0"
+    rows = bot.store.claim_digest(sub.id, clock.now, lease=timedelta(minutes=5), owner=dead)
+    assert len(rows) == 4
+    if went_out:  # ...and its message had reached the channel before the crash.
+        for row in rows:
+            receiver.received[(sub.id, row.posting.id)] += 1
+    await bot.digests.run_due()
+    statuses = bot.store.delivery_statuses()
+    assert await bot.digests.run_due() == 0  # the period ended: nothing goes again
+    await bot.aclose()
+    assert statuses == {"sent": 4}
+    assert receiver.duplicates() == {} and len(receiver.received) == 4
+    assert len(receiver.messages) == (0 if went_out else 1)

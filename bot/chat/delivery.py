@@ -26,7 +26,14 @@ from bot.chat.base import ChatAdapter, FindsSent
 from bot.errors import PermanentChatError, TransientChatError
 from bot.store import Delivery, Store
 
-__all__ = ["DeliveryReport", "DeliveryWorker", "owner_is_dead", "retry_delay"]
+__all__ = [
+    "DeliveryReport",
+    "DeliveryWorker",
+    "new_lease_owner",
+    "owner_is_dead",
+    "reap_dead_leases",
+    "retry_delay",
+]
 
 log = logging.getLogger("jobbot.delivery")
 _HOST = socket.gethostname()
@@ -53,6 +60,20 @@ def owner_is_dead(owner: str) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def new_lease_owner() -> str:
+    """A lease owner id for one worker of this process (``host:pid:token``)."""
+    owner = f"{_HOST}:{os.getpid()}:{secrets.token_hex(4)}"
+    _LIVE_OWNERS.add(owner)
+    return owner
+
+
+def reap_dead_leases(store: Store, now: datetime) -> int:
+    """End the leases of workers on this host that died (a crash, SIGKILL)."""
+    return sum(
+        store.expire_leases(owner, now) for owner in store.lease_owners() if owner_is_dead(owner)
+    )
 
 
 def retry_delay(attempts: int, hint: float | None = None, *, ceiling: float = 3600.0) -> float:
@@ -92,19 +113,9 @@ class DeliveryWorker:
         self.burst_threshold = burst_threshold
         self.lease = lease
         self.batch_size = batch_size
-        self.owner = f"{_HOST}:{os.getpid()}:{secrets.token_hex(4)}"
-        _LIVE_OWNERS.add(self.owner)
+        self.owner = new_lease_owner()
         self._reaped = False
         self._lock = asyncio.Lock()
-
-    def reap_dead_leases(self) -> int:
-        """End the leases of workers on this host that died (a crash, SIGKILL)."""
-        now = self.clock()
-        return sum(
-            self.store.expire_leases(owner, now)
-            for owner in self.store.lease_owners()
-            if owner_is_dead(owner)
-        )
 
     async def run_once(self) -> DeliveryReport:
         """Claim due deliveries and send them; safe to call concurrently (it serialises)."""
@@ -112,7 +123,7 @@ class DeliveryWorker:
             report = DeliveryReport()
             if not self._reaped:
                 self._reaped = True
-                if reaped := self.reap_dead_leases():
+                if reaped := reap_dead_leases(self.store, self.clock()):
                     log.info("taking over %d delivery(ies) left in flight by a crash", reaped)
             while True:
                 claimed = self.store.claim(
