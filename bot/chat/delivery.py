@@ -132,11 +132,9 @@ class DeliveryWorker:
                 if not claimed:
                     return report
                 claimed = await self._recover(claimed, report)
-                # A burst is counted per poll and channel: rows of one poll go together.
-                by_channel: dict[tuple[str, str, str, str | None], list[Delivery]] = {}
+                by_channel: dict[tuple[str, str, str], list[Delivery]] = {}
                 for delivery in claimed:
-                    key = (*delivery.subscription.target, delivery.batch)
-                    by_channel.setdefault(key, []).append(delivery)
+                    by_channel.setdefault(delivery.subscription.target, []).append(delivery)
                 await asyncio.gather(
                     *(self._send_channel(items, report) for items in by_channel.values())
                 )
@@ -177,27 +175,44 @@ class DeliveryWorker:
             )
             report.retried += len(items)
             return
+        # A burst is counted per poll and channel: what one poll brought goes together.
+        # The polls' groups go one after another, so the channel's pace is kept.
+        by_poll: dict[str | None, list[Delivery]] = {}
+        for delivery in items:
+            by_poll.setdefault(delivery.batch, []).append(delivery)
+        groups = list(by_poll.values())
+        for number, group in enumerate(groups):
+            if await self._send_poll_group(adapter, group, report) == "permanent":
+                rest = [d.id for later in groups[number + 1 :] for d in later]
+                self.store.mark_failed(rest, "channel unavailable")
+                report.failed += len(rest)
+                return
+
+    async def _send_poll_group(
+        self, adapter: ChatAdapter, items: list[Delivery], report: DeliveryReport
+    ) -> str:
         if len(items) > self.burst_threshold:
-            await self._send_grouped(adapter, items, report)
-            return
+            return await self._send_grouped(adapter, items, report)
         for index, delivery in enumerate(items):
             outcome = await self._attempt(adapter, [delivery], report)
             if outcome == "permanent":
                 rest = [d.id for d in items[index + 1 :]]
                 self.store.mark_failed(rest, "channel unavailable")
                 report.failed += len(rest)
-                return
+                return outcome
+        return "sent"
 
     async def _send_grouped(
         self, adapter: ChatAdapter, items: list[Delivery], report: DeliveryReport
-    ) -> None:
+    ) -> str:
         # A burst for one channel goes as one grouped message per subscription, not a flood.
         by_sub: dict[int, list[Delivery]] = {}
         for delivery in items:
             by_sub.setdefault(delivery.subscription.id, []).append(delivery)
         for group in by_sub.values():
             if await self._attempt(adapter, group, report) == "permanent":
-                return
+                return "permanent"
+        return "sent"
 
     async def _attempt(
         self, adapter: ChatAdapter, group: Sequence[Delivery], report: DeliveryReport
