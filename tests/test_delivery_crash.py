@@ -72,6 +72,20 @@ async def _jobbot(env: dict[str, str], log: Path, *args: str) -> asyncio.subproc
         )
 
 
+def _runs(log: Path) -> int:
+    """How many `jobbot run` processes have said they are running."""
+    return log.read_text().count("jobbot is running")
+
+
+async def _started(log: Path, before: int) -> None:
+    """Wait (up to 20 s) until one more `jobbot run` has said it is running."""
+    for _ in range(1000):
+        if _runs(log) > before:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("jobbot did not start")
+
+
 def _outbox_settled(db_path: Path) -> bool:
     if not db_path.exists():
         return False
@@ -108,8 +122,12 @@ async def test_sigkill_at_random_moments_loses_and_repeats_nothing(
         rng = random.Random(20261123)
         seen_at_kill = []
         for _ in range(KILLS):
+            started = log.read_text().count("jobbot is running")
             proc = await _jobbot(env, log, "run")
-            await asyncio.sleep(rng.uniform(0.3, 1.4))
+            # Kill at a random moment after start-up (timed from there, so that a slow
+            # machine still has its kills land while alerts are going out).
+            await _started(log, started)
+            await asyncio.sleep(rng.uniform(0.0, 0.7))
             proc.send_signal(signal.SIGKILL)
             await proc.wait()
             seen_at_kill.append(sum(receiver.received.values()))
