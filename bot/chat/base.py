@@ -8,7 +8,7 @@ from typing import Protocol, runtime_checkable
 from bot.store import StoredPosting
 from subscriptions.model import Subscription
 
-__all__ = ["ChatAdapter", "FindsSent"]
+__all__ = ["ChatAdapter", "FindsSent", "Service"]
 
 
 class ChatAdapter(Protocol):
@@ -56,4 +56,16 @@ class FindsSent(Protocol):
         self, subscription: Subscription, posting: StoredPosting, delivery_id: int
     ) -> str | None:
         """The reference of the message that carried this posting to this subscription."""
+        ...
+
+
+class Service(Protocol):
+    """A connection that runs alongside the scheduler (e.g. a chat gateway client)."""
+
+    async def start(self) -> None:
+        """Connect; returns once connected (work continues in background tasks)."""
+        ...
+
+    async def close(self) -> None:
+        """Disconnect and stop its background tasks."""
         ...
