@@ -254,6 +254,20 @@ async def test_a_live_workers_rows_wait_for_its_lease(store: Store, receiver: Ch
     assert report.sent == 2 and receiver.lookups == 2
 
 
+async def test_a_webhook_without_lookup_support_gets_the_row_again(
+    store: Store, receiver: ChatReceiver
+) -> None:
+    # An endpoint that answers 200 to every GET must not make jobbot skip an alert.
+    _seed(store, receiver, 1)
+    receiver.lookup = False
+    dead = f"{socket.gethostname()}:{2**22 + 9}:deadbeef"
+    store.claim(T0, limit=10, lease=timedelta(minutes=5), owner=dead)
+    adapter = WebhookAdapter()
+    report = await DeliveryWorker(store, {"webhook": adapter}, lambda: T0).run_once()
+    await adapter.aclose()
+    assert (report.recovered, report.sent) == (0, 1) and receiver.lookups == 1
+
+
 async def test_an_adapter_without_lookup_is_at_least_once(store: Store) -> None:
     sub = store.add_subscription(
         platform="console",

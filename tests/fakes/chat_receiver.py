@@ -24,6 +24,7 @@ class ChatReceiver:
     base_url: str = ""
     delay: float = 0.0
     fail_with: int | None = None
+    lookup: bool = True  # False: a plain endpoint that answers every GET with 200 "ok"
     received: Counter[tuple[int, int]] = field(default_factory=Counter)
     messages: list[dict[str, Any]] = field(default_factory=list)
     keys: Counter[str] = field(default_factory=Counter)
@@ -52,6 +53,8 @@ class ChatReceiver:
 
     async def handle_get(self, request: web.Request) -> web.Response:
         self.lookups += 1
+        if not self.lookup:
+            return web.Response(text="ok")
         pair = (int(request.query["subscription_id"]), int(request.query["posting_id"]))
         if pair in self.received:
             return web.json_response({"found": True, "ref": f"fake:{pair[0]}:{pair[1]}"})
