@@ -114,17 +114,15 @@ class DeliveryWorker:
         self.lease = lease
         self.batch_size = batch_size
         self.owner = new_lease_owner()
-        self._reaped = False
         self._lock = asyncio.Lock()
 
     async def run_once(self) -> DeliveryReport:
         """Claim due deliveries and send them; safe to call concurrently (it serialises)."""
         async with self._lock:
             report = DeliveryReport()
-            if not self._reaped:
-                self._reaped = True
-                if reaped := reap_dead_leases(self.store, self.clock()):
-                    log.info("taking over %d delivery(ies) left in flight by a crash", reaped)
+            # Every pass, so that a worker process dying beside a live one is noticed too.
+            if reaped := reap_dead_leases(self.store, self.clock()):
+                log.info("taking over %d delivery(ies) left in flight by a crash", reaped)
             while True:
                 claimed = self.store.claim(
                     self.clock(), limit=self.batch_size, lease=self.lease, owner=self.owner

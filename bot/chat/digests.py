@@ -34,7 +34,6 @@ class DigestRunner:
         self.clock = clock
         self.lease = lease
         self.owner = new_lease_owner()
-        self._reaped = False
 
     async def run_due(self) -> int:
         """Send every digest whose scheduled time has passed since its last one.
@@ -44,9 +43,7 @@ class DigestRunner:
         at every check before it).
         """
         now = self.clock()
-        if not self._reaped:
-            self._reaped = True
-            reap_dead_leases(self.store, now)  # digests a crash left in flight go now
+        reap_dead_leases(self.store, now)  # digests a crashed run left in flight go now
         waiting = set(self.store.digest_retry_waiting(now))
         due = [
             s
@@ -67,13 +64,20 @@ class DigestRunner:
         adapter = self.adapters.get(sub.platform)
         if not isinstance(adapter, FindsSent):
             return rows
-        rest = []
+        rest, unknown = [], []
         for row in rows:
-            ref = await adapter.find_sent(sub, row.posting, row.id) if row.recovered else None
+            try:
+                ref = await adapter.find_sent(sub, row.posting, row.id) if row.recovered else None
+            except TransientChatError as error:
+                # Unknown whether it went: leave it for later rather than risk a repeat.
+                log.warning("digest row %s: lookup failed, retried later: %s", row.id, error)
+                unknown.append(row.id)
+                continue
             if ref is None:
                 rest.append(row)
             else:
                 self.store.mark_sent([row.id], self.clock(), ref)
+        self.store.mark_retry(unknown, self.clock() + timedelta(minutes=5), "lookup failed")
         return rest
 
     async def _send(self, subs: list[Subscription], now: datetime) -> int:
@@ -84,11 +88,7 @@ class DigestRunner:
                 continue
             # Claimed under a lease: a crash mid-send leaves them for recovery, not repeat.
             rows = self.store.claim_digest(sub.id, now, lease=self.lease, owner=self.owner)
-            try:
-                rows = await self._recover(sub, rows)
-            except TransientChatError as error:
-                self.store.mark_retry([r.id for r in rows], now + timedelta(minutes=5), str(error))
-                continue
+            rows = await self._recover(sub, rows)
             if not rows:
                 # An empty period sends nothing, but the period still ends.
                 self.store.set_last_digest(sub.id, now)
