@@ -23,7 +23,24 @@ __all__ = ["enrich"]
 
 MAX_TITLE = 300
 MAX_DESCRIPTION = 20_000
-_LOCATION_LINE = re.compile(r"^\s*(?:location|locations|ort|lieu)\s*:\s*(.+)$", re.I | re.M)
+# "Location: Paris", "**Location:** Saskatoon SK", "### Available Locations: Austin, London",
+# and the globe-marked location chip of saved aggregator pages ("`🌎 Remote,US`").
+_LOCATION_LINE = re.compile(
+    r"^[\s#*>`_-]*(?:job |available |office |work )?(?:locations?|ort|lieu|standort)"
+    r"[\s*_`]*:[\s*_`]*(.+?)[\s*_`]*$",
+    re.I | re.M,
+)
+_GLOBE = re.compile(r"🌎\s*([^`\n]+)")
+# Phrases that make a role fully remote even where no location field says so.
+_REMOTE_TEXT = re.compile(
+    r"\b(fully remote|100% remote|remote[- ]first|remote by design|fully home[- ]based|"
+    r"work[- ]from[- ]home arrangement|open to remote (?:hires|candidates|applicants)|"
+    r"remote (?:position|role|internship|internships|job)s?\b|"
+    r"(?:this|the) (?:role|position|internship) (?:is|can be) (?:fully )?remote|"
+    r"work remotely from anywhere|remote research internships?)",
+    re.I,
+)
+_TEXT_SCAN = 12_000
 # Qualification sentences name degree fields ("PhD in Operations Research or related"),
 # which are not the posting's research areas.
 _QUALIFICATION_LINE = re.compile(
@@ -45,7 +62,8 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
     description = html_to_text(raw.description)[:MAX_DESCRIPTION]
     locations = tuple(clean_inline(loc) for loc in raw.locations if loc and loc.strip())
     if not locations:
-        locations = tuple(m.strip() for m in _LOCATION_LINE.findall(description))[:5]
+        written = _GLOBE.findall(description) + _LOCATION_LINE.findall(description)
+        locations = tuple(dict.fromkeys(m.strip() for m in written if m.strip()))[:5]
     gazetteer = load_gazetteer()
     countries: set[str] = set()
     remote = False
@@ -53,6 +71,13 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
         found, says_remote = gazetteer.countries_in(location)
         countries |= found
         remote = remote or says_remote
+    # A title that names a country ("… Intern - Colombia") adds it; where no location
+    # says where the job is, the text is read for places.
+    countries |= gazetteer.countries_in_text(title)
+    if not countries:
+        countries |= gazetteer.countries_in_text(description[:_TEXT_SCAN])
+    if not remote and _REMOTE_TEXT.search(f"{title}\n{description}"):
+        remote = True
     hinted = raw.hints.get("countries")
     if isinstance(hinted, list | tuple):
         countries |= {str(c) for c in hinted}
