@@ -28,6 +28,28 @@ _MAX_WORDS = 4
 # A city read from free text (not a location field) must be at least this large, so that
 # a small town named like a common word does not become a country.
 _TEXT_CITY_POPULATION = 100_000
+_TEXT_BIG_CITY = 1_000_000
+# Words before a name that make it a place ("in Aachen", "Universite de Lyon", "UC Davis").
+_PLACE_WORDS = frozenset(
+    {
+        "in",
+        "at",
+        "near",
+        "located",
+        "based",
+        "office",
+        "offices",
+        "campus",
+        "of",
+        "de",
+        "du",
+        "di",
+        "uc",
+        "à",
+        "a",
+        "en",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +57,8 @@ class _Hit:
     kind: str  # country | state | city | code
     value: str  # the country (country, state), the code as written (code)
     cities: tuple[tuple[str, int], ...] = ()  # (country, population), largest first
+    weak: bool = False  # a city in free text with nothing around it that says "place"
+    key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +147,15 @@ class Gazetteer:
                 if in_text:
                     places = tuple(p for p in places if p[1] >= _TEXT_CITY_POPULATION)
                 if places:
-                    return _Hit("city", places[0][0], places), size
+                    # In free text a city needs "in"/"at" before it, a state or country
+                    # after it, or a size that makes it unmistakable: "Katya Rodriguez"
+                    # is a person, not a town in the Philippines.
+                    weak = (
+                        in_text
+                        and places[0][1] < _TEXT_BIG_CITY
+                        and (index == 0 or keys[index - 1] not in _PLACE_WORDS)
+                    )
+                    return _Hit("city", places[0][0], places, weak, key), size
         if 2 <= len(first) <= 3 and first.isalpha() and first.isupper():
             return _Hit("code", first), 1
         return None, 1
@@ -139,6 +171,11 @@ class Gazetteer:
         found: set[str] = set()
         lead: str | None = None
         index = 0
+        # A city named twice in a text is a place, not a passing surname.
+        seen: dict[str, int] = {}
+        for hit in hits:
+            if hit.kind == "city":
+                seen[hit.key] = seen.get(hit.key, 0) + 1
         while index < len(hits):
             hit = hits[index]
             following = hits[index + 1] if index + 1 < len(hits) else None
@@ -169,24 +206,25 @@ class Gazetteer:
             # that name; otherwise the leading country, else the most populous one.
             candidates = {country for country, _ in hit.cities}
             chosen = hit.value
+            confirmed = False  # a state, province or country after the city agrees with it
             if lead in candidates:
                 chosen = lead
             if following is not None and following.kind == "code":
                 sub = self._subdivision_country(following.value, candidates)
+                if sub is None and not in_text and following.value in candidates:
+                    sub = following.value
                 if sub is not None:
-                    chosen = sub
-                    index += 1
-                    following = hits[index] if index < len(hits) else None
-                elif not in_text and following.value in candidates:
-                    chosen = following.value
+                    chosen, confirmed = sub, True
                     index += 1
                     following = hits[index] if index < len(hits) else None
             if following is not None and following.kind in ("country", "state"):
                 if following.value in candidates:
-                    chosen = following.value
+                    chosen, confirmed = following.value, True
                 # A country that contradicts its own city ("Dubai, Saudi Arabia"): the
                 # city decides, and the contradicting name is dropped.
                 index += 1
+            if hit.weak and not confirmed and seen.get(hit.key, 0) < 2:
+                continue
             found.add(chosen)
         return found
 
