@@ -87,6 +87,13 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
     intern_hint = raw.hints.get("is_internship")
     pay_text = raw.hints.get("pay_text")
     active = raw.hints.get("active")
+    posting_hint = raw.hints.get("is_posting")
+    is_posting = looks_like_posting(
+        title, description, posting_hint if isinstance(posting_hint, bool) else None
+    )
+    # A guide, news item or landing page asks for no degree of its own: only its title can
+    # say one ("… for PhD students").
+    degree = detect_degree(title, description if is_posting else "")
     return Posting(
         source=raw.source,
         external_id=raw.external_id,
@@ -97,9 +104,10 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
         countries=tuple(sorted(countries)),
         remote=remote,
         areas=_areas(title, description),
-        degree=detect_degree(title, description),
-        is_posting=looks_like_posting(title, description),
-        is_internship=is_internship(
+        degree=degree,
+        is_posting=is_posting,
+        is_internship=is_posting
+        and is_internship(
             title, description, intern_hint if isinstance(intern_hint, bool) else None
         ),
         posted_at=parse_posted(raw.posted, now),
