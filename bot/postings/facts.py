@@ -142,8 +142,17 @@ def detect_degree(title: str, text: str) -> Degree:
 _INTERN_TITLE = re.compile(
     r"\b(intern|interns|internship|internships|co-?op|student researcher|working student|"
     r"werkstudent|praktikum|praktikant|stage|stagiaire|trainee|placement|"
-    r"summer (analyst|associate|student)|"
-    r"residency)\b",
+    r"summer (analyst|associate|student)|duaal|dual student|student assistant|"
+    r"student worker|pflichtpraktik\w*|"
+    r"summer (?:[\w-]+ ){0,4}(?:fellowship|program|programme|school)|"
+    r"(?:student|graduate) scholars? program(?:me)?|"
+    r"residency)\b|实习|インターン",
+    re.I,
+)
+# With no role in the title (a saved page whose title is a template or a heading in
+# another language), the opening lines of the text say whether it is an internship.
+_INTERN_TEXT = re.compile(
+    r"\b(internship|internships|interns|intern|placement|summer programme|summer program)\b|实习",
     re.I,
 )
 _NOT_INTERN_TITLE = re.compile(
@@ -157,6 +166,8 @@ def is_internship(title: str, text: str, hint: bool | None = None) -> bool:
         return hint
     if _INTERN_TITLE.search(title):
         return not _NOT_INTERN_TITLE.search(title) or bool(re.search(r"\bintern", title, re.I))
+    if not _ROLE_TITLE.search(title):
+        return len(_INTERN_TEXT.findall(text[:2000])) >= 2
     return False
 
 
