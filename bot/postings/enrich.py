@@ -42,18 +42,63 @@ _REMOTE_TEXT = re.compile(
 )
 _TEXT_SCAN = 12_000
 # Qualification sentences name degree fields ("PhD in Operations Research or related"),
-# which are not the posting's research areas.
-_QUALIFICATION_LINE = re.compile(
-    r"^.*\b(degree|ph\.?d|master'?s|bachelor'?s|major|field of study|related field|"
-    r"python|java|c\+\+|pytorch|tensorflow)\b.*$",
-    re.I | re.M,
+# which are not the posting's research areas; tool lists ("Java, C++, Python") neither.
+_QUALIFICATION_SENTENCE = re.compile(
+    r"\b(degree|ph\.?d|master'?s|bachelor'?s|majoring in|major in|field of study|"
+    r"related fields?|related discipline|quantitative (field|discipline))\b",
+    re.I,
 )
+_TOOL = re.compile(
+    r"\b(python|java|c\+\+|c#|pytorch|tensorflow|jax|sql|scala|spark|matlab|r|go|rust|"
+    r"kubernetes|docker|aws|gcp|azure|numpy|pandas|scikit-learn|hadoop|javascript)(?![\w+#])",
+    re.I,
+)
+_SENTENCE_SPLIT = re.compile(r"\n|(?<=[.;!?])\s+")
+
+
+def _without_qualifications(text: str) -> str:
+    kept = [
+        s
+        for s in _SENTENCE_SPLIT.split(text)
+        if not _QUALIFICATION_SENTENCE.search(s) and len(_TOOL.findall(s)) < 3
+    ]
+    return "\n".join(kept)
+
+
+# Headings of sections that describe the company, benefits or the law, not the role.
+_BOILERPLATE_HEADING = re.compile(
+    r"^[\s#*_>-]*(about (us|the (company|team|employer)|[\w&.' -]{1,40})|company description|"
+    r"who we are|our (mission|story|values|company|benefits|culture)|benefits|perks|"
+    r"what we offer|why (join|work)|equal (employment )?opportunity|eeo|"
+    r"preferred qualifications|nice to have|bonus points|pay (range|transparency)|"
+    r"compensation|salary|disclaimer|privacy)\b[^\n]{0,40}$",
+    re.I,
+)
+_HEADING = re.compile(r"^\s*(#{1,6}\s+.+|\*\*[^*]{2,80}\*\*:?|[A-Z][^.!?\n]{1,60}:)\s*$")
+# A body area needs this many mentions: one passing mention in a long text (a list of
+# the lab's other topics) does not make the role about it.
+_BODY_MENTIONS = 1
+
+
+def _role_text(text: str) -> str:
+    """The text without company boilerplate sections and qualification lines."""
+    kept: list[str] = []
+    skipping = False
+    for line in text.splitlines():
+        if _HEADING.match(line) or _BOILERPLATE_HEADING.match(line):
+            skipping = bool(_BOILERPLATE_HEADING.match(line))
+            continue
+        if not skipping:
+            kept.append(line)
+    return _without_qualifications("\n".join(kept))
 
 
 def _areas(title: str, text: str) -> tuple[str, ...]:
     taxonomy = load_taxonomy()
-    body = _QUALIFICATION_LINE.sub(" ", text)
-    return tuple(sorted(taxonomy.find(title) | taxonomy.find(body)))
+    found = taxonomy.find_in_title(title)
+    counts = taxonomy.count(_role_text(text))
+    found |= {slug for slug, n in counts.items() if n >= _BODY_MENTIONS}
+    return tuple(sorted(found))
 
 
 def enrich(raw: RawPosting, now: datetime) -> Posting:
