@@ -76,7 +76,7 @@ class FeedServer:
         return f"{self.base_url}{path}"
 
     def serve(self, path: str, body: bytes, content_type: str = "application/xml") -> None:
-        """Answer ``path`` with this body (and an ETag derived from it)."""
+        """Answer ``path`` (or an exact ``path?query``) with this body and an ETag from it."""
         self.routes[path] = Served(body, content_type)
 
     def fail(self, path: str, status: int, headers: dict[str, str] | None = None) -> None:
@@ -88,7 +88,8 @@ class FeedServer:
         return [status for p, status in self.requests if p == path]
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        served = self.routes.get(request.path)
+        # A route for "path?query" (paged APIs) wins over one for the bare path.
+        served = self.routes.get(request.path_qs) or self.routes.get(request.path)
         if served is None:
             self.requests.append((request.path, 404))
             return web.Response(status=404, text="not found")
