@@ -37,7 +37,23 @@ _REMOTE_TEXT = re.compile(
     r"work[- ]from[- ]home arrangement|open to remote (?:hires|candidates|applicants)|"
     r"remote (?:position|role|internship|internships|job)s?\b|"
     r"(?:this|the) (?:role|position|internship) (?:is|can be) (?:fully )?remote|"
-    r"work remotely from anywhere|remote research internships?)",
+    r"work remotely from anywhere|work from wherever|remote research internships?)",
+    re.I,
+)
+_CONDITION = re.compile(r"\b(if|unless|whether|may be considered|some roles)\b", re.I)
+
+
+def _says_remote(text: str) -> bool:
+    """A sentence states the role is remote (not "if the description says fully remote")."""
+    for match in _REMOTE_TEXT.finditer(text):
+        start = max(text.rfind(".", 0, match.start()), text.rfind("\n", 0, match.start()))
+        if not _CONDITION.search(text[start + 1 : match.start()]):
+            return True
+    return False
+
+
+_HYBRID_TEXT = re.compile(
+    r"\bhybrid\b|télétravail|teletravail|thuiswerk|\b\d (?:days?|x) (?:a|per) week in (?:the )?office",
     re.I,
 )
 _TEXT_SCAN = 12_000
@@ -121,8 +137,12 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
     countries |= gazetteer.countries_in_text(title)
     if not countries:
         countries |= gazetteer.countries_in_text(description[:_TEXT_SCAN])
-    if not remote and _REMOTE_TEXT.search(f"{title}\n{description}"):
+    strong_remote = _says_remote(f"{title}\n{description}")
+    if strong_remote:
         remote = True
+    elif remote and _HYBRID_TEXT.search(description):
+        # "Remote" in a header, but the text describes office days: hybrid is not remote.
+        remote = False
     hinted = raw.hints.get("countries")
     if isinstance(hinted, list | tuple):
         countries |= {str(c) for c in hinted}
@@ -134,7 +154,10 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
     active = raw.hints.get("active")
     posting_hint = raw.hints.get("is_posting")
     is_posting = looks_like_posting(
-        title, description, posting_hint if isinstance(posting_hint, bool) else None
+        title,
+        description,
+        posting_hint if isinstance(posting_hint, bool) else None,
+        structured=bool(raw.locations or raw.company),
     )
     # A guide, news item or landing page asks for no degree of its own: only its title can
     # say one ("… for PhD students").

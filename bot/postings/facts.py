@@ -20,9 +20,11 @@ __all__ = [
 _PHD = r"(?:ph\.?\s?d\.?|doctoral|doctorate|博士|promotion|doktorand(?:in)?)"
 _PHD_TITLE = re.compile(rf"\b{_PHD}(?![\w.])|\bpost-?doc(?:toral)?\b|\bpostdoc", re.I)
 _MASTERS_TITLE = re.compile(
-    r"\b(master'?s|master’s|m\.?sc?|ms|msc|mba)\b(?!\s*(?:office|word|excel))", re.I
+    r"\b(master'?s|master’s|m\.?sc?|ms|msc|mba|m1|m2)\b(?!\s*(?:office|word|excel))", re.I
 )
-_UNDERGRAD_TITLE = re.compile(r"\b(undergrad(?:uate)?s?|bachelor'?s?|bachelor’s)\b", re.I)
+_UNDERGRAD_TITLE = re.compile(
+    r"\b(undergrad(?:uate)?s?|bachelor'?s?|bachelor’s|bs/ms|b\.?s\./m\.?s\.)\b|\bBS\b", re.I
+)
 # A PhD mention that names a person rather than a requirement: "with the PhD student
 # host", "your preferred PhD supervisor", "Jane Doe, PhD".
 _PHD_MENTION = re.compile(rf"(?<![\w])(?P<m>{_PHD})(?![\w])", re.I)
@@ -203,16 +205,21 @@ _OPENING_TITLE = re.compile(
 _JOB_WORDS_CJK = re.compile(r"职位|岗位|招聘|实习|任职要求|职责|募集|求人")
 
 
-def looks_like_posting(title: str, text: str, hint: bool | None = None) -> bool:
+def looks_like_posting(
+    title: str, text: str, hint: bool | None = None, structured: bool = False
+) -> bool:
     """False for news articles, blog posts and other pages that are not a job posting.
 
     ``hint`` is what the source says about the page's kind (a blog layout says False);
-    a title that announces an opening outweighs it.
+    a title that announces an opening outweighs it. ``structured`` records (a job-board
+    API entry with a company or location) are postings unless the title reads as news.
     """
     if _LANDING_TITLE.search(title):
         return False
     if hint is False:
         return bool(_OPENING_TITLE.search(title))
+    if structured:
+        return not (_NEWS_TITLE.search(title) and not _ROLE_TITLE.search(title))
     if _JOB_WORDS_CJK.search(title) or len(_JOB_WORDS_CJK.findall(text[:3000])) >= 3:
         return True
     if _NEWS_TITLE.search(title) and not _ROLE_TITLE.search(title):

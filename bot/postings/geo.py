@@ -138,7 +138,12 @@ class Gazetteer:
                 return _Hit("state", "CA"), size
             if not capitalised or key in self.never_cities:
                 continue
-            if size == 1 and first.isupper() and len(first) <= 3 and key not in self.cities:
+            if (
+                size == 1
+                and first.isupper()
+                and (len(first) <= 3 or in_text)
+                and key not in self.cities
+            ):
                 continue  # "WA", "ON": a code, not the town of that name
             if key in self.cities:
                 return _Hit("city", self.cities[key], ((self.cities[key], 0),)), size
@@ -217,6 +222,19 @@ class Gazetteer:
                     chosen, confirmed = sub, True
                     index += 1
                     following = hits[index] if index < len(hits) else None
+                elif not in_text and len(following.value) <= 3:
+                    # "Chennai, TN, IND", "Gurugram, HR, IND": a code between a city and
+                    # its country is a state we do not list, not a second country.
+                    index += 1
+                    following = hits[index] if index < len(hits) else None
+            if (
+                following is not None
+                and following.kind == "code"
+                and self._code_country(following.value) in candidates
+            ):
+                chosen, confirmed = str(self._code_country(following.value)), True
+                index += 1
+                following = hits[index] if index < len(hits) else None
             if following is not None and following.kind in ("country", "state"):
                 if following.value in candidates:
                     chosen, confirmed = following.value, True

@@ -92,7 +92,8 @@ def _build(data: dict[str, dict[str, object]]) -> Taxonomy:
 def _compile(phrases: list[str]) -> re.Pattern[str]:
     ordered = sorted(phrases, key=len, reverse=True)
     alternation = "|".join(re.escape(p) for p in ordered)
-    return re.compile(rf"(?<![\w/-])(?:{alternation})(?![\w/]|-\w)", re.IGNORECASE)
+    # Slashes separate phrases ("LLM/VLM"), hyphens join words ("non-nlp" is not nlp).
+    return re.compile(rf"(?<![\w-])(?:{alternation})(?![\w]|-\w)", re.IGNORECASE)
 
 
 @cache
