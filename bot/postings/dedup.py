@@ -32,7 +32,7 @@ def title_key(title: str) -> str:
 
 
 def is_near_duplicate(new: Posting, new_seen: datetime, old: Posting, old_seen: datetime) -> bool:
-    """Same company, same normalised title, overlapping countries, seen and posted within 60 days."""
+    """Same company, normalised title and overlapping countries, seen and posted within 60 days."""
     if not new.company or company_key(new.company) != company_key(old.company):
         return False
     if title_key(new.title) != title_key(old.title):

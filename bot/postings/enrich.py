@@ -53,7 +53,8 @@ def _says_remote(text: str) -> bool:
 
 
 _HYBRID_TEXT = re.compile(
-    r"\bhybrid\b|télétravail|teletravail|thuiswerk|\b\d (?:days?|x) (?:a|per) week in (?:the )?office",
+    r"\bhybrid\b|télétravail|teletravail|thuiswerk|"
+    r"\b\d (?:days?|x) (?:a|per) week in (?:the )?office",
     re.I,
 )
 _TEXT_SCAN = 12_000

@@ -28,7 +28,9 @@ _UNDERGRAD_TITLE = re.compile(
 # A PhD mention that names a person rather than a requirement: "with the PhD student
 # host", "your preferred PhD supervisor", "Jane Doe, PhD".
 _PHD_MENTION = re.compile(rf"(?<![\w])(?P<m>{_PHD})(?![\w])", re.I)
-_PHD_PERSON_BEFORE = re.compile(r"(?:\b(?:the|their|your|our|his|her|my)\s+(?:preferred\s+)?|,\s*)$", re.I)
+_PHD_PERSON_BEFORE = re.compile(
+    r"(?:\b(?:the|their|your|our|his|her|my)\s+(?:preferred\s+)?|,\s*)$", re.I
+)
 _PHD_PERSON_AFTER = re.compile(
     r"^\.?\s*(?:students?\s+)?(?:host|supervisor|advisor|adviser|mentor|director)s?\b", re.I
 )
