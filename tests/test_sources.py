@@ -26,6 +26,7 @@ from bot.postings.model import RawPosting
 from bot.sources import amazon, ashby, greenhouse, lever, simplify
 from bot.sources.base import PollState, SourceSpec, kind_for, registered_kinds, sniff_kind
 from bot.sources.http import HttpFetcher
+from bot.sources.jsonapi import country_alpha2
 from bot.sources.jsonlist import url_id
 from bot.sources.mdtable import age_phrase
 from bot.sources.workday import posted_phrase
@@ -252,7 +253,9 @@ def test_sniff_detects_each_real_fixture_as_this_kind(case: Case) -> None:
     for real in case.real:
         path = REAL_FIXTURES / real.path
         if path.is_file():
-            assert sniff_kind(path.read_bytes()) == case.kind, real.path
+            body = path.read_bytes()
+            claims = [name for name in registered_kinds() if kind_for(name).sniff(body)]
+            assert claims == [case.kind], real.path
 
 
 @needs_shared()
@@ -417,6 +420,18 @@ def test_what_each_kind_puts_into_hints() -> None:
 
     jl = records("jsonlist")
     assert jl["77001"].posted == "Posted November 1, 2026" and jl["77001"].company == "Example Labs"
+    assert jl["77001"].hints == {"countries": ["KR"]} and jl["123456789012"].hints == {}
+
+
+def test_country_codes_and_names_become_alpha2() -> None:
+    assert [country_alpha2(v) for v in ("USA", "GB", "UK", "Germany", "Atlantis", "")] == [
+        "US",
+        "GB",
+        "GB",
+        "DE",
+        None,
+        None,
+    ]
 
 
 def test_relative_dates_and_url_ids() -> None:
@@ -564,6 +579,24 @@ async def test_amazon_stops_when_the_server_ignores_the_offset(feed_server: Feed
         await fetcher.aclose()
     assert [r.external_id for r in result.records] == ["1001", "1002"]
     assert feed_server.statuses("/en/search.json") == [200, 200]
+
+
+@pytest.mark.integration
+async def test_amazon_reads_at_most_max_pages(feed_server: FeedServer) -> None:
+    for offset in range(amazon.MAX_PAGES + 2):
+        body = json.dumps({"hits": 10000, "jobs": [_amazon_job(offset)]}).encode()
+        feed_server.serve(f"/s.json?offset={offset}&result_limit=1", body, "application/json")
+    fetcher = HttpFetcher()
+    try:
+        result = await kind_for("amazon").fetch(
+            SourceSpec("az", "amazon", feed_server.url("/s.json?result_limit=1")),
+            PollState(),
+            fetcher,
+        )
+    finally:
+        await fetcher.aclose()
+    assert len(result.records) == amazon.MAX_PAGES
+    assert feed_server.statuses("/s.json") == [200] * amazon.MAX_PAGES
 
 
 # --- a broken answer through the poller ---------------------------------------------------

@@ -97,7 +97,8 @@ class AmazonSource:
         nothing new.
         """
         base = search_url(spec.url)
-        limit = int(dict(parse_qsl(urlsplit(base).query)).get("result_limit") or PAGE_SIZE)
+        asked = dict(parse_qsl(urlsplit(base).query)).get("result_limit", "")
+        limit = int(asked) if asked.isdigit() and int(asked) > 0 else PAGE_SIZE
         first = with_query(base, offset=0, result_limit=limit)
         status, body, headers = await fetcher.get(first, state)
         if status == 304:

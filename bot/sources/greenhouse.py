@@ -75,8 +75,11 @@ class GreenhouseSource:
 
     @staticmethod
     def _record(job: dict[str, Any], source: str, board: str) -> RawPosting:
-        if "id" not in job or not text(job.get("title")):
-            raise ParseError(source, "a job has no id or title")
+        job_id = job.get("id")
+        if isinstance(job_id, bool) or not isinstance(job_id, (int, str)) or not str(job_id):
+            raise ParseError(source, "a job has no usable id")
+        if not text(job.get("title")):
+            raise ParseError(source, "a job has no title")
         location = job.get("location")
         place = text(location.get("name")) if isinstance(location, dict) else text(location)
         hints: dict[str, object] = {}
@@ -87,7 +90,7 @@ class GreenhouseSource:
         content = html.unescape(text(job.get("content")))
         return RawPosting(
             source=source,
-            external_id=str(job["id"]),
+            external_id=str(job_id),
             url=text(job.get("absolute_url")),
             title=text(job.get("title")),
             company=text(job.get("company_name")) or board,

@@ -139,6 +139,8 @@ def country_alpha2(code_or_name: str) -> str | None:
     value = code_or_name.strip()
     if not value:
         return None
+    # ISO 3166-1 "exceptionally reserved" codes that sources use in place of GB and GR.
+    value = {"UK": "GB", "EL": "GR"}.get(value.upper(), value)
     try:
         country = pycountry.countries.lookup(value)
     except LookupError:

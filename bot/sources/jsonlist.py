@@ -15,7 +15,15 @@ from urllib.parse import urlsplit
 from bot.errors import ParseError
 from bot.postings.model import RawPosting
 from bot.sources.base import Fetcher, FetchResult, PollState, SourceSpec, register
-from bot.sources.jsonapi import epoch, fetch_once, guarded, load_json, peek_json, text
+from bot.sources.jsonapi import (
+    country_alpha2,
+    epoch,
+    fetch_once,
+    guarded,
+    load_json,
+    peek_json,
+    text,
+)
 
 __all__ = ["JsonListSource", "url_id"]
 
@@ -25,6 +33,7 @@ _URL_KEYS = ("url", "link", "apply_url", "applyurl", "job_url", "joburl", "href"
 _COMPANY_KEYS = ("company", "company_name", "companyname", "employer", "organization")
 _LOCATION_KEYS = ("location", "locations", "city", "place")
 _DESCRIPTION_KEYS = ("description", "summary", "content", "details")
+_COUNTRY_KEYS = ("country_code", "countrycode", "country")
 _POSTED_KEYS = ("posted", "date_posted", "posted_at", "date", "published", "created_at")
 _LEADING_NUMBER = re.compile(r"^(\d{4,})(?:\D|$)")
 # Keys that mark a format another kind reads: those kinds must keep their bodies.
@@ -105,6 +114,10 @@ class JsonListSource:
         else:
             locations = (text(place),) if text(place) else ()
         posted = _first(fields, _POSTED_KEYS)
+        hints: dict[str, object] = {}
+        country = country_alpha2(text(_first(fields, _COUNTRY_KEYS)))
+        if country:
+            hints["countries"] = [country]
         return RawPosting(
             source=source,
             external_id=external_id,
@@ -118,6 +131,7 @@ class JsonListSource:
                 if isinstance(posted, (int, float))
                 else text(posted) or None
             ),
+            hints=hints,
         )
 
 
