@@ -40,7 +40,7 @@ _REMOTE_TEXT = re.compile(
     r"work remotely from anywhere|work from wherever|remote research internships?)",
     re.I,
 )
-_CONDITION = re.compile(r"\b(if|unless|whether|may be considered|some roles)\b", re.I)
+_CONDITION = re.compile(r"\b(if|unless|whether|some roles)\b", re.I)
 
 
 def _says_remote(text: str) -> bool:
@@ -52,11 +52,15 @@ def _says_remote(text: str) -> bool:
     return False
 
 
+# Hybrid as the way of working ("a hybrid work model"), not "a hybrid of roles" nor
+# "we support in-person, hybrid, and remote work".
 _HYBRID_TEXT = re.compile(
-    r"\bhybrid\b|télétravail|teletravail|thuiswerk|"
-    r"\b\d (?:days?|x) (?:a|per) week in (?:the )?office",
+    r"\bhybrid[- ](?:work|working|model|role|position|schedule|policy|arrangement|environment|"
+    r"set-?up|way of working|office)|\bhybrid\s*\(|télétravail|teletravail|"
+    r"tussen thuiswerken en|\b\d (?:days?|x) (?:a|per) week in (?:the )?office",
     re.I,
 )
+_TITLE_REMOTE = re.compile(r"\bremote\b", re.I)
 _TEXT_SCAN = 12_000
 # Qualification sentences name degree fields ("PhD in Operations Research or related"),
 # which are not the posting's research areas; tool lists ("Java, C++, Python") neither.
@@ -138,7 +142,9 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
     countries |= gazetteer.countries_in_text(title)
     if not countries:
         countries |= gazetteer.countries_in_text(description[:_TEXT_SCAN])
-    strong_remote = _says_remote(f"{title}\n{description}")
+    strong_remote = _says_remote(f"{title}\n{description}") or bool(
+        _TITLE_REMOTE.search(title) and not _HYBRID_TEXT.search(title)
+    )
     if strong_remote:
         remote = True
     elif remote and _HYBRID_TEXT.search(description):

@@ -145,7 +145,7 @@ def detect_degree(title: str, text: str) -> Degree:
 
 _INTERN_TITLE = re.compile(
     r"\b(intern|interns|internship|internships|co-?op|student researcher|working student|"
-    r"werkstudent|praktikum|praktikant|stage|stagiaire|trainee|placement|"
+    r"werkstudent|praktikum|praktikant|stage|stagiaire|placement|"
     r"summer (analyst|associate|student)|duaal|dual student|student assistant|"
     r"student worker|pflichtpraktik\w*|"
     r"summer (?:[\w-]+ ){0,4}(?:fellowship|program|programme|school)|"
@@ -197,7 +197,10 @@ _ROLE_TITLE = re.compile(
 # A page title that is a careers landing page or a list, not one opening.
 _LANDING_TITLE = re.compile(
     r"^\W*(opportunities|open positions|positions|careers?|jobs|join us|vacancies|"
-    r"work with us|openings)\W*$|^(getting|finding|landing|applying for|how to get) ",
+    r"work with us|openings)\W*$|^(getting|finding|landing|applying for|how to get) |"
+    r"general application|don['’]?t see (?:[\w-]+ ){0,3}(roles?|positions?|jobs?|opportunit)|"
+    r"open application|"
+    r"talent (pool|community|network)|future opportunities",
     re.I,
 )
 # An opening announced in a blog-like page ("Openings: Intern students on …").
