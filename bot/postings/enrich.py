@@ -142,6 +142,9 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
     countries |= gazetteer.countries_in_text(title)
     if not countries:
         countries |= gazetteer.countries_in_text(description[:_TEXT_SCAN])
+    if not countries and not raw.locations:
+        # A page that names no place at all: the country of the domains it links to.
+        countries |= gazetteer.countries_of_domains(raw.description[:_TEXT_SCAN])
     strong_remote = _says_remote(f"{title}\n{description}") or bool(
         _TITLE_REMOTE.search(title) and not _HYBRID_TEXT.search(title)
     )

@@ -28,6 +28,12 @@ _MAX_WORDS = 4
 # A city read from free text (not a location field) must be at least this large, so that
 # a small town named like a common word does not become a country.
 _TEXT_CITY_POPULATION = 100_000
+# Codes that free text uses for a country after "the" or "in" ("in the US", "the UK").
+_TEXT_CODES = {"US": "US", "USA": "US", "UK": "GB", "UAE": "AE"}
+# A host name's top-level domain, in a URL or a mail address.
+_DOMAIN = re.compile(r"(?:https?://|@|www\.)[\w.-]*?\.([a-z]{2,3})(?![\w.-]*\w)", re.I)
+# Country-code domains used as generic ones (.io, .ai, .co, .me, .tv, .ly …).
+_GENERIC_TLDS = frozenset({"IO", "AI", "CO", "ME", "TV", "LY", "FM", "AM", "GG", "SH", "TO", "WS"})
 _TEXT_BIG_CITY = 1_000_000
 # Words before a name that make it a place ("in Aachen", "Universite de Lyon", "UC Davis").
 _PLACE_WORDS = frozenset(
@@ -59,6 +65,7 @@ class _Hit:
     cities: tuple[tuple[str, int], ...] = ()  # (country, population), largest first
     weak: bool = False  # a city in free text with nothing around it that says "place"
     key: str = ""
+    region: tuple[str, ...] = ()  # the countries of a region ("North America")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +85,7 @@ class Gazetteer:
     never_cities: frozenset[str] = frozenset()
     not_text_cities: frozenset[str] = frozenset()
     not_text_countries: frozenset[str] = frozenset()
+    regions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def countries_in(self, location: str) -> tuple[set[str], bool]:
         """Countries named in one location string, and whether it says remote (not hybrid)."""
@@ -92,6 +100,27 @@ class Gazetteer:
         everyday words or first names are read.
         """
         return self._resolve(self._hits(text, in_text=True), in_text=True)
+
+    def countries_of_domains(self, text: str) -> set[str]:
+        """The country of the web and mail domains a text links to: the most common one.
+
+        The last resort for a page that names no place: a lab at ``uu.nl`` or
+        ``smu.edu.sg`` is in that country; ``.edu`` and ``.gov`` are American.
+        """
+        counts: dict[str, int] = {}
+        for match in _DOMAIN.finditer(text):
+            tld = match.group(1).lower()
+            country = "US" if tld in ("edu", "gov") else tld.upper()
+            if country == "UK":
+                country = "GB"
+            if country in self.alpha2 and country not in _GENERIC_TLDS:
+                counts[country] = counts.get(country, 0) + 1
+        if not counts:
+            return set()
+        best = max(counts.values())
+        leaders = [country for country, n in counts.items() if n == best]
+        # A tie (a lab linking to partners in two countries) says nothing.
+        return set(leaders) if len(leaders) == 1 else set()
 
     def _subdivision_country(self, code: str, countries: set[str] | None = None) -> str | None:
         """The country whose state or province code this is (limited to ``countries``)."""
@@ -128,6 +157,8 @@ class Gazetteer:
             key = " ".join(keys[index : index + size])
             if not key:
                 continue
+            if key in self.regions and (capitalised or not in_text):
+                return _Hit("region", "", region=self.regions[key]), size
             if key in self.names and (capitalised or not in_text):
                 if in_text and key in self.not_text_countries:
                     continue
@@ -162,6 +193,9 @@ class Gazetteer:
                     )
                     return _Hit("city", places[0][0], places, weak, key), size
         if 2 <= len(first) <= 3 and first.isalpha() and first.isupper():
+            if in_text and first in _TEXT_CODES and index and keys[index - 1] in ("the", "in"):
+                # "authorized to work in the US": an unmistakable code in free text.
+                return _Hit("country", _TEXT_CODES[first]), 1
             return _Hit("code", first), 1
         return None, 1
 
@@ -206,6 +240,9 @@ class Gazetteer:
                 continue
             if hit.kind in ("country", "state"):
                 found.add(hit.value)
+                continue
+            if hit.kind == "region":
+                found.update(hit.region)
                 continue
             # A city: the state, province or country after it picks among the cities of
             # that name; otherwise the leading country, else the most populous one.
@@ -274,6 +311,7 @@ def _load() -> Gazetteer:
         world_cities=_world_cities(),
         never_cities=frozenset(normalise_key(w) for w in data["not_cities"]["never"]),
         not_text_cities=frozenset(normalise_key(w) for w in data["not_cities"]["in_text"]),
+        regions={normalise_key(k): tuple(v) for k, v in data.get("regions", {}).items()},
         not_text_countries=frozenset(
             normalise_key(w) for w in data["not_countries_in_text"]["names"]
         ),
