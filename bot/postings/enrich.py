@@ -118,7 +118,10 @@ def _areas(title: str, text: str) -> tuple[str, ...]:
     taxonomy = load_taxonomy()
     found = taxonomy.find_in_title(title)
     counts = taxonomy.count(_role_text(text))
-    found |= {slug for slug, n in counts.items() if n >= _BODY_MENTIONS}
+    # With a title that names the role's areas, the body must say an extra area twice to
+    # add it; a bare title ("Research Intern") lets one mention count.
+    needed = _BODY_MENTIONS + 1 if found else _BODY_MENTIONS
+    found |= {slug for slug, n in counts.items() if n >= needed}
     return tuple(sorted(found))
 
 
