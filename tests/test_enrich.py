@@ -132,6 +132,9 @@ def test_a_conditional_remote_sentence_is_not_remote() -> None:
         ("Intern", "Must be a graduate student. Bachelor's degree in planning.", "phd-or-masters"),
         ("Intern", "UG rising juniors and seniors, and graduate students.", "any"),
         ("Trader", "Jane Doe, PhD, will be your manager.", "unknown"),
+        ("Intern", "A bachelor's, master's, or PhD degree in statistics.", "any"),
+        ("Intern", "Graduate students pursuing a PhD are eligible.", "phd-only"),
+        ("Art Intern", "You love the Old Masters.", "unknown"),
     ],
 )
 def test_degree(title: str, text: str, degree: str) -> None:

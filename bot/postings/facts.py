@@ -34,16 +34,23 @@ _PHD_PERSON_BEFORE = re.compile(
 _PHD_PERSON_AFTER = re.compile(
     r"^\.?\s*(?:students?\s+)?(?:host|supervisor|advisor|adviser|mentor|director)s?\b", re.I
 )
+# Master's named as such ("Old Masters" of painting are not a degree).
 _MASTERS = re.compile(
-    r"\b(?:master'?s|master’s|masters|master (?:degree|student|program|programme)s?|"
-    r"graduate (?:students?|interns?|program(?:me)?s?|level|degree)|mba|m1|m2|"
-    r"masterstudi\w*)\b|\bM\.?Sc?\b\.?|\bMSc\b|\bMS/|/MS\b|硕士|研究生",
+    r"\b(?:master['’]s|master (?:degree|student|program|programme)s?|"
+    r"masters (?:degree|student|program|programme)s?|mba|m1|m2|"
+    r"masterstudi\w*)\b|\bM\.?Sc?\b\.?|\bMSc\b|\bMS/|/MS\b|硕士",
 )
 _MASTERS_I = re.compile(
-    r"\b(?:master'?s|master’s|masters|master (?:degree|student|program|programme)s?|"
-    r"graduate (?:students?|interns?|program(?:me)?s?|level|degree)|mba|masterstudi\w*)\b",
+    r"\b(?:master['’]s|master (?:degree|student|program|programme)s?|"
+    r"masters (?:degree|student|program|programme)s?|mba|masterstudi\w*)\b",
     re.I,
 )
+# "Graduate students" are Master's or PhD students; next to a PhD they mean PhD students
+# ("graduate students pursuing a PhD").
+_GRADUATE = re.compile(
+    r"\bgraduate (?:students?|interns?|program(?:me)?s?|level|degree)\b|研究生", re.I
+)
+_ALTERNATIVES = re.compile(r"\bor\b|/|或", re.I)
 _BACHELOR = re.compile(
     r"\b(?:bachelor'?s?|bachelor’s|undergrad(?:uate)?s?|b\.?tech|hbo|"
     r"associate degree|rising (?:juniors?|seniors?|sophomores?)|juniors and seniors|"
@@ -117,10 +124,18 @@ def detect_degree(title: str, text: str) -> Degree:
     for sentence in _requirement_sentences(text):
         if _ANY_LEVEL.search(sentence):
             return "any"
-        if _says_phd(sentence):
-            phd = True
-        if _MASTERS.search(sentence) or _MASTERS_I.search(sentence):
+        sentence_phd = _says_phd(sentence)
+        sentence_masters = bool(_MASTERS.search(sentence) or _MASTERS_I.search(sentence))
+        phd = phd or sentence_phd
+        if sentence_masters or (_GRADUATE.search(sentence) and not sentence_phd):
             masters = True
+        if (
+            _BACHELOR.search(sentence)
+            and (sentence_phd or sentence_masters)
+            and _ALTERNATIVES.search(sentence)
+        ):
+            # "A bachelor's, master's, or PhD degree": a bachelor's is enough.
+            bachelor_student = True
         if _UNDERGRAD_STUDENT.search(sentence):
             bachelor_student = True
         elif _BACHELOR.search(sentence):
