@@ -54,6 +54,8 @@ NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
         ("Can Work from Home", set(), True),
         ("Eindhoven", {"NL"}, False),
         ("Bangalore", {"IN"}, False),
+        ("Hong Kong, STP", {"HK"}, False),
+        ("Remote in North America", {"US", "CA"}, True),
     ],
 )
 def test_countries_from_locations_as_written(
@@ -88,6 +90,21 @@ def _posting(title: str, description: str = "", locations: tuple[str, ...] = ())
 def test_countries_read_from_a_location_line_when_no_field_gives_one() -> None:
     raw = _posting("Data Engineer", "<p><strong>Location:</strong> Saskatoon SK USA</p>")
     assert enrich(raw, NOW).countries == ("CA",)
+
+
+def test_a_remote_from_anywhere_role_takes_no_country_from_its_text() -> None:
+    raw = _posting(
+        "Student Internship Program",
+        "These internships are 100% remote; past interns joined from Australia and India.",
+    )
+    posting = enrich(raw, NOW)
+    assert posting.countries == ()
+    assert posting.remote
+
+
+def test_a_page_without_places_takes_the_country_of_its_links() -> None:
+    raw = _posting("Internship", "Write to lab@cs.uu.nl or see https://www.uu.nl/research.")
+    assert enrich(raw, NOW).countries == ("NL",)
 
 
 def test_title_names_a_country() -> None:

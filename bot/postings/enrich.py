@@ -40,6 +40,7 @@ _REMOTE_TEXT = re.compile(
     r"work remotely from anywhere|work from wherever|remote research internships?)",
     re.I,
 )
+_ANYWHERE = re.compile(r"\b(from anywhere|100% remote|fully remote|work from wherever)\b", re.I)
 _CONDITION = re.compile(r"\b(if|unless|whether|some roles)\b", re.I)
 
 
@@ -140,17 +141,20 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
         found, says_remote = gazetteer.countries_in(location)
         countries |= found
         remote = remote or says_remote
-    # A title that names a country ("… Intern - Colombia") adds it; where no location
-    # says where the job is, the text is read for places.
-    countries |= gazetteer.countries_in_text(title)
-    if not countries:
-        countries |= gazetteer.countries_in_text(description[:_TEXT_SCAN])
-    if not countries and not raw.locations:
-        # A page that names no place at all: the country of the domains it links to.
-        countries |= gazetteer.countries_of_domains(raw.description[:_TEXT_SCAN])
     strong_remote = _says_remote(f"{title}\n{description}") or bool(
         _TITLE_REMOTE.search(title) and not _HYBRID_TEXT.search(title)
     )
+    # A title that names a country ("… Intern - Colombia") adds it; where no location
+    # says where the job is, the text is read for places, unless the role is remote from
+    # anywhere: then the places a text names (where past interns came from, the company's
+    # offices) are not where the job is.
+    countries |= gazetteer.countries_in_text(title)
+    remote_anywhere = not countries and (remote or bool(_ANYWHERE.search(description)))
+    if not countries and not remote_anywhere:
+        countries |= gazetteer.countries_in_text(description[:_TEXT_SCAN])
+    if not countries and not raw.locations and not remote_anywhere:
+        # A page that names no place at all: the country of the domains it links to.
+        countries |= gazetteer.countries_of_domains(raw.description[:_TEXT_SCAN])
     if strong_remote:
         remote = True
     elif remote and _HYBRID_TEXT.search(description):

@@ -234,6 +234,9 @@ class Gazetteer:
                     lead = hit.value
                     found.add(lead)
                     continue
+                previous = hits[index - 2] if index >= 2 else None
+                if len(hit.value) == 3 and previous is not None and previous.kind == "country":
+                    continue  # "Hong Kong, STP": a site code after a country, not a country
                 code_country = self._code_country(hit.value)
                 if code_country:
                     found.add(code_country)
