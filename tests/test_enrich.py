@@ -152,6 +152,9 @@ def test_a_conditional_remote_sentence_is_not_remote() -> None:
         ("Intern", "A bachelor's, master's, or PhD degree in statistics.", "any"),
         ("Intern", "Graduate students pursuing a PhD are eligible.", "phd-only"),
         ("Art Intern", "You love the Old Masters.", "unknown"),
+        ("Office Intern", "Currently enrolled in a Dutch university.", "any"),
+        ("Data Associate", "An Associate’s Degree or related work experience.", "any"),
+        ("Expert", "Work with stakeholders at all levels.", "unknown"),
     ],
 )
 def test_degree(title: str, text: str, degree: str) -> None:

@@ -53,7 +53,8 @@ _GRADUATE = re.compile(
 _ALTERNATIVES = re.compile(r"\bor\b|/|或", re.I)
 _BACHELOR = re.compile(
     r"\b(?:bachelor'?s?|bachelor’s|undergrad(?:uate)?s?|b\.?tech|hbo|"
-    r"associate degree|rising (?:juniors?|seniors?|sophomores?)|juniors and seniors|"
+    r"associate degree|associate['’]s degree|"
+    r"rising (?:juniors?|seniors?|sophomores?)|juniors and seniors|"
     r"college students?|bachelorstudi\w*)\b|\bB\.?Sc?\b\.?|\bBS/|\bUG\b|本科|学士",
     re.I,
 )
@@ -72,11 +73,12 @@ _GENERIC_DEGREE = re.compile(
     r"\b(?:(?:pursuing|enrolled in|working towards|obtaining|completing|hold(?:ing)?|have) an? "
     r"(?:university |college |academic |technical )?degree|university degree|college degree|"
     r"degree in\b|(?:related|relevant|equivalent|engineering|technical) (?:\w+ )?degree|"
-    r"degree-seeking)",
+    r"degree-seeking|(?:enrolled|studying) (?:in|at) an? (?:[\w-]+ )?(?:university|college))",
     re.I,
 )
 _ANY_LEVEL = re.compile(
-    r"\b(all (degree )?levels|any (degree|level)|bs/ms/phd|b\.?s\.?/m\.?s\.?/ph\.?d|"
+    r"\b(all (?:degree|academic|study|educational) levels|any (?:degree|academic) level|"
+    r"bs/ms/phd|b\.?s\.?/m\.?s\.?/ph\.?d|"
     r"bachelor'?s?,? master'?s?,? (or|and) ph\.?d)\b|及以上",
     re.I,
 )
