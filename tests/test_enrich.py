@@ -314,3 +314,11 @@ def test_pay_parser_never_crashes(text: str) -> None:
 @given(st.text(max_size=300), st.text(max_size=80))
 def test_enrich_never_crashes(description: str, title: str) -> None:
     enrich(_posting(title or "x", description, (description[:40],)), NOW)
+
+
+def test_page_date_and_title_lines() -> None:
+    page = parse_page("Title: Data Intern\nDate: 2024-09-01\n\n# Data Intern\nText", "p", "x")
+    assert page.posted == "2024-09-01"
+    assert enrich(page, NOW).posted_at == datetime(2024, 9, 1, tzinfo=UTC)
+    html = "<h1><%=title%></h1><p>- Location: London</p><p>Quant Summer Analyst</p>"
+    assert parse_page(html, "p", "y").title == "Quant Summer Analyst"

@@ -31,8 +31,15 @@ def _clean_title(value: str) -> str:
     return clean_inline(_MD_EMPHASIS.sub("", value))
 
 
+_NOT_A_TITLE = re.compile(r"^\s*[-*•]\s|^\s*(location|date|posted|category|tags)\s*:", re.I)
+# "date: 2024-09-01" in front matter, or a "Date: 12/09/2017" header line of a saved post.
+_DATE_LINE = re.compile(
+    r"^(?:date|posted|published)\s*[:=]\s*[\"']?([^\"'\n]+?)[\"']?\s*$", re.I | re.M
+)
+
+
 def _usable(title: str) -> bool:
-    return bool(title) and not _TEMPLATE.search(title)
+    return bool(title) and not _TEMPLATE.search(title) and not _NOT_A_TITLE.search(title)
 
 
 def _title(text: str) -> str:
@@ -46,9 +53,14 @@ def _title(text: str) -> str:
             title = _clean_title(found.group(1))
             if _usable(title):
                 return title
-    for line in html_to_text(text).splitlines():
-        if len(line.split()) >= 2 and _usable(line):
+    lines = [line for line in html_to_text(text).splitlines() if _usable(line.strip())]
+    # A heading-like line (a few words) first; else the start of the first paragraph.
+    for line in lines:
+        if 2 <= len(line.split()) <= 15:
             return _clean_title(line)[:200]
+    for line in lines:
+        if len(line.split()) >= 2:
+            return _clean_title(line)[:120]
     return ""
 
 
@@ -71,5 +83,12 @@ def parse_page(body: str, source: str, name: str) -> RawPosting:
         url="",
         title=_title(body),
         description=body,
+        posted=_posted(body),
         hints=_hints(body),
     )
+
+
+def _posted(text: str) -> str | None:
+    """The date a saved page gives itself in its header, as written (parsed later)."""
+    found = _DATE_LINE.search(text[:3000])
+    return found.group(1).strip() if found else None
