@@ -616,6 +616,15 @@ class Store:
         )
         return [_stored_from(r) for r in rows]
 
+    def duplicates_since(self, since: datetime, limit: int = 10_000) -> list[StoredPosting]:
+        """Postings first seen at or after ``since`` that were merged into an earlier one."""
+        rows = self.db.query(
+            "select * from postings where duplicate_of is not null and first_seen_at >= ?"
+            " order by id limit ?",
+            [_ts(since), limit],
+        )
+        return [_stored_from(r) for r in rows]
+
     def subscriptions_signature(self) -> tuple[int, int, int]:
         """Changes whenever a subscription is added, removed, paused or resumed."""
         row = self.db.execute(
