@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -322,3 +323,15 @@ def test_page_date_and_title_lines() -> None:
     assert enrich(page, NOW).posted_at == datetime(2024, 9, 1, tzinfo=UTC)
     html = "<h1><%=title%></h1><p>- Location: London</p><p>Quant Summer Analyst</p>"
     assert parse_page(html, "p", "y").title == "Quant Summer Analyst"
+
+
+def test_a_deadline_the_source_states_is_kept(now) -> None:
+    raw = RawPosting(
+        source="gh",
+        external_id="1",
+        url="https://x.example/1",
+        title="Research Intern",
+        hints={"deadline": "2027-01-15"},
+    )
+    assert enrich(raw, now).deadline == datetime(2027, 1, 15, tzinfo=UTC)
+    assert enrich(replace(raw, hints={"deadline": 15}), now).deadline is None

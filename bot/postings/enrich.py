@@ -126,6 +126,13 @@ def _areas(title: str, text: str) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+def _deadline(value: object, now: datetime) -> datetime | None:
+    """An application deadline a source states (an ISO date or time)."""
+    if not isinstance(value, str | datetime):
+        return None
+    return parse_posted(value, now)
+
+
 def enrich(raw: RawPosting, now: datetime) -> Posting:
     """Work out areas, countries, degree, internship, dates and pay for one raw record."""
     title = clean_inline(raw.title)[:MAX_TITLE] or "(untitled)"
@@ -196,6 +203,7 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
             title, description, intern_hint if isinstance(intern_hint, bool) else None
         ),
         posted_at=parse_posted(raw.posted, now),
+        deadline=_deadline(raw.hints.get("deadline"), now),
         pay=detect_pay(pay_text if isinstance(pay_text, str) else f"{title}\n{description}"),
         duration=detect_duration(f"{title}\n{description}"),
         description=description,
