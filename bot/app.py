@@ -22,6 +22,7 @@ from bot.chat.console import ConsoleAdapter
 from bot.chat.delivery import DeliveryReport, DeliveryWorker
 from bot.chat.digests import DigestRunner
 from bot.chat.slack_app import SlackConfig, build_slack
+from bot.chat.webhook import WebhookAdapter
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.ingest import Poller, PollReport
@@ -140,7 +141,7 @@ class JobBot:
             return 0
         found = [
             (sub, stored.id)
-            for stored in self.store.postings_since(since)
+            for stored in self.store.alerted_postings_since(since)
             if matches(sub.filter, stored.posting)
         ]
         return self.store.enqueue(found, self.clock(), kind="digest")
@@ -156,17 +157,33 @@ class JobBot:
             )
 
     async def poll_due(self) -> list[PollReport]:
-        """Start a poll for each source whose time has come; never waits for a slow one."""
+        """Poll each source whose time has come, concurrently, and wait for those polls."""
+        started = self.start_due_polls()
+        return list(await asyncio.gather(*started)) if started else []
+
+    def start_due_polls(self) -> list[asyncio.Task[PollReport]]:
+        """Start a poll task for each due source and return at once.
+
+        Each poll is its own task: a source that hangs until its timeout never holds up
+        the others, nor the next round of starts (a source already in flight is skipped).
+        """
         now = self.clock()
         started = []
         for source in self.store.sources():
             due = source.next_poll_at is None or source.next_poll_at <= now
             if source.enabled and due and source.name not in self._in_flight:
-                task = asyncio.create_task(self.poller.poll(source.name))
+                task = asyncio.create_task(
+                    self.poller.poll(source.name), name=f"poll:{source.name}"
+                )
                 self._in_flight[source.name] = task
                 task.add_done_callback(functools.partial(self._poll_done, source.name))
                 started.append(task)
-        return list(await asyncio.gather(*started)) if started else []
+        return started
+
+    async def _start_due_polls_job(self) -> None:
+        # The scheduler job only starts polls: awaiting them would make one hanging
+        # source delay every other source's next start (max_instances=1).
+        self.start_due_polls()
 
     def _poll_done(self, name: str, task: asyncio.Task[PollReport]) -> None:
         self._in_flight.pop(name, None)
@@ -193,7 +210,7 @@ class JobBot:
         tick = timedelta(seconds=POLL_TICK_SECONDS)
         job_options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         scheduler.add_job(
-            self.poll_due,
+            self._start_due_polls_job,
             "interval",
             seconds=tick.total_seconds(),
             next_run_time=self.clock(),
@@ -240,6 +257,9 @@ class JobBot:
             with suppress(Exception):
                 await service.close()
         await self.fetcher.aclose()
+        for adapter in self.adapters.values():
+            if isinstance(adapter, WebhookAdapter):
+                await adapter.aclose()
         self.store.close()
 
     def describe(self) -> str:
@@ -263,7 +283,8 @@ class JobBot:
         if not subs:
             lines.append("  (none yet: add one with `jobbot subs add area:ml country:US`)")
         targets = ["the terminal (console)"]
-        targets += [name for name in self.adapters if name != "console"]
+        targets += [name for name in self.adapters if name not in ("console", "webhook")]
+        targets.append("webhooks (subscriptions with --platform webhook)")
         lines.append("Alerts go to: " + ", ".join(targets))
         lines.append(f"Database: {self.settings.database_path}")
         return "\n".join(lines)
@@ -291,6 +312,7 @@ def build(
         allow_private=settings.allow_private_sources,
     )
     adapters: dict[str, ChatAdapter] = {"console": ConsoleAdapter(console)}
+    adapters["webhook"] = WebhookAdapter(timeout=float(settings.fetch_timeout))
     discord_adapter = _discord_adapter(settings)
     if discord_adapter is not None:
         adapters["discord"] = discord_adapter

@@ -80,8 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--platform",
         default=CLI_PLATFORM,
-        choices=["console", "slack", "discord"],
-        help="where alerts go",
+        choices=["console", "slack", "discord", "webhook"],
+        help="where alerts go (webhook: --channel is the URL that receives JSON POSTs)",
     )
     add.add_argument("--workspace", default=CLI_WORKSPACE, help="Slack team id or Discord guild id")
     add.add_argument("--channel", default=CLI_CHANNEL, help="channel id (or name for console)")

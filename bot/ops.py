@@ -16,7 +16,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from bot.chat.base import ChatAdapter
+from bot.chat.base import ChatAdapter, FindsSent
 from bot.errors import TransientChatError
 from bot.store import SourceState, StoredPosting
 from subscriptions.model import Subscription
@@ -263,6 +263,26 @@ class OpsServer:
             self._runner = None
 
 
+class InstrumentedFindingAdapter(InstrumentedAdapter):
+    """An ``InstrumentedAdapter`` for adapters with the ``FindsSent`` recovery hook."""
+
+    async def find_sent(
+        self, subscription: Subscription, posting: StoredPosting, delivery_id: int
+    ) -> str | None:
+        """Ask the wrapped adapter whether this delivery already reached its channel."""
+        inner: FindsSent = self.inner  # type: ignore[assignment]
+        return await inner.find_sent(subscription, posting, delivery_id)
+
+
+def instrument(
+    adapter: ChatAdapter, metrics: Metrics, clock: Callable[[], datetime]
+) -> InstrumentedAdapter:
+    """Wrap an adapter for counting, keeping its optional hooks visible to isinstance."""
+    if isinstance(adapter, FindsSent):
+        return InstrumentedFindingAdapter(adapter, metrics, clock)
+    return InstrumentedAdapter(adapter, metrics, clock)
+
+
 class InstrumentedAdapters(Mapping[str, ChatAdapter]):
     """A live view of the bot's adapters, each wrapped in an ``InstrumentedAdapter``.
 
@@ -281,7 +301,7 @@ class InstrumentedAdapters(Mapping[str, ChatAdapter]):
         adapter = self._adapters[name]
         cached = self._wrapped.get(name)
         if cached is None or cached[0] is not adapter:
-            cached = (adapter, InstrumentedAdapter(adapter, self._metrics, self._clock))
+            cached = (adapter, instrument(adapter, self._metrics, self._clock))
             self._wrapped[name] = cached
         return cached[1]
 
