@@ -1,15 +1,18 @@
 """Which subscriptions a posting matches.
 
-``mismatch`` is the one definition of a match; ``SubscriptionIndex`` narrows the
+``mismatch`` is the one definition of a match. ``SubscriptionIndex`` narrows the
 candidates with inverted lists so that matching one posting costs time in proportion
-to the subscriptions it could match, then confirms each candidate with ``mismatch``.
+to the subscriptions it could match, then confirms each candidate with a compiled
+form of the same rules (phrases normalised once per subscription, the posting's text
+normalised once per posting). Property tests hold the two to identical answers.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import product
 
 from bot.postings.dedup import company_key
 from bot.postings.model import Posting
@@ -67,23 +70,215 @@ def matches(filter_: Filter, posting: Posting) -> bool:
     return mismatch(filter_, posting) is None
 
 
-_ANY = "*"
+_Key = tuple[object, ...]
+# Dimensions a posting has only a handful of keys in: these combine into composite keys.
+_SMALL_DIMS = ("area", "country", "degree", "remote", "internship")
+# At most this many composite keys per subscription (the product of its key counts).
+_MAX_KEYS = 64
+# Prior chance that a posting carries a key, per dimension. Only the order of the
+# estimates matters: they pick the dimension that lets the fewest postings through.
+_COUNTRY_PRIOR = {"US": 0.35, "GB": 0.12, "DE": 0.1, "IN": 0.1, "CA": 0.08}
+_TOKEN_PRIOR = 0.03
+_SHORT_TOKEN_PRIOR = 0.3
+
+
+def _area_prior(slug: str) -> float:
+    taxonomy = load_taxonomy()
+    below = sum(1 for slug_ in taxonomy.slugs if slug in taxonomy.with_ancestors((slug_,)))
+    return min(0.9, 0.07 * below)
+
+
+def _token_prior(token: str) -> float:
+    return _SHORT_TOKEN_PRIOR if len(token) <= 2 else _TOKEN_PRIOR
+
+
+class _Compiled:
+    """A filter prepared once: phrases normalised and compiled, degrees expanded."""
+
+    __slots__ = ("areas", "companies", "countries", "degrees", "exclude", "filter", "keywords")
+
+    def __init__(self, filter_: Filter) -> None:
+        self.filter = filter_
+        self.areas = filter_.areas
+        self.countries = filter_.countries
+        self.degrees = filter_.accepted_degrees() if filter_.degrees else None
+        self.companies = tuple(_phrase(p) for p in filter_.companies)
+        self.keywords = tuple(_phrase(p) for p in filter_.keywords)
+        self.exclude = tuple(_phrase(p) for p in filter_.exclude)
+
+    def passes(self, view: _PostingView) -> bool:
+        """The same answer as ``mismatch(filter, posting) is None`` (the view is a posting)."""
+        filter_ = self.filter
+        if filter_.internship == "yes" and not view.is_internship:
+            return False
+        if filter_.internship == "no" and view.is_internship:
+            return False
+        if self.areas and not self.areas & view.areas:
+            return False
+        if self.countries and not self.countries & view.countries:
+            return False
+        if filter_.remote and not view.remote:
+            return False
+        if self.degrees is not None and view.degree not in self.degrees:
+            return False
+        if self.companies and not any(p.search(view.company) for p in self.companies):
+            return False
+        if self.keywords:
+            text = view.text
+            if not any(p.search(text) for p in self.keywords):
+                return False
+        if self.exclude:
+            title = view.title
+            if any(p.search(title) for p in self.exclude):
+                return False
+        return True
+
+
+class _PostingView:
+    """What the matcher needs of a posting, normalised once per posting, not per candidate."""
+
+    __slots__ = (
+        "_text",
+        "_title",
+        "_tokens",
+        "areas",
+        "company",
+        "company_tokens",
+        "countries",
+        "degree",
+        "is_internship",
+        "posting",
+        "remote",
+    )
+
+    def __init__(self, posting: Posting) -> None:
+        self.posting = posting
+        self.areas = frozenset(load_taxonomy().with_ancestors(posting.areas))
+        self.countries = frozenset(posting.countries)
+        self.degree = posting.degree
+        self.remote = posting.remote
+        self.is_internship = posting.is_internship
+        self.company = company_key(posting.company)
+        self.company_tokens = frozenset(self.company.split())
+        self._text: str | None = None
+        self._title: str | None = None
+        self._tokens: frozenset[str] | None = None
+
+    @property
+    def text(self) -> str:
+        """The normalised title and description (what keywords search)."""
+        if self._text is None:
+            self._text = normalise_key(f"{self.posting.title}\n{self.posting.description}")
+        return self._text
+
+    @property
+    def tokens(self) -> frozenset[str]:
+        """The words of ``text``."""
+        if self._tokens is None:
+            self._tokens = frozenset(self.text.split())
+        return self._tokens
+
+    @property
+    def title(self) -> str:
+        """The normalised title and company (what exclusions search)."""
+        if self._title is None:
+            self._title = normalise_key(f"{self.posting.title} {self.posting.company}")
+        return self._title
+
+    def keys(self, dim: str) -> Iterable[object]:
+        """The posting's keys in one small dimension."""
+        if dim == "area":
+            return self.areas
+        if dim == "country":
+            return self.countries
+        if dim == "degree":
+            return (self.degree,)
+        if dim == "remote":
+            return (True,) if self.remote else ()
+        return (self.is_internship,)  # internship
+
+
+def _phrase_token(phrase: str) -> str | None:
+    """The word a phrase cannot match without (its longest); None for an empty phrase.
+
+    A normalised phrase matches normalised text only as a run of whole words, so each
+    of its words is a word of the text.
+    """
+    words = normalise_key(phrase).split()
+    return max(words, key=len) if words else None
+
+
+def _small_keys(filter_: Filter, compiled: _Compiled) -> dict[str, tuple[Sequence[object], float]]:
+    """Per small dimension the filter constrains: its keys and the chance a posting has one."""
+    found: dict[str, tuple[Sequence[object], float]] = {}
+    if filter_.areas:
+        found["area"] = (sorted(filter_.areas), sum(_area_prior(a) for a in filter_.areas))
+    if filter_.countries:
+        found["country"] = (
+            sorted(filter_.countries),
+            sum(_COUNTRY_PRIOR.get(c, 0.05) for c in filter_.countries),
+        )
+    if compiled.degrees is not None:
+        found["degree"] = (sorted(compiled.degrees), 0.25 * len(compiled.degrees))
+    if filter_.remote:
+        found["remote"] = ([True], 0.2)
+    if filter_.internship != "any":
+        yes = filter_.internship == "yes"
+        found["internship"] = ([yes], 0.8 if yes else 0.2)
+    return found
+
+
+def _placement(filter_: Filter, compiled: _Compiled) -> tuple[str, list[_Key]]:
+    """Where to file a subscription: the list that the fewest postings will visit.
+
+    Returns a plan name ("company", "keyword", "any" or "+"-joined small dimensions)
+    and the keys to file under (the subscription matches only postings with one of them).
+    """
+    options: list[tuple[float, str, list[_Key]]] = []
+    for name, phrases in (("company", filter_.companies), ("keyword", filter_.keywords)):
+        tokens = [_phrase_token(p) for p in phrases]
+        if tokens and all(t is not None for t in tokens):
+            words = sorted({t for t in tokens if t is not None})
+            options.append((sum(_token_prior(w) for w in words), name, [(w,) for w in words]))
+    small = _small_keys(filter_, compiled)
+    # Greedy: the most selective dimensions first, while the composite stays small.
+    chosen: list[str] = []
+    cost, size = 1.0, 1
+    for dim in sorted(small, key=lambda d: (small[d][1], _SMALL_DIMS.index(d))):
+        keys, prior = small[dim]
+        if prior >= 1.0 or size * len(keys) > _MAX_KEYS or len(chosen) == 3:
+            continue
+        chosen.append(dim)
+        cost *= prior
+        size *= len(keys)
+    if chosen:
+        chosen.sort(key=_SMALL_DIMS.index)
+        composite = [tuple(k) for k in product(*(small[d][0] for d in chosen))]
+        options.append((cost, "+".join(chosen), composite))
+    if not options:
+        return "any", [()]
+    best = min(options, key=lambda o: o[0])
+    return best[1], best[2]
 
 
 class SubscriptionIndex:
-    """Subscriptions indexed by area and country, for fast matching of many postings.
+    """Subscriptions filed under their most selective dimension, for fast matching.
 
-    Each subscription is filed under one dimension only: its areas when it has some,
-    else its countries, else under "any". A posting then looks up the lists for its
-    areas (with their ancestors) and its countries plus the "any" list, and confirms
-    each candidate with the full filter.
+    Each subscription goes into one plan: under the words of its company names, under
+    the words of its keywords, or under composite keys of up to three small dimensions
+    (area × country × degree, …), whichever few postings are likely to carry; a
+    subscription without any such constraint goes under "any". A posting looks up its
+    own keys in each plan, so it visits only subscriptions it could match, and each
+    candidate is confirmed against a view of the posting normalised once.
+    ``match`` returns exactly what the loop ``[s for s in subs if matches(s.filter, p)]``
+    over unpaused subscriptions returns, in id order.
     """
 
     def __init__(self, subscriptions: Iterable[Subscription] = ()) -> None:
         self._subs: dict[int, Subscription] = {}
-        self._by_area: dict[str, set[int]] = {}
-        self._by_country: dict[str, set[int]] = {}
-        self._any: set[int] = set()
+        self._compiled: dict[int, _Compiled] = {}
+        self._filed: dict[int, tuple[str, list[_Key]]] = {}
+        self._plans: dict[str, dict[_Key, set[int]]] = {}
         for sub in subscriptions:
             self.add(sub)
 
@@ -94,41 +289,64 @@ class SubscriptionIndex:
         """File a subscription (replacing one with the same id)."""
         self.remove(sub.id)
         self._subs[sub.id] = sub
-        if sub.filter.areas:
-            for area in sub.filter.areas:
-                self._by_area.setdefault(area, set()).add(sub.id)
-        elif sub.filter.countries:
-            for country in sub.filter.countries:
-                self._by_country.setdefault(country, set()).add(sub.id)
-        else:
-            self._any.add(sub.id)
+        compiled = _Compiled(sub.filter)
+        self._compiled[sub.id] = compiled
+        plan, keys = _placement(sub.filter, compiled)
+        self._filed[sub.id] = (plan, keys)
+        lists = self._plans.setdefault(plan, {})
+        for key in keys:
+            lists.setdefault(key, set()).add(sub.id)
 
     def remove(self, sub_id: int) -> None:
         """Forget a subscription; unknown ids are ignored."""
-        sub = self._subs.pop(sub_id, None)
-        if sub is None:
+        if self._subs.pop(sub_id, None) is None:
             return
-        for lists in (self._by_area, self._by_country):
-            for ids in lists.values():
+        del self._compiled[sub_id]
+        plan, keys = self._filed.pop(sub_id)
+        lists = self._plans[plan]
+        for key in keys:
+            ids = lists.get(key)
+            if ids is not None:
                 ids.discard(sub_id)
-        self._any.discard(sub_id)
+                if not ids:
+                    del lists[key]
+
+    def plans(self) -> dict[str, int]:
+        """How many subscriptions each plan holds (for benchmarks and logs)."""
+        counts: dict[str, int] = {}
+        for plan, _keys in self._filed.values():
+            counts[plan] = counts.get(plan, 0) + 1
+        return counts
+
+    def _candidates(self, view: _PostingView) -> set[int]:
+        found: set[int] = set()
+        for plan, lists in self._plans.items():
+            if plan == "any":
+                keys: Iterable[_Key] = [()]
+            elif plan == "company":
+                keys = [(w,) for w in view.company_tokens]
+            elif plan == "keyword":
+                keys = [(w,) for w in view.tokens]
+            else:
+                keys = product(*(view.keys(d) for d in plan.split("+")))
+            for key in keys:
+                ids = lists.get(key)
+                if ids:
+                    found |= ids
+        return found
 
     def candidates(self, posting: Posting) -> set[int]:
         """Ids of subscriptions that might match (a superset of the real matches)."""
-        found = set(self._any)
-        for area in load_taxonomy().with_ancestors(posting.areas):
-            found |= self._by_area.get(area, set())
-        for country in posting.countries:
-            found |= self._by_country.get(country, set())
-        return found
+        return self._candidates(_PostingView(posting))
 
     def match(self, posting: Posting) -> list[Subscription]:
         """Active subscriptions whose filter the posting passes, by id."""
         if not posting.is_posting:
             return []
+        view = _PostingView(posting)
         result = []
-        for sub_id in sorted(self.candidates(posting)):
+        for sub_id in sorted(self._candidates(view)):
             sub = self._subs[sub_id]
-            if not sub.paused and matches(sub.filter, posting):
+            if not sub.paused and self._compiled[sub_id].passes(view):
                 result.append(sub)
         return result
