@@ -92,6 +92,16 @@ def _token_prior(token: str) -> float:
     return _SHORT_TOKEN_PRIOR if len(token) <= 2 else _TOKEN_PRIOR
 
 
+def _padded(phrase: str) -> str:
+    """A phrase as a substring test equivalent to ``_phrase(phrase).search``.
+
+    Normalised text is words of word characters joined by single spaces, so a phrase
+    occurs with no word character on either side exactly when " phrase " occurs in
+    " text " (an empty phrase: exactly when the text is empty, as with the pattern).
+    """
+    return f" {normalise_key(phrase)} "
+
+
 class _Compiled:
     """A filter prepared once: phrases normalised and compiled, degrees expanded."""
 
@@ -102,9 +112,9 @@ class _Compiled:
         self.areas = filter_.areas
         self.countries = filter_.countries
         self.degrees = filter_.accepted_degrees() if filter_.degrees else None
-        self.companies = tuple(_phrase(p) for p in filter_.companies)
-        self.keywords = tuple(_phrase(p) for p in filter_.keywords)
-        self.exclude = tuple(_phrase(p) for p in filter_.exclude)
+        self.companies = tuple(_padded(p) for p in filter_.companies)
+        self.keywords = tuple(_padded(p) for p in filter_.keywords)
+        self.exclude = tuple(_padded(p) for p in filter_.exclude)
 
     def passes(self, view: _PostingView) -> bool:
         """The same answer as ``mismatch(filter, posting) is None`` (the view is a posting)."""
@@ -121,15 +131,17 @@ class _Compiled:
             return False
         if self.degrees is not None and view.degree not in self.degrees:
             return False
-        if self.companies and not any(p.search(view.company) for p in self.companies):
-            return False
+        if self.companies:
+            company = view.company
+            if not any(p in company for p in self.companies):
+                return False
         if self.keywords:
             text = view.text
-            if not any(p.search(text) for p in self.keywords):
+            if not any(p in text for p in self.keywords):
                 return False
         if self.exclude:
             title = view.title
-            if any(p.search(title) for p in self.exclude):
+            if any(p in title for p in self.exclude):
                 return False
         return True
 
@@ -158,17 +170,19 @@ class _PostingView:
         self.degree = posting.degree
         self.remote = posting.remote
         self.is_internship = posting.is_internship
-        self.company = company_key(posting.company)
-        self.company_tokens = frozenset(self.company.split())
+        company = company_key(posting.company)
+        self.company = f" {company} "
+        self.company_tokens = frozenset(company.split())
         self._text: str | None = None
         self._title: str | None = None
         self._tokens: frozenset[str] | None = None
 
     @property
     def text(self) -> str:
-        """The normalised title and description (what keywords search)."""
+        """The normalised title and description, padded with spaces (what keywords search)."""
         if self._text is None:
-            self._text = normalise_key(f"{self.posting.title}\n{self.posting.description}")
+            text = normalise_key(f"{self.posting.title}\n{self.posting.description}")
+            self._text = f" {text} "
         return self._text
 
     @property
@@ -180,9 +194,9 @@ class _PostingView:
 
     @property
     def title(self) -> str:
-        """The normalised title and company (what exclusions search)."""
+        """The normalised title and company, padded with spaces (what exclusions search)."""
         if self._title is None:
-            self._title = normalise_key(f"{self.posting.title} {self.posting.company}")
+            self._title = f" {normalise_key(f'{self.posting.title} {self.posting.company}')} "
         return self._title
 
     def keys(self, dim: str) -> Iterable[object]:

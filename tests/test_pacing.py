@@ -84,3 +84,20 @@ async def test_a_pushback_that_arrives_while_waiting_voids_the_booked_slot() -> 
 def test_bad_pace_is_refused() -> None:
     with pytest.raises(ValueError, match="rate >= 1"):
         ChannelPacer(0, 1.0)
+
+
+def test_spread_spaces_slots_evenly_and_still_counts_from_the_finish() -> None:
+    clock = Clock()
+    pacer = ChannelPacer(4, 1.0, spread=True, clock=clock, sleep=clock.sleep)
+    assert [pacer.reserve("c") for _ in range(6)] == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25]
+
+
+async def test_a_slow_send_pushes_the_window_back_by_its_finish_time() -> None:
+    clock = Clock()
+    pacer = _pacer(clock, rate=1, per=1.0)
+    async with pacer.slot("c"):
+        clock.now += 0.4  # the request took 0.4 s: the platform may have seen it late
+    async with pacer.slot("c"):
+        pass
+    assert clock.sleeps == [pytest.approx(1.0)]
+    assert clock.now == pytest.approx(101.4)

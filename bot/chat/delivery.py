@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -186,20 +187,19 @@ class DeliveryWorker:
     ) -> str:
         ids = [d.id for d in group]
         sub = group[0].subscription
-        if self.pacer is not None:
-            await self.pacer.acquire(sub.target)
         try:
-            if len(group) == 1:
-                ref = await adapter.send_alert(sub, group[0].posting, group[0].id)
-                refs = [ref] if ref else []
-            else:
-                refs = await adapter.send_digest(
-                    sub,
-                    [d.posting for d in group],
-                    f"New postings for subscription #{sub.id}",
-                    f"burst-{ids[0]}",
-                )
-                report.grouped_messages += 1
+            async with self.pacer.slot(sub.target) if self.pacer else nullcontext():
+                if len(group) == 1:
+                    ref = await adapter.send_alert(sub, group[0].posting, group[0].id)
+                    refs = [ref] if ref else []
+                else:
+                    refs = await adapter.send_digest(
+                        sub,
+                        [d.posting for d in group],
+                        f"New postings for subscription #{sub.id}",
+                        f"burst-{ids[0]}",
+                    )
+                    report.grouped_messages += 1
         except TransientChatError as error:
             attempts = max(d.attempts for d in group)
             delay = retry_delay(attempts, error.retry_after)
