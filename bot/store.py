@@ -602,6 +602,14 @@ class Store:
             )
             updates: list[dict[str, Any]] = []
             refreshed: set[int] = set()
+            # Where each row known to this batch is filed: (near-duplicate key, URL).
+            placed: dict[int, tuple[tuple[str, str] | None, str | None]] = {}
+            for key, entries in near.items():
+                for entry in entries:
+                    placed[entry[0]] = (key, entry[2].url)
+            for url, url_entries in by_url.items():
+                for posting_id, _, _ in url_entries:
+                    placed[posting_id] = (placed.get(posting_id, (None, None))[0], url)
             for posting, row in zip(postings, rows, strict=True):
                 identity = known.get((posting.source, posting.external_id))
                 if identity is not None:
@@ -610,9 +618,13 @@ class Store:
                     updates.append(row)
                     updated += 1
                     # The edited posting is what later postings of this batch compare with.
+                    old_near, old_url = placed.get(identity[0], (None, None))
+                    if old_near is not None and old_near in near:
+                        near[old_near] = [e for e in near[old_near] if e[0] != identity[0]]
+                    if old_url is not None and old_url in by_url:
+                        by_url[old_url] = [e for e in by_url[old_url] if e[0] != identity[0]]
                     self._file_near(near, identity[0], identity[1], posting, now, row)
-                    for url_entries in by_url.values():
-                        url_entries[:] = [e for e in url_entries if e[0] != identity[0]]
+                    placed[identity[0]] = ((row["company_key"], row["title_key"]), posting.url)
                     if posting.url:
                         by_url.setdefault(posting.url, []).append(
                             (identity[0], posting.source, identity[1])
@@ -634,13 +646,14 @@ class Store:
                         (posting_id, posting.source, duplicate_of)
                     )
                 self._file_near(near, posting_id, duplicate_of, posting, now, row)
+                placed[posting_id] = ((row["company_key"], row["title_key"]), posting.url)
                 if duplicate_of is not None:
                     duplicates += 1
                     refreshed.add(duplicate_of)
-                    for near_entries in near.values():
-                        for entry in near_entries:
-                            if entry[0] == duplicate_of:
-                                entry[3] = now
+                    old_near, _ = placed.get(duplicate_of, (None, None))
+                    for entry in near.get(old_near, []) if old_near is not None else []:
+                        if entry[0] == duplicate_of:
+                            entry[3] = now
                 elif alert:
                     new.append(StoredPosting(posting_id, posting, now))
             if updates:
@@ -712,11 +725,9 @@ class Store:
         row: dict[str, Any],
     ) -> None:
         """Make a row written in this batch visible to the near-duplicate checks after it."""
-        for entries in near.values():
-            entries[:] = [e for e in entries if e[0] != posting_id]
-        key = (row["company_key"], row["title_key"])
-        near.setdefault(key, []).append([posting_id, duplicate_of, posting, now])
-        near[key].sort(key=lambda e: int(e[0]))
+        entries = near.setdefault((row["company_key"], row["title_key"]), [])
+        entries.append([posting_id, duplicate_of, posting, now])
+        entries.sort(key=lambda e: int(e[0]))
 
     @staticmethod
     def _duplicate_in(

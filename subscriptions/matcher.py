@@ -103,31 +103,50 @@ def _padded(phrase: str) -> str:
 
 
 class _Compiled:
-    """A filter prepared once: phrases normalised and compiled, degrees expanded."""
+    """A filter prepared once: phrases normalised, degrees expanded, and the dimensions
+    that the subscription's index plan already guarantees left out of the check."""
 
-    __slots__ = ("areas", "companies", "countries", "degrees", "exclude", "filter", "keywords")
+    __slots__ = (
+        "areas",
+        "companies",
+        "countries",
+        "degrees",
+        "exclude",
+        "internship",
+        "keywords",
+        "remote",
+    )
 
-    def __init__(self, filter_: Filter) -> None:
-        self.filter = filter_
-        self.areas = filter_.areas
-        self.countries = filter_.countries
-        self.degrees = filter_.accepted_degrees() if filter_.degrees else None
+    def __init__(self, filter_: Filter, covered: Iterable[str] = ()) -> None:
+        covered = frozenset(covered)
+        # None: the dimension is not checked (empty in the filter, or covered by the plan).
+        self.internship: bool | None = (
+            None
+            if filter_.internship == "any" or "internship" in covered
+            else filter_.internship == "yes"
+        )
+        self.areas = filter_.areas if filter_.areas and "area" not in covered else None
+        self.countries = (
+            filter_.countries if filter_.countries and "country" not in covered else None
+        )
+        self.remote = filter_.remote and "remote" not in covered
+        self.degrees = (
+            filter_.accepted_degrees() if filter_.degrees and "degree" not in covered else None
+        )
         self.companies = tuple(_padded(p) for p in filter_.companies)
         self.keywords = tuple(_padded(p) for p in filter_.keywords)
         self.exclude = tuple(_padded(p) for p in filter_.exclude)
 
     def passes(self, view: _PostingView) -> bool:
-        """The same answer as ``mismatch(filter, posting) is None`` (the view is a posting)."""
-        filter_ = self.filter
-        if filter_.internship == "yes" and not view.is_internship:
+        """The same answer as ``mismatch(filter, posting) is None`` for a posting that the
+        plan's lists led here (the view is that posting, normalised once)."""
+        if self.internship is not None and self.internship is not view.is_internship:
             return False
-        if filter_.internship == "no" and view.is_internship:
+        if self.areas is not None and self.areas.isdisjoint(view.areas):
             return False
-        if self.areas and not self.areas & view.areas:
+        if self.countries is not None and self.countries.isdisjoint(view.countries):
             return False
-        if self.countries and not self.countries & view.countries:
-            return False
-        if filter_.remote and not view.remote:
+        if self.remote and not view.remote:
             return False
         if self.degrees is not None and view.degree not in self.degrees:
             return False
@@ -169,7 +188,7 @@ class _PostingView:
         self.countries = frozenset(posting.countries)
         self.degree = posting.degree
         self.remote = posting.remote
-        self.is_internship = posting.is_internship
+        self.is_internship = bool(posting.is_internship)
         company = company_key(posting.company)
         self.company = f" {company} "
         self.company_tokens = frozenset(company.split())
@@ -222,7 +241,7 @@ def _phrase_token(phrase: str) -> str | None:
     return max(words, key=len) if words else None
 
 
-def _small_keys(filter_: Filter, compiled: _Compiled) -> dict[str, tuple[Sequence[object], float]]:
+def _small_keys(filter_: Filter) -> dict[str, tuple[Sequence[object], float]]:
     """Per small dimension the filter constrains: its keys and the chance a posting has one."""
     found: dict[str, tuple[Sequence[object], float]] = {}
     if filter_.areas:
@@ -232,8 +251,9 @@ def _small_keys(filter_: Filter, compiled: _Compiled) -> dict[str, tuple[Sequenc
             sorted(filter_.countries),
             sum(_COUNTRY_PRIOR.get(c, 0.05) for c in filter_.countries),
         )
-    if compiled.degrees is not None:
-        found["degree"] = (sorted(compiled.degrees), 0.25 * len(compiled.degrees))
+    if filter_.degrees:
+        accepted = filter_.accepted_degrees()
+        found["degree"] = (sorted(accepted), 0.25 * len(accepted))
     if filter_.remote:
         found["remote"] = ([True], 0.2)
     if filter_.internship != "any":
@@ -242,7 +262,7 @@ def _small_keys(filter_: Filter, compiled: _Compiled) -> dict[str, tuple[Sequenc
     return found
 
 
-def _placement(filter_: Filter, compiled: _Compiled) -> tuple[str, list[_Key]]:
+def _placement(filter_: Filter) -> tuple[str, list[_Key]]:
     """Where to file a subscription: the list that the fewest postings will visit.
 
     Returns a plan name ("company", "keyword", "any" or "+"-joined small dimensions)
@@ -254,7 +274,7 @@ def _placement(filter_: Filter, compiled: _Compiled) -> tuple[str, list[_Key]]:
         if tokens and all(t is not None for t in tokens):
             words = sorted({t for t in tokens if t is not None})
             options.append((sum(_token_prior(w) for w in words), name, [(w,) for w in words]))
-    small = _small_keys(filter_, compiled)
+    small = _small_keys(filter_)
     # Greedy: the most selective dimensions first, while the composite stays small.
     chosen: list[str] = []
     cost, size = 1.0, 1
@@ -290,7 +310,7 @@ class SubscriptionIndex:
 
     def __init__(self, subscriptions: Iterable[Subscription] = ()) -> None:
         self._subs: dict[int, Subscription] = {}
-        self._compiled: dict[int, _Compiled] = {}
+        self._compiled: dict[int, tuple[Subscription, _Compiled]] = {}
         self._filed: dict[int, tuple[str, list[_Key]]] = {}
         self._plans: dict[str, dict[_Key, set[int]]] = {}
         for sub in subscriptions:
@@ -303,9 +323,11 @@ class SubscriptionIndex:
         """File a subscription (replacing one with the same id)."""
         self.remove(sub.id)
         self._subs[sub.id] = sub
-        compiled = _Compiled(sub.filter)
-        self._compiled[sub.id] = compiled
-        plan, keys = _placement(sub.filter, compiled)
+        plan, keys = _placement(sub.filter)
+        # A candidate reached through a small-dimension plan already has one of the
+        # subscription's keys in each of those dimensions: no need to check them again.
+        covered = plan.split("+") if plan not in ("any", "company", "keyword") else []
+        self._compiled[sub.id] = (sub, _Compiled(sub.filter, covered))
         self._filed[sub.id] = (plan, keys)
         lists = self._plans.setdefault(plan, {})
         for key in keys:
@@ -358,9 +380,10 @@ class SubscriptionIndex:
         if not posting.is_posting:
             return []
         view = _PostingView(posting)
+        compiled = self._compiled
         result = []
         for sub_id in sorted(self._candidates(view)):
-            sub = self._subs[sub_id]
-            if not sub.paused and self._compiled[sub_id].passes(view):
+            sub, check = compiled[sub_id]
+            if not sub.paused and check.passes(view):
                 result.append(sub)
         return result

@@ -76,7 +76,7 @@ async def test_lanes_pace_each_channel_and_a_429_holds_back_only_that_channel(
         {"console": adapter},
         lambda: now,
         burst_threshold=100,
-        pacer=ChannelPacer(2, 0.01),
+        pacers={"console": ChannelPacer(2, 0.01)},
     )
     report = await worker.run_once()
     assert (report.sent, report.retried) == (7, 1)

@@ -56,7 +56,7 @@ class DeliveryWorker:
         burst_threshold: int = 5,
         lease: timedelta = timedelta(minutes=5),
         batch_size: int = 500,
-        pacer: ChannelPacer | None = None,
+        pacers: Mapping[str, ChannelPacer] | None = None,
     ) -> None:
         self.store = store
         self.adapters = adapters
@@ -64,7 +64,8 @@ class DeliveryWorker:
         self.burst_threshold = burst_threshold
         self.lease = lease
         self.batch_size = batch_size
-        self.pacer = pacer
+        # Per platform: each keeps every channel under that platform's per-channel limit.
+        self.pacers = dict(pacers or {})
         self._lock = asyncio.Lock()
 
     async def run_once(self) -> DeliveryReport:
@@ -188,7 +189,8 @@ class DeliveryWorker:
         ids = [d.id for d in group]
         sub = group[0].subscription
         try:
-            async with self.pacer.slot(sub.target) if self.pacer else nullcontext():
+            pacer = self.pacers.get(sub.platform)
+            async with pacer.slot(sub.target) if pacer else nullcontext():
                 if len(group) == 1:
                     ref = await adapter.send_alert(sub, group[0].posting, group[0].id)
                     refs = [ref] if ref else []
@@ -203,9 +205,10 @@ class DeliveryWorker:
         except TransientChatError as error:
             attempts = max(d.attempts for d in group)
             delay = retry_delay(attempts, error.retry_after)
-            if self.pacer is not None and error.retry_after is not None:
+            pacer = self.pacers.get(sub.platform)
+            if pacer is not None and error.retry_after is not None:
                 # The channel is over its limit: hold its lane back, not the others.
-                self.pacer.push_back(sub.target, error.retry_after)
+                pacer.push_back(sub.target, error.retry_after)
             self.store.mark_retry(ids, self.clock() + timedelta(seconds=delay), str(error))
             log.warning(
                 "delivery to %s #%s will be retried in %.0f s: %s",
