@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -355,34 +357,59 @@ def _filter_to_json(filter_: Filter) -> str:
     )
 
 
+# Loading every subscription (the matcher index holds them all) repeats the same small
+# values many times over: filters' value sets, schedules, platform and workspace names.
+# Sharing one object per distinct value keeps 100,000 subscriptions well under 200 MB
+# (benchmarks/, issue #8). The values are immutable, so sharing is invisible.
+_SHARED: dict[Any, Any] = {}
+_SHARED_LIMIT = 200_000
+
+
+def _shared(value: Any) -> Any:
+    if len(_SHARED) > _SHARED_LIMIT:
+        _SHARED.clear()
+    return _SHARED.setdefault(value, value)
+
+
+def _shared_set(values: Iterable[str]) -> frozenset[str]:
+    return _shared(frozenset(sys.intern(str(v)) for v in values))  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=65536)
 def _filter_from_json(text: str) -> Filter:
     data = json.loads(text)
     return Filter(
-        areas=frozenset(data.get("areas", [])),
-        countries=frozenset(data.get("countries", [])),
-        degrees=frozenset(data.get("degrees", [])),
-        keywords=tuple(data.get("keywords", [])),
-        exclude=tuple(data.get("exclude", [])),
-        companies=tuple(data.get("companies", [])),
+        areas=_shared_set(data.get("areas", [])),
+        countries=_shared_set(data.get("countries", [])),
+        degrees=_shared_set(data.get("degrees", [])),
+        keywords=_shared(tuple(data.get("keywords", []))),
+        exclude=_shared(tuple(data.get("exclude", []))),
+        companies=_shared(tuple(data.get("companies", []))),
         internship=data.get("internship", "yes"),
         remote=bool(data.get("remote", False)),
     )
 
 
+@lru_cache(maxsize=4096)
+def _schedule(mode: str, at: str, tz: str, weekday: str) -> Schedule:
+    return Schedule(mode=mode, at=at, tz=tz, weekday=weekday)  # type: ignore[arg-type]
+
+
+def _name(value: str | None) -> str:
+    return sys.intern(value) if value else ""
+
+
 def _subscription_from(row: dict[str, Any]) -> Subscription:
     return Subscription(
         id=row["id"],
-        platform=row["platform"],
-        workspace=row["workspace"] or "",
-        channel=row["channel"],
+        platform=_name(row["platform"]),
+        workspace=_name(row["workspace"]),
+        channel=_name(row["channel"]),
         filter=_filter_from_json(row["filter"]),
-        schedule=Schedule(
-            mode=row["mode"],
-            at=row["at"] or "09:00",
-            tz=row["tz"] or "UTC",
-            weekday=row["weekday"] or "mon",
+        schedule=_schedule(
+            row["mode"], row["at"] or "09:00", row["tz"] or "UTC", row["weekday"] or "mon"
         ),
-        created_by=row["created_by"] or "",
+        created_by=_name(row["created_by"]),
         created_at=_dt(row["created_at"]),
         paused=bool(row["paused"]),
         paused_reason=row["paused_reason"],

@@ -15,7 +15,7 @@ from functools import lru_cache
 from itertools import product
 
 from bot.postings.dedup import company_key
-from bot.postings.model import Posting
+from bot.postings.model import DEGREES, Posting
 from bot.postings.taxonomy import load_taxonomy
 from bot.postings.text import normalise_key
 from subscriptions.model import Filter, Subscription
@@ -92,6 +92,10 @@ def _token_prior(token: str) -> float:
     return _SHORT_TOKEN_PRIOR if len(token) <= 2 else _TOKEN_PRIOR
 
 
+# One accepted-degree set per distinct degree choice (there are few), not one per filter.
+_ACCEPTED: dict[frozenset[str], frozenset[str]] = {}
+
+
 def _padded(phrase: str) -> str:
     """A phrase as a substring test equivalent to ``_phrase(phrase).search``.
 
@@ -130,12 +134,30 @@ class _Compiled:
             filter_.countries if filter_.countries and "country" not in covered else None
         )
         self.remote = filter_.remote and "remote" not in covered
+        accepted = _ACCEPTED.setdefault(filter_.degrees, filter_.accepted_degrees())
+        # Accepting every degree a Posting can have is no constraint at all.
         self.degrees = (
-            filter_.accepted_degrees() if filter_.degrees and "degree" not in covered else None
+            accepted
+            if filter_.degrees and "degree" not in covered and not accepted >= set(DEGREES)
+            else None
         )
         self.companies = tuple(_padded(p) for p in filter_.companies)
         self.keywords = tuple(_padded(p) for p in filter_.keywords)
         self.exclude = tuple(_padded(p) for p in filter_.exclude)
+
+    @property
+    def trivial(self) -> bool:
+        """True when nothing is left to check: every candidate from its lists matches."""
+        return (
+            self.internship is None
+            and self.areas is None
+            and self.countries is None
+            and not self.remote
+            and self.degrees is None
+            and not self.companies
+            and not self.keywords
+            and not self.exclude
+        )
 
     def passes(self, view: _PostingView) -> bool:
         """The same answer as ``mismatch(filter, posting) is None`` for a posting that the
@@ -252,7 +274,7 @@ def _small_keys(filter_: Filter) -> dict[str, tuple[Sequence[object], float]]:
             sum(_COUNTRY_PRIOR.get(c, 0.05) for c in filter_.countries),
         )
     if filter_.degrees:
-        accepted = filter_.accepted_degrees()
+        accepted = _ACCEPTED.setdefault(filter_.degrees, filter_.accepted_degrees())
         found["degree"] = (sorted(accepted), 0.25 * len(accepted))
     if filter_.remote:
         found["remote"] = ([True], 0.2)
@@ -280,7 +302,7 @@ def _placement(filter_: Filter) -> tuple[str, list[_Key]]:
     cost, size = 1.0, 1
     for dim in sorted(small, key=lambda d: (small[d][1], _SMALL_DIMS.index(d))):
         keys, prior = small[dim]
-        if prior >= 1.0 or size * len(keys) > _MAX_KEYS or len(chosen) == 3:
+        if prior >= 1.0 or size * len(keys) > _MAX_KEYS:
             continue
         chosen.append(dim)
         cost *= prior
@@ -311,35 +333,48 @@ class SubscriptionIndex:
     def __init__(self, subscriptions: Iterable[Subscription] = ()) -> None:
         self._subs: dict[int, Subscription] = {}
         self._compiled: dict[int, tuple[Subscription, _Compiled]] = {}
-        self._filed: dict[int, tuple[str, list[_Key]]] = {}
+        # plan → key → ids. "Sure" lists hold unpaused subscriptions that every posting
+        # reaching them matches (nothing left to check); the others are confirmed one by one.
         self._plans: dict[str, dict[_Key, set[int]]] = {}
+        self._sure: dict[str, dict[_Key, set[int]]] = {}
         for sub in subscriptions:
             self.add(sub)
 
     def __len__(self) -> int:
         return len(self._subs)
 
-    def add(self, sub: Subscription) -> None:
-        """File a subscription (replacing one with the same id)."""
-        self.remove(sub.id)
-        self._subs[sub.id] = sub
+    def _filing(self, sub: Subscription) -> tuple[str, list[_Key], _Compiled, bool]:
         plan, keys = _placement(sub.filter)
         # A candidate reached through a small-dimension plan already has one of the
         # subscription's keys in each of those dimensions: no need to check them again.
         covered = plan.split("+") if plan not in ("any", "company", "keyword") else []
-        self._compiled[sub.id] = (sub, _Compiled(sub.filter, covered))
-        self._filed[sub.id] = (plan, keys)
-        lists = self._plans.setdefault(plan, {})
+        compiled = _Compiled(sub.filter, covered)
+        return plan, keys, compiled, compiled.trivial and not sub.paused
+
+    def add(self, sub: Subscription) -> None:
+        """File a subscription (replacing one with the same id)."""
+        self.remove(sub.id)
+        self._subs[sub.id] = sub
+        plan, keys, compiled, sure = self._filing(sub)
+        self._compiled[sub.id] = (sub, compiled)
+        lists = (self._sure if sure else self._plans).setdefault(plan, {})
         for key in keys:
-            lists.setdefault(key, set()).add(sub.id)
+            ids = lists.get(key)
+            if ids is None:
+                lists[key] = {sub.id}
+            else:
+                ids.add(sub.id)
 
     def remove(self, sub_id: int) -> None:
         """Forget a subscription; unknown ids are ignored."""
-        if self._subs.pop(sub_id, None) is None:
+        sub = self._subs.pop(sub_id, None)
+        if sub is None:
             return
         del self._compiled[sub_id]
-        plan, keys = self._filed.pop(sub_id)
-        lists = self._plans[plan]
+        # Filing is a pure function of the subscription: recompute where it went rather
+        # than keep every subscription's keys in memory.
+        plan, keys, _compiled, sure = self._filing(sub)
+        lists = (self._sure if sure else self._plans)[plan]
         for key in keys:
             ids = lists.get(key)
             if ids is not None:
@@ -350,13 +385,14 @@ class SubscriptionIndex:
     def plans(self) -> dict[str, int]:
         """How many subscriptions each plan holds (for benchmarks and logs)."""
         counts: dict[str, int] = {}
-        for plan, _keys in self._filed.values():
+        for sub in self._subs.values():
+            plan = _placement(sub.filter)[0]
             counts[plan] = counts.get(plan, 0) + 1
         return counts
 
-    def _candidates(self, view: _PostingView) -> set[int]:
+    def _candidates(self, view: _PostingView, sure: bool = False) -> set[int]:
         found: set[int] = set()
-        for plan, lists in self._plans.items():
+        for plan, lists in (self._sure if sure else self._plans).items():
             if plan == "any":
                 keys: Iterable[_Key] = [()]
             elif plan == "company":
@@ -373,7 +409,8 @@ class SubscriptionIndex:
 
     def candidates(self, posting: Posting) -> set[int]:
         """Ids of subscriptions that might match (a superset of the real matches)."""
-        return self._candidates(_PostingView(posting))
+        view = _PostingView(posting)
+        return self._candidates(view, sure=True) | self._candidates(view)
 
     def match(self, posting: Posting) -> list[Subscription]:
         """Active subscriptions whose filter the posting passes, by id."""
@@ -381,9 +418,10 @@ class SubscriptionIndex:
             return []
         view = _PostingView(posting)
         compiled = self._compiled
-        result = []
-        for sub_id in sorted(self._candidates(view)):
+        found = self._candidates(view, sure=True)
+        for sub_id in self._candidates(view) - found:
             sub, check = compiled[sub_id]
             if not sub.paused and check.passes(view):
-                result.append(sub)
-        return result
+                found.add(sub_id)
+        subs = self._subs
+        return [subs[sub_id] for sub_id in sorted(found)]
