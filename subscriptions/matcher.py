@@ -213,7 +213,7 @@ class _PostingView:
         self.is_internship = bool(posting.is_internship)
         company = company_key(posting.company)
         self.company = f" {company} "
-        self.company_tokens = frozenset(company.split())
+        self.company_tokens = _words_and_pairs(company.split())
         self._text: str | None = None
         self._title: str | None = None
         self._tokens: frozenset[str] | None = None
@@ -228,9 +228,9 @@ class _PostingView:
 
     @property
     def tokens(self) -> frozenset[str]:
-        """The words of ``text``."""
+        """The words of ``text`` and its pairs of consecutive words."""
         if self._tokens is None:
-            self._tokens = frozenset(self.text.split())
+            self._tokens = _words_and_pairs(self.text.split())
         return self._tokens
 
     @property
@@ -253,14 +253,25 @@ class _PostingView:
         return (self.is_internship,)  # internship
 
 
+def _words_and_pairs(words: list[str]) -> frozenset[str]:
+    """The words, and each two consecutive words joined by a space."""
+    return frozenset(words) | {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
+
+
 def _phrase_token(phrase: str) -> str | None:
-    """The word a phrase cannot match without (its longest); None for an empty phrase.
+    """A key the text must contain for the phrase to match; None for an empty phrase.
 
     A normalised phrase matches normalised text only as a run of whole words, so each
-    of its words is a word of the text.
+    of its words, and each pair of its consecutive words, is a word (or a pair) of the
+    text. A pair is far rarer than either word; the one with the longest word is used.
     """
     words = normalise_key(phrase).split()
-    return max(words, key=len) if words else None
+    if not words:
+        return None
+    if len(words) == 1:
+        return words[0]
+    pairs = [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    return max(pairs, key=lambda pair: max(len(w) for w in pair.split()))
 
 
 def _small_keys(filter_: Filter) -> dict[str, tuple[Sequence[object], float]]:

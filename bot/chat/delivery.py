@@ -1,7 +1,7 @@
 """The delivery worker: takes queued alerts from the outbox and sends them.
 
 Channels are served concurrently, each by its own lane; within a channel alerts go
-one after another, paced by an optional ``ChannelPacer`` to the platform's
+one after another, paced by that platform's ``ChannelPacer`` (if given) to its
 per-channel limit (a 429's Retry-After holds that channel back, not the others).
 The worker keeps claiming from the outbox while lanes drain, so one slow channel
 never stalls the rest. Transient errors are retried with backoff; permanent ones
