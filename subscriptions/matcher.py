@@ -71,6 +71,8 @@ def matches(filter_: Filter, posting: Posting) -> bool:
 
 
 _Key = tuple[object, ...]
+# A filter every posting passes unless a posting-level rule rejects it.
+_EVERYTHING = Filter(internship="any")
 # Dimensions a posting has only a handful of keys in: these combine into composite keys.
 _SMALL_DIMS = ("area", "country", "degree", "remote", "internship")
 # At most this many composite keys per subscription (the product of its key counts).
@@ -425,7 +427,9 @@ class SubscriptionIndex:
 
     def match(self, posting: Posting) -> list[Subscription]:
         """Active subscriptions whose filter the posting passes, by id."""
-        if not posting.is_posting:
+        # Checks that fail a posting whatever the filter (not a job posting, …) come
+        # from ``mismatch`` itself, so the index follows any such rule added there.
+        if mismatch(_EVERYTHING, posting) is not None:
             return []
         view = _PostingView(posting)
         compiled = self._compiled

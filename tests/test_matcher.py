@@ -113,17 +113,20 @@ filter_strategy = st.builds(
     remote=st.booleans(),
 )
 posting_strategy = st.builds(
-    lambda areas, cs, degree, intern, remote, title, company, description, is_posting: replace(
-        POSTING,
-        areas=tuple(sorted(areas)),
-        countries=tuple(sorted(cs)),
-        degree=degree,
-        is_internship=intern,
-        remote=remote,
-        title=title,
-        company=company,
-        description=description,
-        is_posting=is_posting,
+    lambda areas, cs, degree, intern, remote, title, company, description, is_posting, active: (
+        replace(
+            POSTING,
+            areas=tuple(sorted(areas)),
+            countries=tuple(sorted(cs)),
+            degree=degree,
+            is_internship=intern,
+            remote=remote,
+            title=title,
+            company=company,
+            description=description,
+            is_posting=is_posting,
+            active=active,
+        )
     ),
     st.frozensets(st.sampled_from(slugs), max_size=3),
     st.frozensets(st.sampled_from(countries), max_size=2),
@@ -135,6 +138,7 @@ posting_strategy = st.builds(
     ),
     st.sampled_from(["Amazon Web Services", "ACME gmbh", "Siemens", "", "Name Me Inc"]),
     st.sampled_from(["", "Research on speech.", "ML-Ops and résearch", "internship in Aachen"]),
+    st.booleans(),
     st.booleans(),
 )
 
