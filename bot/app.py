@@ -13,21 +13,27 @@ from collections.abc import Callable, Coroutine
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.chat.base import ChatAdapter
+from bot.chat.base import ChatAdapter, Service
 from bot.chat.console import ConsoleAdapter
 from bot.chat.delivery import DeliveryWorker
 from bot.chat.digests import DigestRunner
+from bot.chat.slack_app import SlackConfig, build_slack
+from bot.chat.webhook import WebhookAdapter
 from bot.config import Settings
+from bot.errors import ConfigError
 from bot.ingest import Poller, PollReport
 from bot.sources.http import HttpFetcher, now_utc
 from bot.store import Store
 from subscriptions.commands import CommandContext, Reply, run_command
 from subscriptions.grammar import format_filter, format_schedule
 from subscriptions.matcher import SubscriptionIndex, matches
+
+if TYPE_CHECKING:
+    from bot.chat.discord_adapter import DiscordAdapter
 
 __all__ = ["JobBot", "build"]
 
@@ -51,6 +57,7 @@ class JobBot:
     _index_signature: tuple[int, int, int] | None = field(init=False, default=None)
     _in_flight: dict[str, asyncio.Task[PollReport]] = field(init=False, default_factory=dict)
     _background: set[asyncio.Task[object]] = field(init=False, default_factory=set)
+    services: list[Service] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.poller = Poller(self.store, self.fetcher, self.clock, self.index)
@@ -86,7 +93,7 @@ class JobBot:
             return 0
         found = [
             (sub, stored.id)
-            for stored in self.store.postings_since(since)
+            for stored in self.store.alerted_postings_since(since)
             if matches(sub.filter, stored.posting)
         ]
         return self.store.enqueue(found, self.clock(), kind="digest")
@@ -102,17 +109,33 @@ class JobBot:
             )
 
     async def poll_due(self) -> list[PollReport]:
-        """Start a poll for each source whose time has come; never waits for a slow one."""
+        """Poll each source whose time has come, concurrently, and wait for those polls."""
+        started = self.start_due_polls()
+        return list(await asyncio.gather(*started)) if started else []
+
+    def start_due_polls(self) -> list[asyncio.Task[PollReport]]:
+        """Start a poll task for each due source and return at once.
+
+        Each poll is its own task: a source that hangs until its timeout never holds up
+        the others, nor the next round of starts (a source already in flight is skipped).
+        """
         now = self.clock()
         started = []
         for source in self.store.sources():
             due = source.next_poll_at is None or source.next_poll_at <= now
             if source.enabled and due and source.name not in self._in_flight:
-                task = asyncio.create_task(self.poller.poll(source.name))
+                task = asyncio.create_task(
+                    self.poller.poll(source.name), name=f"poll:{source.name}"
+                )
                 self._in_flight[source.name] = task
                 task.add_done_callback(functools.partial(self._poll_done, source.name))
                 started.append(task)
-        return list(await asyncio.gather(*started)) if started else []
+        return started
+
+    async def _start_due_polls_job(self) -> None:
+        # The scheduler job only starts polls: awaiting them would make one hanging
+        # source delay every other source's next start (max_instances=1).
+        self.start_due_polls()
 
     def _poll_done(self, name: str, task: asyncio.Task[PollReport]) -> None:
         self._in_flight.pop(name, None)
@@ -134,7 +157,7 @@ class JobBot:
         tick = timedelta(seconds=POLL_TICK_SECONDS)
         job_options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         scheduler.add_job(
-            self.poll_due,
+            self._start_due_polls_job,
             "interval",
             seconds=tick.total_seconds(),
             next_run_time=self.clock(),
@@ -157,11 +180,18 @@ class JobBot:
             next_run_time=self.clock(),
             **job_options,
         )
+        # Chat connections first, so that the first deliveries find them logged in; a
+        # refused token stops here (ConfigError) and build()'s caller closes them.
+        for service in self.services:
+            await service.start()
         scheduler.start()
         try:
             await stop.wait()
         finally:
             scheduler.shutdown(wait=False)
+            for service in self.services:
+                with suppress(Exception):
+                    await service.close()
             for task in [*self._in_flight.values(), *self._background]:
                 task.cancel()
             for task in [*self._in_flight.values(), *self._background]:
@@ -169,8 +199,14 @@ class JobBot:
                     await task
 
     async def aclose(self) -> None:
-        """Close the network pool and the database."""
+        """Close the chat connections, the network pool and the database."""
+        for service in self.services:
+            with suppress(Exception):
+                await service.close()
         await self.fetcher.aclose()
+        for adapter in self.adapters.values():
+            if isinstance(adapter, WebhookAdapter):
+                await adapter.aclose()
         self.store.close()
 
     def describe(self) -> str:
@@ -194,7 +230,8 @@ class JobBot:
         if not subs:
             lines.append("  (none yet: add one with `jobbot subs add area:ml country:US`)")
         targets = ["the terminal (console)"]
-        targets += [name for name in self.adapters if name != "console"]
+        targets += [name for name in self.adapters if name not in ("console", "webhook")]
+        targets.append("webhooks (subscriptions with --platform webhook)")
         lines.append("Alerts go to: " + ", ".join(targets))
         lines.append(f"Database: {self.settings.database_path}")
         return "\n".join(lines)
@@ -214,14 +251,71 @@ def build(
     clock: Callable[[], datetime] = now_utc,
 ) -> JobBot:
     """Wire the bot from settings. The caller closes it with ``aclose``."""
+    slack = slack_config(settings)  # before anything is opened: it may refuse the setup
     store = Store.open(settings.database_path)
     fetcher = HttpFetcher(
         timeout=float(settings.fetch_timeout), max_bytes=settings.max_body_mb * 1024 * 1024
     )
     adapters: dict[str, ChatAdapter] = {"console": ConsoleAdapter(console)}
+    adapters["webhook"] = WebhookAdapter(timeout=float(settings.fetch_timeout))
+    discord_adapter = _discord_adapter(settings)
+    if discord_adapter is not None:
+        adapters["discord"] = discord_adapter
     bot = JobBot(settings, store, fetcher, adapters, clock)
+    if slack.configured:
+        service = build_slack(bot, clock, slack)
+        adapters["slack"] = service.adapter
+        bot.services.append(service)
+    if discord_adapter is not None:
+        discord_adapter.bind(bot)
+        bot.services.append(discord_adapter)
     bot.sync_sources()
     return bot
+
+
+def slack_config(settings: Settings) -> SlackConfig:
+    """Slack credentials and endpoint from the environment (see README, Add jobbot to Slack)."""
+    secrets = settings.secrets
+    port_text = secrets.get("JOBBOT_PORT", "3000")
+    # Port 0 asks the system for a free port (tests); the one chosen is logged.
+    if not port_text.isdigit() or not 0 <= int(port_text) < 65536:
+        raise ConfigError("JOBBOT_PORT", f"{port_text!r} is not a port number (0-65535)")
+    config = SlackConfig(
+        bot_token=secrets.get("SLACK_BOT_TOKEN"),
+        app_token=secrets.get("SLACK_APP_TOKEN"),
+        signing_secret=secrets.get("SLACK_SIGNING_SECRET"),
+        client_id=secrets.get("SLACK_CLIENT_ID"),
+        client_secret=secrets.get("SLACK_CLIENT_SECRET"),
+        api_url=secrets.get("SLACK_API_URL"),
+        host=secrets.get("JOBBOT_HOST", "0.0.0.0"),
+        port=int(port_text),
+        data_dir=settings.data_dir,
+    )
+    slack_keys = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+    if any(secrets.get(key) for key in slack_keys) and not config.configured:
+        # Half a Slack setup would otherwise leave Slack off without a word.
+        missing = (
+            "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)"
+            if config.bot_token or config.oauth
+            else "SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"
+        )
+        raise ConfigError("SLACK_BOT_TOKEN", f"Slack needs {missing} as well")
+    return config
+
+
+def _discord_adapter(settings: Settings) -> DiscordAdapter | None:
+    """The Discord connection, when DISCORD_TOKEN is set (discord.py is imported only then)."""
+    if not settings.has_secret("DISCORD_TOKEN"):
+        return None
+    from bot.chat.discord_adapter import DiscordAdapter, point_discord_py_at
+
+    secrets = settings.secrets
+    guild = secrets.get("DISCORD_GUILD_ID", "").strip()
+    if guild and not guild.isdigit():
+        raise ConfigError("DISCORD_GUILD_ID", f"{guild!r} is not a server id (digits)")
+    point_discord_py_at(secrets.get("DISCORD_API_URL"), secrets.get("DISCORD_GATEWAY_URL"))
+    guild_id = int(guild) if guild else None
+    return DiscordAdapter(secrets["DISCORD_TOKEN"], state_dir=settings.data_dir, guild_id=guild_id)
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:

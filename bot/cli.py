@@ -78,8 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--platform",
         default=CLI_PLATFORM,
-        choices=["console", "slack", "discord"],
-        help="where alerts go",
+        choices=["console", "slack", "discord", "webhook"],
+        help="where alerts go (webhook: --channel is the URL that receives JSON POSTs)",
     )
     add.add_argument("--workspace", default=CLI_WORKSPACE, help="Slack team id or Discord guild id")
     add.add_argument("--channel", default=CLI_CHANNEL, help="channel id (or name for console)")
@@ -109,7 +109,10 @@ def _parser() -> argparse.ArgumentParser:
         help="add a source by URL",
         description="Add a source. The kind is detected from the response where not given.",
     )
-    src_add.add_argument("url", help="feed or API URL")
+    src_add.add_argument(
+        "url",
+        help="feed or API URL, or with --kind a board token (e.g. databricks --kind greenhouse)",
+    )
     src_add.add_argument("--kind", help=f"source kind ({', '.join(registered_kinds())})")
     src_add.add_argument("--interval", default=None, help="poll interval, e.g. 30m, 6h, 1d")
     src_add.add_argument("--name", help="a short unique name (default: from the URL)")
@@ -225,7 +228,9 @@ async def _subs(args: argparse.Namespace, settings: Settings) -> int:
         await bot.aclose()
 
 
-def _default_name(url: str) -> str:
+def _default_name(url: str, kind: str | None = None) -> str:
+    if kind and "://" not in url:  # a board token such as "databricks"
+        return f"{kind}-{url.strip().strip('/').replace('/', '-')}"[:60]
     parts = urlsplit(url)
     path = "-".join(p for p in parts.path.split("/") if p)[:40]
     return f"{parts.hostname or 'source'}{'-' + path if path else ''}"
@@ -257,6 +262,13 @@ async def _sources(args: argparse.Namespace, settings: Settings) -> int:
             print(f"Removed source {args.name!r} (its postings stay).")
             return 0
         kind = args.kind
+        if kind is None and "://" not in args.url:
+            print(
+                f"{args.url!r} is not a URL; for a board token give --kind "
+                f"({', '.join(registered_kinds())}).",
+                file=sys.stderr,
+            )
+            return 2
         if kind is None:
             status, body, _ = await bot.fetcher.get(args.url, PollState())
             kind = sniff_kind(body)
@@ -278,7 +290,7 @@ async def _sources(args: argparse.Namespace, settings: Settings) -> int:
             if args.interval
             else settings.default_interval
         )
-        name = args.name or _default_name(args.url)
+        name = args.name or _default_name(args.url, args.kind)
         bot.store.upsert_source(
             name, kind, args.url, interval, backfill=args.backfill, now=bot.clock()
         )

@@ -156,7 +156,15 @@ ENV_SECRETS: tuple[tuple[str, str], ...] = (
     ("SLACK_BOT_TOKEN", "Slack bot token (xoxb-…): one workspace."),
     ("SLACK_APP_TOKEN", "Slack app-level token (xapp-…): Socket Mode."),
     ("SLACK_SIGNING_SECRET", "Slack signing secret: HTTP mode."),
+    ("SLACK_CLIENT_ID", "Slack app client id: many workspaces through OAuth."),
+    ("SLACK_CLIENT_SECRET", "Slack app client secret: many workspaces through OAuth."),
+    ("SLACK_API_URL", "Slack Web API base URL (default https://slack.com/api/)."),
+    ("JOBBOT_PORT", "Port of the Slack HTTP endpoint and install pages (default 3000)."),
+    ("JOBBOT_HOST", "Address the Slack HTTP endpoint listens on (default 0.0.0.0)."),
     ("DISCORD_TOKEN", "Discord bot token."),
+    ("DISCORD_GUILD_ID", "Sync /jobs to this one Discord server only (instant; for testing)."),
+    ("DISCORD_API_URL", "Discord REST base URL (default https://discord.com/api/v10)."),
+    ("DISCORD_GATEWAY_URL", "Discord gateway websocket URL (default wss://gateway.discord.gg/)."),
 )
 
 

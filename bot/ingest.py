@@ -93,29 +93,34 @@ class Poller:
             return PollReport(name, ok=True, not_modified=True)
         postings = [enrich(record, now) for record in result.records]
         first_poll = source.polls == 0
-        if first_poll and source.backfill:
-            newest = sorted(
-                postings,
-                key=lambda p: p.posted_at.timestamp() if p.posted_at else 0.0,
-                reverse=True,
+        # One transaction: a crash can never leave new postings stored but not queued
+        # (they would then never be alerted), nor queued twice.
+        with self.store.transaction():
+            if first_poll and source.backfill:
+                newest = sorted(
+                    postings,
+                    key=lambda p: p.posted_at.timestamp() if p.posted_at else 0.0,
+                    reverse=True,
+                )
+                alerted = self.store.ingest(newest[: source.backfill], now, alert=True)
+                quiet = self.store.ingest(newest[source.backfill :], now, alert=False)
+                new, duplicates = alerted.new, alerted.duplicates + quiet.duplicates
+            else:
+                # A new source's first poll records its backlog without alerting anyone.
+                outcome = self.store.ingest(postings, now, alert=not first_poll)
+                new, duplicates = outcome.new, outcome.duplicates
+            index = self.index()
+            pairs = [(sub, stored.id) for stored in new for sub in index.match(stored.posting)]
+            # The batch names this poll: a burst is what one poll brings to one channel.
+            batch = f"{name}@{now.isoformat()}#{source.polls + 1}"
+            queued = self.store.enqueue(pairs, now, batch=batch)
+            self.store.record_poll_success(
+                name,
+                now,
+                etag=result.etag,
+                last_modified=result.last_modified,
+                next_poll_at=self._next_poll(source, now),
             )
-            alerted = self.store.ingest(newest[: source.backfill], now, alert=True)
-            quiet = self.store.ingest(newest[source.backfill :], now, alert=False)
-            new, duplicates = alerted.new, alerted.duplicates + quiet.duplicates
-        else:
-            # A new source's first poll records its backlog without alerting anyone.
-            outcome = self.store.ingest(postings, now, alert=not first_poll)
-            new, duplicates = outcome.new, outcome.duplicates
-        index = self.index()
-        pairs = [(sub, stored.id) for stored in new for sub in index.match(stored.posting)]
-        queued = self.store.enqueue(pairs, now)
-        self.store.record_poll_success(
-            name,
-            now,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            next_poll_at=self._next_poll(source, now),
-        )
         log.info(
             "source %s: %d seen, %d new, %d duplicates, %d alerts queued%s",
             name,

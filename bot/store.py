@@ -173,7 +173,20 @@ def m002_near_duplicate_keys(db: Database) -> None:
     db.table("postings").create_index(["company_key", "title_key"])
 
 
-SCHEMA_VERSION = 2
+@migrations()
+def m003_delivery_recovery(db: Database) -> None:
+    """Outbox recovery: who holds a lease, which poll queued a row, rows taken over."""
+    # lease_owner: the worker (host:pid:token) that claimed a row, so that a restart can
+    # take back the rows of a worker that died without waiting for its lease to run out.
+    db.table("deliveries").add_column("lease_owner", str)
+    # batch: the poll that queued the row; a burst is counted per poll and channel.
+    db.table("deliveries").add_column("batch", str)
+    # recovered: 1 when the row was claimed from an expired `sending` lease, so the worker
+    # asks the platform whether the message already went before sending it again.
+    db.table("deliveries").add_column("recovered", int)
+
+
+SCHEMA_VERSION = 3
 
 
 # ---------------------------------------------------------------- values
@@ -235,6 +248,8 @@ class Delivery:
     kind: DeliveryKind
     status: str
     attempts: int
+    batch: str | None = None
+    recovered: bool = False
 
 
 # ---------------------------------------------------------------- row mapping
@@ -805,6 +820,28 @@ class Store:
         )
         return [_stored_from(r) for r in rows]
 
+    def alerted_postings_since(self, since: datetime, limit: int = 1000) -> list[StoredPosting]:
+        """Postings first seen after ``since`` that were new enough to alert, newest first.
+
+        Leaves out duplicates and the silently recorded backlog of a source's first poll:
+        what a catch-up owes is what instant alerts would have carried.
+        """
+        rows = self.db.query(
+            "select * from postings where duplicate_of is null and alerted = 1"
+            " and first_seen_at > ? order by first_seen_at desc, id desc limit ?",
+            [_ts(since), limit],
+        )
+        return [_stored_from(r) for r in rows]
+
+    def duplicates_since(self, since: datetime, limit: int = 10_000) -> list[StoredPosting]:
+        """Postings first seen at or after ``since`` that were merged into an earlier one."""
+        rows = self.db.query(
+            "select * from postings where duplicate_of is not null and first_seen_at >= ?"
+            " order by id limit ?",
+            [_ts(since), limit],
+        )
+        return [_stored_from(r) for r in rows]
+
     def subscriptions_signature(self) -> tuple[int, int, int]:
         """Changes whenever a subscription is added, removed, paused or resumed."""
         row = self.db.execute(
@@ -948,10 +985,12 @@ class Store:
         now: datetime,
         *,
         kind: DeliveryKind | None = None,
+        batch: str | None = None,
     ) -> int:
         """Queue (subscription, posting id) pairs; pairs already queued are ignored.
 
         The kind follows each subscription's mode unless given (a catch-up is a digest).
+        ``batch`` names the poll that found them, so that bursts are counted per poll.
         """
         stamp = _ts(now)
         rows = [
@@ -962,6 +1001,7 @@ class Store:
                 "pending",
                 stamp,
                 stamp,
+                batch,
             )
             for sub, posting_id in items
         ]
@@ -971,7 +1011,7 @@ class Store:
             before = self.db.execute("select total_changes()").fetchone()[0]
             self.db.conn.executemany(
                 "insert or ignore into deliveries (subscription_id, posting_id, kind, status,"
-                " next_attempt_at, created_at) values (?, ?, ?, ?, ?, ?)",
+                " next_attempt_at, created_at, batch) values (?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             after = self.db.execute("select total_changes()").fetchone()[0]
@@ -980,7 +1020,8 @@ class Store:
     def _deliveries(self, where: str, params: Sequence[Any]) -> list[Delivery]:
         rows = self.db.query(
             "select d.id as d_id, d.kind as d_kind, d.status as d_status,"
-            " d.attempts as d_attempts, s.*, p.* , p.id as p_id, s.id as s_id"
+            " d.attempts as d_attempts, d.batch as d_batch, d.recovered as d_recovered,"
+            " s.*, p.* , p.id as p_id, s.id as s_id"
             " from deliveries d join subscriptions s on s.id = d.subscription_id"
             f" join postings p on p.id = d.posting_id where {where}",
             params,
@@ -1017,34 +1058,98 @@ class Store:
                     kind=row["d_kind"],
                     status=row["d_status"],
                     attempts=row["d_attempts"],
+                    batch=row["d_batch"],
+                    recovered=bool(row["d_recovered"]),
                 )
             )
         return result
 
-    def claim(self, now: datetime, *, limit: int = 100, lease: timedelta) -> list[Delivery]:
-        """Take due instant deliveries for sending, under a lease that expires if we crash."""
+    def claim(
+        self, now: datetime, *, limit: int = 100, lease: timedelta, owner: str = ""
+    ) -> list[Delivery]:
+        """Take due instant deliveries for sending, under a lease that expires if we crash.
+
+        Atomic across processes: the claim runs under ``BEGIN IMMEDIATE`` (one writer at a
+        time) and its UPDATE re-checks each row's status, so two workers on one database
+        never take the same row. A row taken over from an expired lease is flagged
+        ``recovered``: its message may already have gone out.
+        """
+        conn = self.db.conn
+        if conn.in_transaction:
+            # Inside a caller's transaction (which already holds what it holds): nest.
+            with self._atomic():
+                ids = self._claim_ids(now, limit, lease, owner)
+        else:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                ids = self._claim_ids(now, limit, lease, owner)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        return self._deliveries(
+            f"d.id in ({marks}) and d.status = 'sending' and d.lease_owner = ? order by d.id",
+            [*ids, owner],
+        )
+
+    def _claim_ids(self, now: datetime, limit: int, lease: timedelta, owner: str) -> list[int]:
         stamp = _ts(now)
-        with self._atomic():
-            ids = [
-                r["id"]
-                for r in self.db.query(
-                    "select d.id from deliveries d join subscriptions s on s.id = d.subscription_id"
-                    " where d.kind = 'instant' and s.paused = 0 and ("
-                    " (d.status in ('pending', 'retry') and d.next_attempt_at <= ?)"
-                    " or (d.status = 'sending' and d.lease_until <= ?))"
-                    " order by d.id limit ?",
-                    [stamp, stamp, limit],
-                )
-            ]
-            if not ids:
-                return []
-            marks = ",".join("?" * len(ids))
-            self.db.execute(
-                f"update deliveries set status = 'sending', lease_until = ?,"
-                f" attempts = attempts + 1 where id in ({marks})",
-                [_ts(now + lease), *ids],
+        due = (
+            "((status in ('pending', 'retry') and next_attempt_at <= ?)"
+            " or (status = 'sending' and lease_until <= ?))"
+        )
+        conn = self.db.conn
+        ids = [
+            int(r[0])
+            for r in conn.execute(
+                "select d.id from deliveries d join subscriptions s on s.id = d.subscription_id"
+                " where d.kind = 'instant' and s.paused = 0 and ("
+                " (d.status in ('pending', 'retry') and d.next_attempt_at <= ?)"
+                " or (d.status = 'sending' and d.lease_until <= ?))"
+                " order by d.id limit ?",
+                [stamp, stamp, limit],
             )
-        return self._deliveries(f"d.id in ({marks}) order by d.id", ids)
+        ]
+        if ids:
+            marks = ",".join("?" * len(ids))
+            # SET expressions read the old row. A row that was in flight (a crash) or whose
+            # last try failed (a timeout may hide a success) may have gone out already.
+            conn.execute(
+                "update deliveries set recovered = (status in ('sending', 'retry')),"
+                " status = 'sending', lease_until = ?, lease_owner = ?,"
+                f" attempts = attempts + 1 where id in ({marks}) and {due}",
+                [_ts(now + lease), owner, *ids, stamp, stamp],
+            )
+        return ids
+
+    def lease_owners(self) -> list[str]:
+        """Workers holding rows in ``sending`` (to find those of a worker that died)."""
+        return [
+            r["lease_owner"]
+            for r in self.db.query(
+                "select distinct lease_owner from deliveries"
+                " where status = 'sending' and lease_owner is not null"
+            )
+        ]
+
+    def expire_leases(self, owner: str, now: datetime) -> int:
+        """End the leases of a worker known to be dead, so its rows are recovered now."""
+        with self._atomic():
+            cursor = self.db.execute(
+                "update deliveries set lease_until = ? where status = 'sending'"
+                " and lease_owner = ?",
+                [_ts(now), owner],
+            )
+        return cursor.rowcount
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group several store calls into one transaction (a poll's postings and alerts)."""
+        with self._atomic():
+            yield
 
     def pending_digest(self, sub_id: int) -> list[Delivery]:
         """Deliveries waiting for this subscription's next digest, newest posting first."""
@@ -1053,6 +1158,41 @@ class Store:
             " order by coalesce(p.posted_at, p.first_seen_at) desc, p.id desc",
             [sub_id],
         )
+
+    def claim_digest(
+        self, sub_id: int, now: datetime, *, lease: timedelta, owner: str
+    ) -> list[Delivery]:
+        """Take a subscription's waiting digest rows for sending, newest posting first.
+
+        Like ``claim``: atomic across processes, and rows taken over from an expired
+        lease (or a failed try) are flagged ``recovered``.
+        """
+        stamp = _ts(now)
+        with self._atomic():
+            self.db.execute(
+                "update deliveries set recovered = (status in ('sending', 'retry')),"
+                " status = 'sending', lease_until = ?, lease_owner = ?, attempts = attempts + 1"
+                " where subscription_id = ? and kind = 'digest' and (status in ('pending', 'retry')"
+                " or (status = 'sending' and lease_until <= ?))",
+                [_ts(now + lease), owner, sub_id, stamp],
+            )
+        return self._deliveries(
+            "d.subscription_id = ? and d.kind = 'digest' and d.status = 'sending'"
+            " and d.lease_owner = ?"
+            " order by coalesce(p.posted_at, p.first_seen_at) desc, p.id desc",
+            [sub_id, owner],
+        )
+
+    def digest_retry_waiting(self, now: datetime) -> list[int]:
+        """Subscriptions whose last digest failed for now and whose retry time is still ahead."""
+        return [
+            r["subscription_id"]
+            for r in self.db.query(
+                "select distinct subscription_id from deliveries where kind = 'digest'"
+                " and status = 'retry' and next_attempt_at > ? order by subscription_id",
+                [_ts(now)],
+            )
+        ]
 
     def mark_sent(self, ids: Sequence[int], now: datetime, message_ref: str | None = None) -> None:
         """Deliveries that reached their channel."""

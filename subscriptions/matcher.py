@@ -36,6 +36,8 @@ def mismatch(filter_: Filter, posting: Posting) -> str | None:
     """The first filter dimension the posting fails, or None when it matches."""
     if not posting.is_posting:
         return "not a job posting"
+    if not posting.active:
+        return "closed"
     if filter_.internship == "yes" and not posting.is_internship:
         return "internship"
     if filter_.internship == "no" and posting.is_internship:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -61,6 +62,8 @@ class Served:
     content_type: str = "application/xml"
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    truncated: bool = False
 
 
 @dataclass
@@ -76,22 +79,41 @@ class FeedServer:
         return f"{self.base_url}{path}"
 
     def serve(self, path: str, body: bytes, content_type: str = "application/xml") -> None:
-        """Answer ``path`` with this body (and an ETag derived from it)."""
+        """Answer ``path`` (or an exact ``path?query``) with this body and an ETag from it."""
         self.routes[path] = Served(body, content_type)
 
     def fail(self, path: str, status: int, headers: dict[str, str] | None = None) -> None:
         """Answer ``path`` with an error status."""
         self.routes[path] = Served(b"error", "text/plain", status, headers or {})
 
+    def hang(self, path: str, seconds: float) -> None:
+        """Answer ``path`` only after ``seconds`` (longer than the fetch timeout: a hang)."""
+        self.routes[path] = Served(b"late", "text/plain", delay=seconds)
+
+    def truncate(self, path: str, body: bytes) -> None:
+        """Promise ``body`` but send half of it and drop the connection."""
+        self.routes[path] = Served(body, truncated=True)
+
     def statuses(self, path: str) -> list[int]:
         """The statuses answered for one path, in order."""
         return [status for p, status in self.requests if p == path]
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        served = self.routes.get(request.path)
+        # A route for "path?query" (paged APIs) wins over one for the bare path.
+        served = self.routes.get(request.path_qs) or self.routes.get(request.path)
         if served is None:
             self.requests.append((request.path, 404))
             return web.Response(status=404, text="not found")
+        if served.delay:
+            await asyncio.sleep(served.delay)
+        if served.truncated:
+            self.requests.append((request.path, 200))
+            response = web.StreamResponse(headers={"Content-Length": str(len(served.body))})
+            await response.prepare(request)
+            await response.write(served.body[: len(served.body) // 2])
+            assert request.transport is not None
+            request.transport.close()  # the rest never comes
+            return response
         if served.status != 200:
             self.requests.append((request.path, served.status))
             return web.Response(status=served.status, body=served.body, headers=served.headers)

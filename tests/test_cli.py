@@ -173,9 +173,16 @@ def test_run_prints_what_it_watches_and_stops_cleanly_on_sigterm(tmp_path: Path)
             lines.append(line)
             if "Press Ctrl-C" in line:
                 break
-        time.sleep(1.0)  # let the first poll fail against the closed port
+        # Wait for the first poll to fail against the closed port, then stop the bot.
+        err_lines: list[str] = []
+        while time.monotonic() < deadline + 20:
+            line = process.stderr.readline()
+            err_lines.append(line)
+            if "poll failed" in line or not line:
+                break
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=20)
+        out, rest = process.communicate(timeout=20)
+        err = "".join(err_lines) + rest
     finally:
         process.kill()
     text = "".join(lines) + out

@@ -66,6 +66,7 @@ def test_child_area_matches_parent_subscription_but_not_the_reverse() -> None:
 
 def test_non_postings_and_full_time_roles_do_not_match_by_default() -> None:
     assert mismatch(Filter(), replace(POSTING, is_posting=False)) == "not a job posting"
+    assert mismatch(Filter(), replace(POSTING, active=False)) == "closed"
     assert mismatch(Filter(), replace(POSTING, is_internship=False)) == "internship"
     assert matches(Filter(internship="any"), replace(POSTING, is_internship=False))
 

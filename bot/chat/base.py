@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.store import StoredPosting
 from subscriptions.model import Subscription
 
-__all__ = ["ChatAdapter"]
+__all__ = ["ChatAdapter", "FindsSent", "Service"]
 
 
 class ChatAdapter(Protocol):
@@ -35,4 +35,37 @@ class ChatAdapter(Protocol):
         digest_key: str,
     ) -> list[str]:
         """Post a grouped message (a digest, or a burst of alerts) in as many parts as needed."""
+        ...
+
+
+@runtime_checkable
+class FindsSent(Protocol):
+    """The optional recovery hook: did a delivery's message already reach its channel?
+
+    After a crash, an outbox row can be left in ``sending``: its message may or may not
+    have gone out. Before sending such a row again the worker asks the adapter, which
+    looks for what it attached to the message: the delivery id of an alert, the posting
+    ids of a grouped message (Slack: message ``metadata`` carrying them, found in the
+    channel's recent history; webhook: a lookup by subscription and posting). Discord can
+    instead make the re-send itself idempotent (the delivery id as ``nonce`` with
+    ``enforce_nonce``). Adapters without this hook are at-least-once after a crash: a
+    message may then be sent twice.
+    """
+
+    async def find_sent(
+        self, subscription: Subscription, posting: StoredPosting, delivery_id: int
+    ) -> str | None:
+        """The reference of the message that carried this posting to this subscription."""
+        ...
+
+
+class Service(Protocol):
+    """A connection that runs alongside the scheduler (e.g. a chat gateway client)."""
+
+    async def start(self) -> None:
+        """Connect; returns once connected (work continues in background tasks)."""
+        ...
+
+    async def close(self) -> None:
+        """Disconnect and stop its background tasks."""
         ...

@@ -6,25 +6,79 @@ per-channel limit (a 429's Retry-After holds that channel back, not the others).
 The worker keeps claiming from the outbox while lanes drain, so one slow channel
 never stalls the rest. Transient errors are retried with backoff; permanent ones
 pause the channel's subscriptions once.
+
+Outbox states: ``pending`` → ``sending`` (claimed under a lease) → ``sent``; or →
+``retry`` (with the next attempt time and the attempt count) or → ``failed`` (for good,
+with the reason). A row left in ``sending`` by a crash is taken over when its lease ends
+(at once when its worker is known to be dead) and, where the adapter can tell
+(``FindsSent``), marked sent without a second message if it had already gone out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.chat.base import ChatAdapter
+from bot.chat.base import ChatAdapter, FindsSent
 from bot.chat.pacing import ChannelPacer
 from bot.errors import PermanentChatError, TransientChatError
 from bot.store import Delivery, Store
 
-__all__ = ["DeliveryReport", "DeliveryWorker", "retry_delay"]
+__all__ = [
+    "DeliveryReport",
+    "DeliveryWorker",
+    "new_lease_owner",
+    "owner_is_dead",
+    "reap_dead_leases",
+    "retry_delay",
+]
 
 log = logging.getLogger("jobbot.delivery")
+_HOST = socket.gethostname()
+# Lease owners of the workers alive in this process (several may share one process).
+_LIVE_OWNERS: set[str] = set()
+
+
+def owner_is_dead(owner: str) -> bool:
+    """True when a lease owner (``host:pid:token``) is a worker on this host that is gone.
+
+    Owners on other hosts, and live processes, are left to their lease's end.
+    """
+    host, _, rest = owner.rpartition(":")[0].partition(":")
+    pid_text = rest
+    if host != _HOST or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return owner not in _LIVE_OWNERS
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def new_lease_owner() -> str:
+    """A lease owner id for one worker of this process (``host:pid:token``)."""
+    owner = f"{_HOST}:{os.getpid()}:{secrets.token_hex(4)}"
+    _LIVE_OWNERS.add(owner)
+    return owner
+
+
+def reap_dead_leases(store: Store, now: datetime) -> int:
+    """End the leases of workers on this host that died (a crash, SIGKILL)."""
+    return sum(
+        store.expire_leases(owner, now) for owner in store.lease_owners() if owner_is_dead(owner)
+    )
 
 
 def retry_delay(attempts: int, hint: float | None = None, *, ceiling: float = 3600.0) -> float:
@@ -42,6 +96,7 @@ class DeliveryReport:
     grouped_messages: int = 0
     retried: int = 0
     failed: int = 0
+    recovered: int = 0
 
 
 class DeliveryWorker:
@@ -64,6 +119,7 @@ class DeliveryWorker:
         self.burst_threshold = burst_threshold
         self.lease = lease
         self.batch_size = batch_size
+        self.owner = new_lease_owner()
         # Per platform: each keeps every channel under that platform's per-channel limit.
         self.pacers = dict(pacers or {})
         self._lock = asyncio.Lock()
@@ -77,6 +133,9 @@ class DeliveryWorker:
         """
         async with self._lock:
             report = DeliveryReport()
+            # Every pass, so that a worker process dying beside a live one is noticed too.
+            if reaped := reap_dead_leases(self.store, self.clock()):
+                log.info("taking over %d delivery(ies) left in flight by a crash", reaped)
             chunks: dict[tuple[str, str, str], list[tuple[datetime, list[Delivery]]]] = {}
             lanes: dict[tuple[str, str, str], asyncio.Task[None]] = {}
             in_flight = [0]
@@ -84,12 +143,16 @@ class DeliveryWorker:
             while True:
                 if not exhausted and in_flight[0] <= self.batch_size // 2:
                     claimed = self.store.claim(
-                        self.clock(), limit=self.batch_size - in_flight[0], lease=self.lease
+                        self.clock(),
+                        limit=self.batch_size - in_flight[0],
+                        lease=self.lease,
+                        owner=self.owner,
                     )
                     exhausted = not claimed
                     # A row must go out well before its lease ends, or another worker
                     # (or this one, later) could claim and send it a second time.
                     deadline = self.clock() + self.lease / 2
+                    claimed = await self._recover(claimed, report)
                     by_channel: dict[tuple[str, str, str], list[Delivery]] = {}
                     for delivery in claimed:
                         by_channel.setdefault(delivery.subscription.target, []).append(delivery)
@@ -139,6 +202,31 @@ class DeliveryWorker:
         self.store.mark_retry([d.id for d in rest], self.clock(), "lease ran out before sending")
         return True
 
+    async def _recover(self, claimed: list[Delivery], report: DeliveryReport) -> list[Delivery]:
+        """Mark sent, without sending again, the taken-over rows whose message went out."""
+        rest = []
+        for delivery in claimed:
+            adapter = self.adapters.get(delivery.subscription.platform)
+            if delivery.recovered and isinstance(adapter, FindsSent):
+                try:
+                    ref = await adapter.find_sent(
+                        delivery.subscription, delivery.posting, delivery.id
+                    )
+                except TransientChatError as error:
+                    # Unknown whether it went: try again later rather than risk a repeat.
+                    delay = retry_delay(delivery.attempts, error.retry_after)
+                    self.store.mark_retry(
+                        [delivery.id], self.clock() + timedelta(seconds=delay), str(error)
+                    )
+                    report.retried += 1
+                    continue
+                if ref is not None:
+                    self.store.mark_sent([delivery.id], self.clock(), ref)
+                    report.recovered += 1
+                    continue
+            rest.append(delivery)
+        return rest
+
     async def _send_channel(
         self, items: list[Delivery], report: DeliveryReport, deadline: datetime | None = None
     ) -> None:
@@ -152,18 +240,38 @@ class DeliveryWorker:
             )
             report.retried += len(items)
             return
+        # A burst is counted per poll and channel: what one poll brought goes together.
+        # The polls' groups go one after another, so the channel's pace is kept.
+        by_poll: dict[str | None, list[Delivery]] = {}
+        for delivery in items:
+            by_poll.setdefault(delivery.batch, []).append(delivery)
+        groups = list(by_poll.values())
+        for number, group in enumerate(groups):
+            if await self._send_poll_group(adapter, group, report, deadline) == "permanent":
+                rest = [d.id for later in groups[number + 1 :] for d in later]
+                self.store.mark_failed(rest, "channel unavailable")
+                report.failed += len(rest)
+                return
+
+    async def _send_poll_group(
+        self,
+        adapter: ChatAdapter,
+        items: list[Delivery],
+        report: DeliveryReport,
+        deadline: datetime | None = None,
+    ) -> str:
         if len(items) > self.burst_threshold:
-            await self._send_grouped(adapter, items, report, deadline)
-            return
+            return await self._send_grouped(adapter, items, report, deadline)
         for index, delivery in enumerate(items):
             if self._release_late(items[index:], deadline):
-                return
+                return "released"
             outcome = await self._attempt(adapter, [delivery], report)
             if outcome == "permanent":
                 rest = [d.id for d in items[index + 1 :]]
                 self.store.mark_failed(rest, "channel unavailable")
                 report.failed += len(rest)
-                return
+                return outcome
+        return "sent"
 
     async def _send_grouped(
         self,
@@ -171,7 +279,7 @@ class DeliveryWorker:
         items: list[Delivery],
         report: DeliveryReport,
         deadline: datetime | None = None,
-    ) -> None:
+    ) -> str:
         # A burst for one channel goes as one grouped message per subscription, not a flood.
         by_sub: dict[int, list[Delivery]] = {}
         for delivery in items:
@@ -179,17 +287,18 @@ class DeliveryWorker:
         groups = list(by_sub.values())
         for index, group in enumerate(groups):
             if self._release_late([d for g in groups[index:] for d in g], deadline):
-                return
+                return "released"
             if await self._attempt(adapter, group, report) == "permanent":
-                return
+                return "permanent"
+        return "sent"
 
     async def _attempt(
         self, adapter: ChatAdapter, group: Sequence[Delivery], report: DeliveryReport
     ) -> str:
         ids = [d.id for d in group]
         sub = group[0].subscription
+        pacer = self.pacers.get(sub.platform)
         try:
-            pacer = self.pacers.get(sub.platform)
             async with pacer.slot(sub.target) if pacer else nullcontext():
                 if len(group) == 1:
                     ref = await adapter.send_alert(sub, group[0].posting, group[0].id)
@@ -205,7 +314,6 @@ class DeliveryWorker:
         except TransientChatError as error:
             attempts = max(d.attempts for d in group)
             delay = retry_delay(attempts, error.retry_after)
-            pacer = self.pacers.get(sub.platform)
             if pacer is not None and error.retry_after is not None:
                 # The channel is over its limit: hold its lane back, not the others.
                 pacer.push_back(sub.target, error.retry_after)

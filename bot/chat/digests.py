@@ -6,9 +6,10 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
-from bot.chat.base import ChatAdapter
+from bot.chat.base import ChatAdapter, FindsSent
+from bot.chat.delivery import new_lease_owner, reap_dead_leases
 from bot.errors import PermanentChatError, TransientChatError
-from bot.store import Store
+from bot.store import Delivery, Store
 from subscriptions.model import Subscription
 from subscriptions.schedule import digest_due
 
@@ -21,19 +22,35 @@ class DigestRunner:
     """Sends the digests that are due (or asked for now)."""
 
     def __init__(
-        self, store: Store, adapters: Mapping[str, ChatAdapter], clock: Callable[[], datetime]
+        self,
+        store: Store,
+        adapters: Mapping[str, ChatAdapter],
+        clock: Callable[[], datetime],
+        *,
+        lease: timedelta = timedelta(minutes=5),
     ) -> None:
         self.store = store
         self.adapters = adapters
         self.clock = clock
+        self.lease = lease
+        self.owner = new_lease_owner()
 
     async def run_due(self) -> int:
-        """Send every digest whose scheduled time has passed since its last one."""
+        """Send every digest whose scheduled time has passed since its last one.
+
+        However many scheduled moments passed while the bot was down, a digest goes once.
+        A digest that failed for now stays due and is tried again at its retry time (not
+        at every check before it).
+        """
         now = self.clock()
+        reap_dead_leases(self.store, now)  # digests a crashed run left in flight go now
+        waiting = set(self.store.digest_retry_waiting(now))
         due = [
             s
             for s in self.store.subscriptions()
-            if not s.paused and digest_due(s.schedule, s.last_digest_at, now)
+            if not s.paused
+            and s.id not in waiting
+            and digest_due(s.schedule, s.last_digest_at, now)
         ]
         return await self._send(due, now)
 
@@ -42,16 +59,39 @@ class DigestRunner:
         subs = [s for s in (self.store.subscription(i) for i in subscription_ids) if s]
         return await self._send(subs, self.clock())
 
+    async def _recover(self, sub: Subscription, rows: list[Delivery]) -> list[Delivery]:
+        """Mark sent the taken-over rows that a crashed run already delivered."""
+        adapter = self.adapters.get(sub.platform)
+        if not isinstance(adapter, FindsSent):
+            return rows
+        rest, unknown = [], []
+        for row in rows:
+            try:
+                ref = await adapter.find_sent(sub, row.posting, row.id) if row.recovered else None
+            except TransientChatError as error:
+                # Unknown whether it went: leave it for later rather than risk a repeat.
+                log.warning("digest row %s: lookup failed, retried later: %s", row.id, error)
+                unknown.append(row.id)
+                continue
+            if ref is None:
+                rest.append(row)
+            else:
+                self.store.mark_sent([row.id], self.clock(), ref)
+        self.store.mark_retry(unknown, self.clock() + timedelta(minutes=5), "lookup failed")
+        return rest
+
     async def _send(self, subs: list[Subscription], now: datetime) -> int:
         sent = 0
         for sub in subs:
-            rows = self.store.pending_digest(sub.id)
+            adapter = self.adapters.get(sub.platform)
+            if adapter is None:
+                continue
+            # Claimed under a lease: a crash mid-send leaves them for recovery, not repeat.
+            rows = self.store.claim_digest(sub.id, now, lease=self.lease, owner=self.owner)
+            rows = await self._recover(sub, rows)
             if not rows:
                 # An empty period sends nothing, but the period still ends.
                 self.store.set_last_digest(sub.id, now)
-                continue
-            adapter = self.adapters.get(sub.platform)
-            if adapter is None:
                 continue
             title = (
                 f"{'Weekly' if sub.schedule.mode == 'weekly' else 'Daily'} digest"
@@ -81,7 +121,8 @@ class DigestRunner:
                 )
                 log.error("digest for subscription %s failed for good: %s", sub.id, error)
                 continue
-            self.store.mark_sent(ids, now, ",".join(refs) or None)
-            self.store.set_last_digest(sub.id, now)
+            with self.store.transaction():
+                self.store.mark_sent(ids, now, ",".join(refs) or None)
+                self.store.set_last_digest(sub.id, now)
             sent += 1
         return sent

@@ -32,11 +32,20 @@ def title_key(title: str) -> str:
 
 
 def is_near_duplicate(new: Posting, new_seen: datetime, old: Posting, old_seen: datetime) -> bool:
-    """Same company, same normalised title, overlapping countries, seen within 60 days."""
+    """Same company, normalised title and overlapping countries, seen and posted within 60 days."""
     if not new.company or company_key(new.company) != company_key(old.company):
         return False
     if title_key(new.title) != title_key(old.title):
         return False
     if new.countries and old.countries and not set(new.countries) & set(old.countries):
+        return False
+    # Posted dates far apart mean a new opening or the next edition of a programme whose
+    # title carries no year (a "Software Engineer Intern" posted in 2023 and again in 2024),
+    # even when the old listing is still on the board.
+    if (
+        new.posted_at is not None
+        and old.posted_at is not None
+        and abs(new.posted_at - old.posted_at) > NEAR_DUPLICATE_WINDOW
+    ):
         return False
     return abs(new_seen - old_seen) <= NEAR_DUPLICATE_WINDOW

@@ -23,20 +23,114 @@ __all__ = ["enrich"]
 
 MAX_TITLE = 300
 MAX_DESCRIPTION = 20_000
-_LOCATION_LINE = re.compile(r"^\s*(?:location|locations|ort|lieu)\s*:\s*(.+)$", re.I | re.M)
-# Qualification sentences name degree fields ("PhD in Operations Research or related"),
-# which are not the posting's research areas.
-_QUALIFICATION_LINE = re.compile(
-    r"^.*\b(degree|ph\.?d|master'?s|bachelor'?s|major|field of study|related field|"
-    r"python|java|c\+\+|pytorch|tensorflow)\b.*$",
+# "Location: Paris", "**Location:** Saskatoon SK", "### Available Locations: Austin, London",
+# and the globe-marked location chip of saved aggregator pages ("`🌎 Remote,US`").
+_LOCATION_LINE = re.compile(
+    r"^[\s#*>`_-]*(?:job |available |office |work )?(?:locations?|ort|lieu|standort)"
+    r"[\s*_`]*:[\s*_`]*(.+?)[\s*_`]*$",
     re.I | re.M,
 )
+_GLOBE = re.compile(r"🌎\s*([^`\n]+)")
+# Phrases that make a role fully remote even where no location field says so.
+_REMOTE_TEXT = re.compile(
+    r"\b(fully remote|100% remote|remote[- ]first|remote by design|fully home[- ]based|"
+    r"work[- ]from[- ]home arrangement|open to remote (?:hires|candidates|applicants)|"
+    r"remote (?:position|role|internship|internships|job)s?\b|"
+    r"(?:this|the) (?:role|position|internship) (?:is|can be) (?:fully )?remote|"
+    r"work remotely from anywhere|work from wherever|remote research internships?)",
+    re.I,
+)
+_ANYWHERE = re.compile(r"\b(from anywhere|100% remote|fully remote|work from wherever)\b", re.I)
+_CONDITION = re.compile(r"\b(if|unless|whether|some roles)\b", re.I)
+
+
+def _says_remote(text: str) -> bool:
+    """A sentence states the role is remote (not "if the description says fully remote")."""
+    for match in _REMOTE_TEXT.finditer(text):
+        start = max(text.rfind(".", 0, match.start()), text.rfind("\n", 0, match.start()))
+        if not _CONDITION.search(text[start + 1 : match.start()]):
+            return True
+    return False
+
+
+# Hybrid as the way of working ("a hybrid work model"), not "a hybrid of roles" nor
+# "we support in-person, hybrid, and remote work".
+_HYBRID_TEXT = re.compile(
+    r"\bhybrid[- ](?:work|working|model|role|position|schedule|policy|arrangement|environment|"
+    r"set-?up|way of working|office)|\bhybrid\s*\(|télétravail|teletravail|"
+    r"tussen thuiswerken en|\b\d (?:days?|x) (?:a|per) week in (?:the )?office",
+    re.I,
+)
+_TITLE_REMOTE = re.compile(r"\bremote\b", re.I)
+_TEXT_SCAN = 12_000
+# Qualification sentences name degree fields ("PhD in Operations Research or related"),
+# which are not the posting's research areas; tool lists ("Java, C++, Python") neither.
+_QUALIFICATION_SENTENCE = re.compile(
+    r"\b(degree|ph\.?d|master'?s|bachelor'?s|majoring in|major in|field of study|"
+    r"related fields?|related discipline|quantitative (field|discipline))\b",
+    re.I,
+)
+_TOOL = re.compile(
+    r"\b(python|java|c\+\+|c#|pytorch|tensorflow|jax|sql|scala|spark|matlab|r|go|rust|"
+    r"kubernetes|docker|aws|gcp|azure|numpy|pandas|scikit-learn|hadoop|javascript)(?![\w+#])",
+    re.I,
+)
+_SENTENCE_SPLIT = re.compile(r"\n|(?<=[.;!?])\s+")
+
+
+def _without_qualifications(text: str) -> str:
+    kept = [
+        s
+        for s in _SENTENCE_SPLIT.split(text)
+        if not _QUALIFICATION_SENTENCE.search(s) and len(_TOOL.findall(s)) < 3
+    ]
+    return "\n".join(kept)
+
+
+# Headings of sections that describe the company, benefits or the law, not the role.
+_BOILERPLATE_HEADING = re.compile(
+    r"^[\s#*_>-]*(about (us|the (company|team|employer)|[\w&.' -]{1,40})|company description|"
+    r"who we are|our (mission|story|values|company|benefits|culture)|benefits|perks|"
+    r"what we offer|why (join|work)|equal (employment )?opportunity|eeo|"
+    r"preferred qualifications|nice to have|bonus points|pay (range|transparency)|"
+    r"compensation|salary|disclaimer|privacy)\b[^\n]{0,40}$",
+    re.I,
+)
+_HEADING = re.compile(r"^\s*(#{1,6}\s+.+|\*\*[^*]{2,80}\*\*:?|[A-Z][^.!?\n]{1,60}:)\s*$")
+# A body area needs this many mentions: one passing mention in a long text (a list of
+# the lab's other topics) does not make the role about it.
+_BODY_MENTIONS = 1
+
+
+def _role_text(text: str) -> str:
+    """The text without company boilerplate sections and qualification lines."""
+    kept: list[str] = []
+    skipping = False
+    for line in text.splitlines():
+        if _HEADING.match(line) or _BOILERPLATE_HEADING.match(line):
+            skipping = bool(_BOILERPLATE_HEADING.match(line))
+            continue
+        if not skipping:
+            kept.append(line)
+    return _without_qualifications("\n".join(kept))
 
 
 def _areas(title: str, text: str) -> tuple[str, ...]:
     taxonomy = load_taxonomy()
-    body = _QUALIFICATION_LINE.sub(" ", text)
-    return tuple(sorted(taxonomy.find(title) | taxonomy.find(body)))
+    found = taxonomy.find_in_title(title)
+    counts = taxonomy.count(_role_text(text))
+    # With a title that names the role's areas, the body must say an extra area twice to
+    # add it; a bare title ("Research Intern") lets one mention count.
+    needed = _BODY_MENTIONS + 1 if found else _BODY_MENTIONS
+    found |= {slug for slug, n in counts.items() if n >= needed}
+    return tuple(sorted(found))
+
+
+def _deadline(value: object, now: datetime) -> datetime | None:
+    """An application deadline a source states (an ISO date or time)."""
+    if not isinstance(value, str | datetime):
+        return None
+    return parse_posted(value, now)
 
 
 def enrich(raw: RawPosting, now: datetime) -> Posting:
@@ -45,7 +139,8 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
     description = html_to_text(raw.description)[:MAX_DESCRIPTION]
     locations = tuple(clean_inline(loc) for loc in raw.locations if loc and loc.strip())
     if not locations:
-        locations = tuple(m.strip() for m in _LOCATION_LINE.findall(description))[:5]
+        written = _GLOBE.findall(description) + _LOCATION_LINE.findall(description)
+        locations = tuple(dict.fromkeys(m.strip() for m in written if m.strip()))[:5]
     gazetteer = load_gazetteer()
     countries: set[str] = set()
     remote = False
@@ -53,6 +148,25 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
         found, says_remote = gazetteer.countries_in(location)
         countries |= found
         remote = remote or says_remote
+    strong_remote = _says_remote(f"{title}\n{description}") or bool(
+        _TITLE_REMOTE.search(title) and not _HYBRID_TEXT.search(title)
+    )
+    # A title that names a country ("… Intern - Colombia") adds it; where no location
+    # says where the job is, the text is read for places, unless the role is remote from
+    # anywhere: then the places a text names (where past interns came from, the company's
+    # offices) are not where the job is.
+    countries |= gazetteer.countries_in_text(title)
+    remote_anywhere = not countries and (remote or bool(_ANYWHERE.search(description)))
+    if not countries and not remote_anywhere:
+        countries |= gazetteer.countries_in_text(description[:_TEXT_SCAN])
+    if not countries and not raw.locations and not remote_anywhere:
+        # A page that names no place at all: the country of the domains it links to.
+        countries |= gazetteer.countries_of_domains(raw.description[:_TEXT_SCAN])
+    if strong_remote:
+        remote = True
+    elif remote and _HYBRID_TEXT.search(description):
+        # "Remote" in a header, but the text describes office days: hybrid is not remote.
+        remote = False
     hinted = raw.hints.get("countries")
     if isinstance(hinted, list | tuple):
         countries |= {str(c) for c in hinted}
@@ -62,6 +176,16 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
     intern_hint = raw.hints.get("is_internship")
     pay_text = raw.hints.get("pay_text")
     active = raw.hints.get("active")
+    posting_hint = raw.hints.get("is_posting")
+    is_posting = looks_like_posting(
+        title,
+        description,
+        posting_hint if isinstance(posting_hint, bool) else None,
+        structured=bool(raw.locations or raw.company),
+    )
+    # A guide, news item or landing page asks for no degree of its own: only its title can
+    # say one ("… for PhD students").
+    degree = detect_degree(title, description if is_posting else "")
     return Posting(
         source=raw.source,
         external_id=raw.external_id,
@@ -72,12 +196,14 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
         countries=tuple(sorted(countries)),
         remote=remote,
         areas=_areas(title, description),
-        degree=detect_degree(title, description),
-        is_posting=looks_like_posting(title, description),
-        is_internship=is_internship(
+        degree=degree,
+        is_posting=is_posting,
+        is_internship=is_posting
+        and is_internship(
             title, description, intern_hint if isinstance(intern_hint, bool) else None
         ),
         posted_at=parse_posted(raw.posted, now),
+        deadline=_deadline(raw.hints.get("deadline"), now),
         pay=detect_pay(pay_text if isinstance(pay_text, str) else f"{title}\n{description}"),
         duration=detect_duration(f"{title}\n{description}"),
         description=description,

@@ -17,48 +17,163 @@ __all__ = [
     "parse_posted",
 ]
 
-_PHD = r"(?:ph\.?\s?d\.?|doctoral|doctorate)"
-_MASTERS = r"(?:master'?s|master’s|m\.?\s?sc?\.?|m\.?s\.?|msc|graduate student|graduate degree)"
-_BACHELOR = r"(?:bachelor'?s|bachelor’s|b\.?\s?sc?\.?|b\.?s\.?|bsc|undergraduate|undergrad)"
-
-_PHD_TITLE = re.compile(rf"\b{_PHD}\b", re.I)
-_BACHELOR_RE = re.compile(rf"\b{_BACHELOR}\b", re.I)
-_MASTERS_RE = re.compile(rf"\b{_MASTERS}\b", re.I)
-_PHD_RE = re.compile(rf"\b{_PHD}", re.I)
-_ENROLLED_PHD_ONLY = re.compile(
-    rf"(enrolled|currently pursuing|pursuing|candidate|student)"
-    rf"[^.\n]{{0,40}}\b{_PHD}\b"
-    rf"(?![^.\n]{{0,25}}\bor\b[^.\n]{{0,25}}{_MASTERS})",
+_PHD = r"(?:ph\.?\s?d\.?|doctoral|doctorate|博士|promotion|doktorand(?:in)?)"
+_PHD_TITLE = re.compile(rf"\b{_PHD}(?![\w.])|\bpost-?doc(?:toral)?\b|\bpostdoc", re.I)
+_MASTERS_TITLE = re.compile(
+    r"\b(master'?s|master’s|m\.?sc?|ms|msc|mba|m1|m2)\b(?!\s*(?:office|word|excel))", re.I
+)
+_UNDERGRAD_TITLE = re.compile(
+    r"\b(undergrad(?:uate)?s?|bachelor'?s?|bachelor’s|bs/ms|b\.?s\./m\.?s\.)\b|\bBS\b", re.I
+)
+# A PhD mention that names a person rather than a requirement: "with the PhD student
+# host", "your preferred PhD supervisor", "Jane Doe, PhD".
+_PHD_MENTION = re.compile(rf"(?<![\w])(?P<m>{_PHD})(?![\w])", re.I)
+_PHD_PERSON_BEFORE = re.compile(
+    r"(?:\b(?:the|their|your|our|his|her|my)\s+(?:preferred\s+)?|,\s*)$", re.I
+)
+_PHD_PERSON_AFTER = re.compile(
+    r"^\.?\s*(?:students?\s+)?(?:host|supervisor|advisor|adviser|mentor|director)s?\b", re.I
+)
+# Master's named as such ("Old Masters" of painting are not a degree).
+_MASTERS = re.compile(
+    r"\b(?:master['’]s|master (?:degree|student|program|programme)s?|"
+    r"masters (?:degree|student|program|programme)s?|mba|m1|m2|"
+    r"masterstudi\w*)\b|\bM\.?Sc?\b\.?|\bMSc\b|\bMS/|/MS\b|硕士",
+)
+_MASTERS_I = re.compile(
+    r"\b(?:master['’]s|master (?:degree|student|program|programme)s?|"
+    r"masters (?:degree|student|program|programme)s?|mba|masterstudi\w*)\b",
     re.I,
 )
-_ANY_LEVEL = re.compile(r"\b(all (degree )?levels|any (degree|level)|bs/ms/phd)\b", re.I)
+# "Graduate students" are Master's or PhD students; next to a PhD they mean PhD students
+# ("graduate students pursuing a PhD").
+_GRADUATE = re.compile(
+    r"\bgraduate (?:students?|interns?|program(?:me)?s?|level|degree)\b|研究生", re.I
+)
+_ALTERNATIVES = re.compile(r"\bor\b|/|或", re.I)
+_BACHELOR = re.compile(
+    r"\b(?:bachelor'?s?|bachelor’s|undergrad(?:uate)?s?|b\.?tech|hbo|"
+    r"associate degree|associate['’]s degree|"
+    r"rising (?:juniors?|seniors?|sophomores?)|juniors and seniors|"
+    r"college students?|bachelorstudi\w*)\b|\bB\.?Sc?\b\.?|\bBS/|\bUG\b|本科|学士",
+    re.I,
+)
+# Words that name students, not degrees held: eligible undergraduates make it "any".
+_UNDERGRAD_STUDENT = re.compile(
+    r"\b(?:undergrad(?:uate)?s?|rising (?:juniors?|seniors?|sophomores?)|juniors and seniors|"
+    r"college students?)\b|\bUG\b|本科",
+    re.I,
+)
+_STUDYING = re.compile(
+    r"\b(pursuing|enrolled|enrol|currently|student|students|studying|working towards|"
+    r"rising|final[- ]year|obtaining|returning)\b|在读|在校",
+    re.I,
+)
+_GENERIC_DEGREE = re.compile(
+    r"\b(?:(?:pursuing|enrolled in|working towards|obtaining|completing|hold(?:ing)?|have) an? "
+    r"(?:university |college |academic |technical )?degree|university degree|college degree|"
+    r"degree in\b|(?:related|relevant|equivalent|engineering|technical) (?:\w+ )?degree|"
+    r"degree-seeking|(?:enrolled|studying) (?:in|at) an? (?:[\w-]+ )?(?:university|college))",
+    re.I,
+)
+_ANY_LEVEL = re.compile(
+    r"\b(all (?:degree|academic|study|educational) levels|any (?:degree|academic) level|"
+    r"bs/ms/phd|b\.?s\.?/m\.?s\.?/ph\.?d|"
+    r"bachelor'?s?,? master'?s?,? (or|and) ph\.?d)\b|及以上",
+    re.I,
+)
+# Sentences that only wish for a level do not require it.
+_WISH = re.compile(
+    r"\b(desirable|desired|preferred|a plus|nice to have|bonus|advantage|advantageous|ideally|"
+    r"is preferred|would be great)\b",
+    re.I,
+)
+_SENTENCE = re.compile(r"\n|(?<=[;!?])\s+|(?<=[a-z0-9)]\.)\s+(?=[A-Z])")
+
+
+def _requirement_sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE.split(text) if s and not _WISH.search(s)]
+
+
+def _says_phd(sentence: str) -> bool:
+    for match in _PHD_MENTION.finditer(sentence):
+        before = sentence[max(0, match.start() - 20) : match.start()]
+        after = sentence[match.end() : match.end() + 25]
+        if _PHD_PERSON_BEFORE.search(before) or _PHD_PERSON_AFTER.match(after):
+            continue
+        return True
+    return False
 
 
 def detect_degree(title: str, text: str) -> Degree:
-    """The degree a posting asks for: ``phd-only``, ``phd-or-masters``, ``any`` or ``unknown``."""
-    if _PHD_TITLE.search(title) and not _MASTERS_RE.search(title):
+    """The degree a posting asks for: ``phd-only``, ``phd-or-masters``, ``any`` or ``unknown``.
+
+    The title decides when it names a level ("PhD Intern", "MS/PhD", "Undergraduate
+    Intern"). Otherwise the sentences of the text that require a level are read, skipping
+    wishes ("a Master's is desirable") and PhDs that are people ("your PhD supervisor").
+    Bachelor's students being eligible makes it ``any``; a held bachelor's next to a
+    required PhD or Master's does not.
+    """
+    title_phd = _says_phd(title) or bool(_PHD_TITLE.search(title))
+    title_masters = bool(_MASTERS_TITLE.search(title))
+    if _UNDERGRAD_TITLE.search(title):
+        return "any"
+    if title_phd and title_masters:
+        return "phd-or-masters"
+    if title_phd:
         return "phd-only"
-    phd = bool(_PHD_RE.search(text)) or bool(_PHD_TITLE.search(title))
-    masters = bool(_MASTERS_RE.search(text)) or bool(_MASTERS_RE.search(title))
-    bachelor = bool(_BACHELOR_RE.search(text)) or bool(_BACHELOR_RE.search(title))
-    if _ANY_LEVEL.search(text) or (bachelor and (phd or masters)):
+    phd = masters = bachelor_student = bachelor_held = generic = False
+    for sentence in _requirement_sentences(text):
+        if _ANY_LEVEL.search(sentence):
+            return "any"
+        sentence_phd = _says_phd(sentence)
+        sentence_masters = bool(_MASTERS.search(sentence) or _MASTERS_I.search(sentence))
+        phd = phd or sentence_phd
+        if sentence_masters or (_GRADUATE.search(sentence) and not sentence_phd):
+            masters = True
+        if (
+            _BACHELOR.search(sentence)
+            and (sentence_phd or sentence_masters)
+            and _ALTERNATIVES.search(sentence)
+        ):
+            # "A bachelor's, master's, or PhD degree": a bachelor's is enough.
+            bachelor_student = True
+        if _UNDERGRAD_STUDENT.search(sentence):
+            bachelor_student = True
+        elif _BACHELOR.search(sentence):
+            if _STUDYING.search(sentence):
+                bachelor_student = True
+            else:
+                bachelor_held = True
+        if _GENERIC_DEGREE.search(sentence):
+            generic = True
+    if bachelor_student:
         return "any"
     if phd and masters:
         return "phd-or-masters"
     if phd:
-        return "phd-only" if _ENROLLED_PHD_ONLY.search(text) else "phd-or-masters"
-    if masters:
+        return "phd-only"
+    if masters or title_masters:
         return "phd-or-masters"
-    if bachelor:
+    if bachelor_held or generic:
         return "any"
     return "unknown"
 
 
 _INTERN_TITLE = re.compile(
     r"\b(intern|interns|internship|internships|co-?op|student researcher|working student|"
-    r"werkstudent|praktikum|praktikant|stage|stagiaire|trainee|placement|"
-    r"summer (analyst|associate|student)|"
-    r"residency)\b",
+    r"werkstudent|praktikum|praktikant|stage|stagiaire|placement|"
+    r"summer (analyst|associate|student)|duaal|dual student|student assistant|"
+    r"student worker|pflichtpraktik\w*|"
+    r"summer (?:[\w-]+ ){0,4}(?:fellowship|program|programme|school)|"
+    r"(?:student|graduate) scholars? program(?:me)?|"
+    r"residency)\b|实习|インターン",
+    re.I,
+)
+# With no role in the title (a saved page whose title is a template or a heading in
+# another language), the opening lines of the text say whether it is an internship.
+_INTERN_TEXT = re.compile(
+    r"\b(internship|internships|interns|intern|placement|summer programme|summer program)\b|实习",
     re.I,
 )
 _NOT_INTERN_TITLE = re.compile(
@@ -72,6 +187,8 @@ def is_internship(title: str, text: str, hint: bool | None = None) -> bool:
         return hint
     if _INTERN_TITLE.search(title):
         return not _NOT_INTERN_TITLE.search(title) or bool(re.search(r"\bintern", title, re.I))
+    if not _ROLE_TITLE.search(title):
+        return len(_INTERN_TEXT.findall(text[:2000])) >= 2
     return False
 
 
@@ -94,8 +211,39 @@ _ROLE_TITLE = re.compile(
 )
 
 
-def looks_like_posting(title: str, text: str) -> bool:
-    """False for news articles, blog posts and other pages that are not a job posting."""
+# A page title that is a careers landing page or a list, not one opening.
+_LANDING_TITLE = re.compile(
+    r"^\W*(opportunities|open positions|positions|careers?|jobs|join us|vacancies|"
+    r"work with us|openings)\W*$|^(getting|finding|landing|applying for|how to get) |"
+    r"general application|don['’]?t see (?:[\w-]+ ){0,3}(roles?|positions?|jobs?|opportunit)|"
+    r"open application|"
+    r"talent (pool|community|network)|future opportunities",
+    re.I,
+)
+# An opening announced in a blog-like page ("Openings: Intern students on …").
+_OPENING_TITLE = re.compile(
+    r"\b(opening|openings|hiring|recruiting|vacancy|call for (interns|applications))\b", re.I
+)
+_JOB_WORDS_CJK = re.compile(r"职位|岗位|招聘|实习|任职要求|职责|募集|求人")
+
+
+def looks_like_posting(
+    title: str, text: str, hint: bool | None = None, structured: bool = False
+) -> bool:
+    """False for news articles, blog posts and other pages that are not a job posting.
+
+    ``hint`` is what the source says about the page's kind (a blog layout says False);
+    a title that announces an opening outweighs it. ``structured`` records (a job-board
+    API entry with a company or location) are postings unless the title reads as news.
+    """
+    if _LANDING_TITLE.search(title):
+        return False
+    if hint is False:
+        return bool(_OPENING_TITLE.search(title))
+    if structured:
+        return not (_NEWS_TITLE.search(title) and not _ROLE_TITLE.search(title))
+    if _JOB_WORDS_CJK.search(title) or len(_JOB_WORDS_CJK.findall(text[:3000])) >= 3:
+        return True
     if _NEWS_TITLE.search(title) and not _ROLE_TITLE.search(title):
         return False
     if _ROLE_TITLE.search(title):

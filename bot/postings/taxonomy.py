@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -19,6 +20,7 @@ class Area:
     label: str
     parent: str | None
     synonyms: tuple[str, ...]
+    title_only: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,7 @@ class Taxonomy:
     areas: dict[str, Area]
     _pattern: re.Pattern[str]
     _slug_of: dict[str, str]
+    _title_pattern: re.Pattern[str] | None = None
 
     @property
     def slugs(self) -> tuple[str, ...]:
@@ -37,6 +40,15 @@ class Taxonomy:
     def find(self, text: str) -> set[str]:
         """Slugs whose synonyms occur in ``text`` (case-insensitive, whole words)."""
         return {self._slug_of[m.group(0).casefold()] for m in self._pattern.finditer(text)}
+
+    def count(self, text: str) -> Counter[str]:
+        """How many times each slug's synonyms occur in ``text``."""
+        return Counter(self._slug_of[m.group(0).casefold()] for m in self._pattern.finditer(text))
+
+    def find_in_title(self, title: str) -> set[str]:
+        """Slugs a title names: its synonyms plus the phrases that count only in titles."""
+        pattern = self._title_pattern or self._pattern
+        return {self._slug_of[m.group(0).casefold()] for m in pattern.finditer(title)}
 
     def with_ancestors(self, slugs: set[str] | frozenset[str] | tuple[str, ...]) -> set[str]:
         """The slugs plus every broader area above them."""
@@ -53,21 +65,35 @@ class Taxonomy:
 def _build(data: dict[str, dict[str, object]]) -> Taxonomy:
     areas: dict[str, Area] = {}
     slug_of: dict[str, str] = {}
+    title_phrases: set[str] = set()
     for slug, entry in data.items():
         synonyms = tuple(str(s).casefold() for s in entry.get("synonyms", []))  # type: ignore[attr-defined]
+        title_only = tuple(str(s).casefold() for s in entry.get("title_only", []))  # type: ignore[attr-defined]
         parent = entry.get("parent")
-        areas[slug] = Area(slug, str(entry["label"]), str(parent) if parent else None, synonyms)
-        for phrase in synonyms:
+        areas[slug] = Area(
+            slug, str(entry["label"]), str(parent) if parent else None, synonyms, title_only
+        )
+        for phrase in synonyms + title_only:
             if slug_of.setdefault(phrase, slug) != slug:
                 raise ValueError(f"synonym {phrase!r} points to both {slug_of[phrase]} and {slug}")
+        title_phrases.update(title_only)
     for area in areas.values():
         if area.parent is not None and area.parent not in areas:
             raise ValueError(f"area {area.slug!r} has unknown parent {area.parent!r}")
     # Longest phrases first, so "machine learning engineer" wins over "machine learning".
-    phrases = sorted(slug_of, key=len, reverse=True)
-    alternation = "|".join(re.escape(p) for p in phrases)
-    pattern = re.compile(rf"(?<![\w/-])(?:{alternation})(?![\w/]|-\w)", re.IGNORECASE)
-    return Taxonomy(areas, pattern, slug_of)
+    return Taxonomy(
+        areas,
+        _compile([p for p in slug_of if p not in title_phrases]),
+        slug_of,
+        _compile(list(slug_of)),
+    )
+
+
+def _compile(phrases: list[str]) -> re.Pattern[str]:
+    ordered = sorted(phrases, key=len, reverse=True)
+    alternation = "|".join(re.escape(p) for p in ordered)
+    # Slashes separate phrases ("LLM/VLM"), hyphens join words ("non-nlp" is not nlp).
+    return re.compile(rf"(?<![\w-])(?:{alternation})(?![\w]|-\w)", re.IGNORECASE)
 
 
 @cache

@@ -5,7 +5,17 @@ Importing this package registers the built-in kinds.
 
 from __future__ import annotations
 
-from bot.sources import rss
+from bot.sources import (
+    amazon,
+    ashby,
+    greenhouse,
+    jsonlist,
+    lever,
+    mdtable,
+    rss,
+    simplify,
+    workday,
+)
 from bot.sources.base import (
     FetchResult,
     PollState,
@@ -23,8 +33,16 @@ __all__ = [
     "SourceKind",
     "SourceSpec",
     "kind_for",
+    "amazon",
+    "ashby",
+    "greenhouse",
+    "jsonlist",
+    "lever",
+    "mdtable",
     "register",
     "registered_kinds",
     "rss",
+    "simplify",
     "sniff_kind",
+    "workday",
 ]

@@ -1,0 +1,177 @@
+"""How well `jobbot classify` reads the hand-labelled real postings (JSON on stdout).
+
+    python -m benchmarks.classify_eval [--details] [--out PATH] [--fixtures DIR]
+
+For every (file, id) in benchmarks/eval/labels.jsonl the fixture file is classified with
+``bot.classify.classify_document`` (the code behind `jobbot classify`), the posting with
+that id is looked up (a page is one record, id "page") and each field is scored against
+the label. Files whose format no installed source kind parses yet are counted as
+``not_found`` with the reason, so the score says what it covers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.classify import classify_document
+
+ROOT = Path(__file__).resolve().parents[1]
+LABELS = ROOT / "benchmarks" / "eval" / "labels.jsonl"
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "real"
+# A fixed fetch time: relative dates do not change the scored fields, and a fixed clock
+# keeps runs comparable.
+NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+EXACT_FIELDS = ("countries", "remote", "degree", "is_posting", "is_internship")
+TARGETS = {
+    "countries": 0.98,
+    "degree": 0.97,
+    "is_posting": 0.98,
+    "is_internship": 0.98,
+    "areas_f1": 0.95,
+}
+
+
+def format_of(file: str) -> str:
+    """The evaluation's format bucket: the fixture's top folder (pages, rss, greenhouse, …)."""
+    return file.split("/", 1)[0]
+
+
+def load_labels(path: Path = LABELS) -> list[dict[str, Any]]:
+    """The hand labels, one dict per labelled posting."""
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _classify_files(
+    files: set[str], fixtures: Path
+) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, str]]:
+    rows: dict[str, dict[str, dict[str, Any]]] = {}
+    errors: dict[str, str] = {}
+    for file in sorted(files):
+        path = fixtures / file
+        try:
+            found = classify_document(path.read_bytes(), file, NOW)
+        except Exception as error:  # a format no source kind parses yet is reported, not fatal
+            errors[file] = f"{type(error).__name__}: {error}"
+            continue
+        if len(found) == 1 and found[0]["format"] == "page":
+            if not file.startswith("pages/"):
+                # A JSON or table file read as one page means no source kind parsed it.
+                errors[file] = "no source kind recognised this format (read as a single page)"
+                continue
+            # A saved page is one posting; the labels call it "page" whatever its file name.
+            rows[file] = {"page": found[0]}
+            continue
+        rows[file] = {str(row["id"]): row for row in found}
+    return rows, errors
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.right: dict[str, int] = defaultdict(int)
+        self.total = 0
+        self.tp = self.fp = self.fn = 0
+
+    def add(self, expected: dict[str, Any], got: dict[str, Any]) -> list[str]:
+        self.total += 1
+        wrong = []
+        for field in EXACT_FIELDS:
+            want, have = expected[field], got[field]
+            if field == "countries":
+                want, have = sorted(set(want)), sorted(set(have))
+            if want == have:
+                self.right[field] += 1
+            else:
+                wrong.append(field)
+        want_areas, got_areas = set(expected["areas"]), set(got["areas"])
+        self.tp += len(want_areas & got_areas)
+        self.fp += len(got_areas - want_areas)
+        self.fn += len(want_areas - got_areas)
+        if want_areas != got_areas:
+            wrong.append("areas")
+        return wrong
+
+    def scores(self) -> dict[str, Any]:
+        if not self.total:
+            return {"n": 0}
+        result: dict[str, Any] = {"n": self.total}
+        for field in EXACT_FIELDS:
+            result[field] = round(self.right[field] / self.total, 4)
+        precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+        recall = self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        result["areas_precision"] = round(precision, 4)
+        result["areas_recall"] = round(recall, 4)
+        result["areas_f1"] = round(f1, 4)
+        return result
+
+
+def evaluate(fixtures: Path = FIXTURES, details: bool = False) -> dict[str, Any]:
+    """Score every labelled posting; the report described in the module docstring."""
+    labels = load_labels()
+    rows, errors = _classify_files({label["file"] for label in labels}, fixtures)
+    overall = _Tally()
+    per_format: dict[str, _Tally] = defaultdict(_Tally)
+    not_found: list[dict[str, str]] = []
+    mismatches: list[dict[str, Any]] = []
+    for label in labels:
+        file, posting_id = label["file"], label["id"]
+        got = rows.get(file, {}).get(posting_id)
+        if got is None:
+            reason = errors.get(file, "no posting with this id in the classified file")
+            not_found.append({"file": file, "id": posting_id, "reason": reason})
+            continue
+        wrong = overall.add(label, got)
+        per_format[format_of(file)].add(label, got)
+        for field in wrong:
+            mismatches.append(
+                {
+                    "file": file,
+                    "id": posting_id,
+                    "field": field,
+                    "expected": label[field],
+                    "got": got[field],
+                }
+            )
+    report: dict[str, Any] = {
+        "labelled": len(labels),
+        "found": len(labels) - len(not_found),
+        "not_found": len(not_found),
+        "scores": overall.scores(),
+        "targets": TARGETS,
+        "per_format": {name: tally.scores() for name, tally in sorted(per_format.items())},
+        "unparsed_files": errors,
+    }
+    if details:
+        report["not_found_postings"] = not_found
+        report["mismatches"] = mismatches
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the report as JSON (and write it to --out when given)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--details", action="store_true", help="list mismatches and misses")
+    parser.add_argument("--out", type=Path, help="also write the JSON report here")
+    parser.add_argument("--fixtures", type=Path, default=FIXTURES, help="the real fixtures")
+    args = parser.parse_args(argv)
+    if not args.fixtures.is_dir():
+        print(f"fixtures not found: {args.fixtures}", file=sys.stderr)
+        return 2
+    report = evaluate(args.fixtures, details=args.details)
+    text = json.dumps(report, indent=2, ensure_ascii=False)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

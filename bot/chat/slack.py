@@ -1,0 +1,156 @@
+"""The Slack delivery adapter: alerts and digests through slack_sdk's AsyncWebClient.
+
+Slack's URLs, retries and 429 handling live here. ``chat.postMessage`` allows about one
+message per second per channel, so posts to one channel are paced; a 429 that still
+happens is waited out by ``AsyncRateLimitErrorRetryHandler`` (it honours Retry-After),
+and one that outlasts its retries becomes a ``TransientChatError`` carrying the hint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.chat.slack_render import SlackMessage, alert_message, digest_messages
+from bot.errors import PermanentChatError, TransientChatError
+from bot.store import StoredPosting
+from subscriptions.model import Subscription
+
+__all__ = ["PERMANENT_ERRORS", "SlackAdapter", "TokenLookup", "make_client"]
+
+log = logging.getLogger("jobbot.slack")
+
+# The bot can no longer post there: retrying cannot help (PLATFORMS.md, Slack error codes).
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "restricted_action",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "account_inactive",
+        "missing_scope",
+        "team_access_not_granted",
+        "no_installation",
+    }
+)
+DEFAULT_API_URL = "https://slack.com/api/"
+
+#: Finds the bot token for a workspace (team id), or None when the app is not installed.
+TokenLookup = Callable[[str], Awaitable[str | None]]
+
+
+def make_client(
+    token: str | None = None, *, base_url: str | None = None, max_retries: int = 2
+) -> AsyncWebClient:
+    """An AsyncWebClient for ``base_url`` that also retries 429s (after Retry-After)."""
+    client = AsyncWebClient(token=token, base_url=base_url or DEFAULT_API_URL)
+    client.retry_handlers = [
+        AsyncConnectionErrorRetryHandler(),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=max_retries),
+    ]
+    return client
+
+
+class SlackAdapter:
+    """Posts alerts and digests to Slack channels, one workspace token per team."""
+
+    platform = "slack"
+
+    def __init__(
+        self,
+        tokens: TokenLookup,
+        *,
+        base_url: str | None = None,
+        per_channel_interval: float = 1.0,
+        max_retries: int = 2,
+    ) -> None:
+        self._tokens = tokens
+        self._base_url = base_url
+        self._interval = per_channel_interval
+        self._max_retries = max_retries
+        self._clients: dict[str, AsyncWebClient] = {}
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._last_post: dict[tuple[str, str], float] = {}
+
+    async def _client(self, team: str) -> AsyncWebClient:
+        token = await self._tokens(team)
+        if not token:
+            raise PermanentChatError(
+                "slack", "no_installation", f"jobbot is not installed in {team}"
+            )
+        client = self._clients.get(token)
+        if client is None:
+            client = make_client(token, base_url=self._base_url, max_retries=self._max_retries)
+            self._clients[token] = client
+        return client
+
+    async def _post(self, team: str, channel: str, message: SlackMessage) -> str:
+        key = (team, channel)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            # Pace to Slack's one message per second per channel instead of provoking 429s.
+            wait = self._last_post.get(key, 0.0) + self._interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            client = await self._client(team)
+            try:
+                response = await client.chat_postMessage(channel=channel, **message.payload())
+            except SlackApiError as error:
+                raise _chat_error(error) from error
+            except (TimeoutError, OSError) as error:
+                raise TransientChatError("slack", "network", str(error)) from error
+            finally:
+                self._last_post[key] = time.monotonic()
+            return f"{channel}:{response.get('ts')}"
+
+    async def send_alert(
+        self, subscription: Subscription, posting: StoredPosting, delivery_id: int
+    ) -> str | None:
+        """Post one Block Kit alert; its metadata carries the delivery id."""
+        message = alert_message(posting.posting, delivery_id)
+        return await self._post(subscription.workspace, subscription.channel, message)
+
+    async def send_digest(
+        self,
+        subscription: Subscription,
+        postings: Sequence[StoredPosting],
+        title: str,
+        digest_key: str,
+    ) -> list[str]:
+        """Post a digest in as many messages as Slack's limits need."""
+        refs = []
+        for message in digest_messages(title, [p.posting for p in postings], digest_key):
+            refs.append(await self._post(subscription.workspace, subscription.channel, message))
+        return refs
+
+
+def _chat_error(error: SlackApiError) -> PermanentChatError | TransientChatError:
+    response: Any = error.response
+    code = str(response.get("error") or f"http_{response.status_code}")
+    if code in PERMANENT_ERRORS:
+        return PermanentChatError("slack", code)
+    retry_after: float | None = None
+    if response.status_code == 429:
+        header = (response.headers or {}).get("Retry-After") or (response.headers or {}).get(
+            "retry-after"
+        )
+        try:
+            retry_after = float(header) if header is not None else None
+        except ValueError:
+            retry_after = None
+    # Payload bugs (invalid_blocks, msg_too_long) are retried too, with backoff, so they show
+    # in the logs and the outbox instead of silently dropping an alert.
+    return TransientChatError("slack", code, retry_after=retry_after)

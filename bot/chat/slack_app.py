@@ -1,0 +1,292 @@
+"""The Slack app: `/jobs`, the subscribe modal and the installation flow, on slack-bolt.
+
+Slack only adapts the platform-neutral handlers (``subscriptions.commands``): a slash
+command becomes ``JobBot.command(text, ctx)``, its ``Reply`` the acknowledgement. The app
+runs on the scheduler's event loop, in Socket Mode when an app-level token is set, else
+as an HTTP endpoint (``POST /slack/events``) whose requests bolt verifies by signature.
+
+Who may change a channel's subscriptions: members of the channel. Slack only lets a user
+run a slash command in a conversation they can post in, so the command arriving from the
+channel is taken as membership (no ``conversations.members`` call, no extra scope).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
+from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.chat.slack import SlackAdapter, TokenLookup, make_client
+from bot.chat.slack_render import (
+    SUBSCRIBE_CALLBACK,
+    country_options,
+    escape,
+    modal_tokens,
+    subscribe_modal,
+)
+from bot.errors import CommandError
+from subscriptions.commands import CommandContext, Reply
+from subscriptions.grammar import parse_filter
+
+__all__ = ["BOT_SCOPES", "COMMAND", "CommandRunner", "SlackConfig", "SlackService", "build_slack"]
+
+log = logging.getLogger("jobbot.slack")
+
+# The bot scopes the code needs: `commands` for /jobs, `chat:write` to post alerts and
+# `chat:write.public` to post in public channels the bot was not invited to.
+BOT_SCOPES = ("commands", "chat:write", "chat:write.public")
+COMMAND = "/jobs"
+MEMBERSHIP_RULE = "members of this channel"
+
+
+class CommandRunner(Protocol):
+    """What the Slack app needs from the bot (``bot.app.JobBot`` implements it)."""
+
+    async def command(self, text: str, ctx: CommandContext) -> Reply:
+        """Run one `/jobs` command."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SlackConfig:
+    """Slack credentials and where to serve, as the composition root read them."""
+
+    bot_token: str | None = None
+    app_token: str | None = None
+    signing_secret: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    api_url: str | None = None
+    host: str = "0.0.0.0"
+    port: int = 3000
+    data_dir: Path | None = None
+
+    @property
+    def oauth(self) -> bool:
+        """Many workspaces, installed through OAuth v2."""
+        return bool(self.client_id and self.client_secret)
+
+    @property
+    def socket_mode(self) -> bool:
+        """Socket Mode is the default whenever an app-level token is set."""
+        return bool(self.app_token)
+
+    @property
+    def configured(self) -> bool:
+        """Enough credentials to run: a bot token or OAuth, plus a way to receive requests."""
+        has_token = bool(self.bot_token) or self.oauth
+        return has_token and (self.socket_mode or bool(self.signing_secret))
+
+
+class SlackService:
+    """The running Slack app: started and stopped with the bot on its event loop."""
+
+    def __init__(self, app: AsyncApp, adapter: SlackAdapter, config: SlackConfig) -> None:
+        self.app = app
+        self.adapter = adapter
+        self.config = config
+        self.port: int | None = None
+        self._runner: web.AppRunner | None = None
+        self._socket: Any = None
+
+    @property
+    def serves_http(self) -> bool:
+        """HTTP is served without Socket Mode, and for the OAuth install pages."""
+        return not self.config.socket_mode or self.config.oauth
+
+    async def start(self) -> None:
+        """Open the Socket Mode connection and/or serve POST /slack/events."""
+        if self.serves_http:
+            web_app = self.app.web_app(path="/slack/events", port=self.config.port)
+            self._runner = web.AppRunner(web_app, access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.config.host, self.config.port)
+            await site.start()
+            self.port = self._runner.addresses[0][1]
+            log.info("Slack HTTP endpoint on %s:%s/slack/events", self.config.host, self.port)
+        if self.config.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self._socket = AsyncSocketModeHandler(self.app, self.config.app_token)
+            await self._socket.connect_async()
+            log.info("Slack Socket Mode connected")
+
+    async def close(self) -> None:
+        """Close the connection and the HTTP server (safe to call twice)."""
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def describe(self) -> str:
+        """Where Slack requests come in, for the start-up summary."""
+        mode = "Socket Mode" if self.config.socket_mode else f"HTTP on :{self.config.port}"
+        workspaces = "OAuth installs" if self.config.oauth else "one workspace"
+        return f"Slack ({mode}, {workspaces})"
+
+
+def _context(
+    runner_now: Callable[[], datetime], team: str, channel: str, user: str
+) -> CommandContext:
+    return CommandContext(
+        platform="slack",
+        workspace=team,
+        channel=channel,
+        user=user,
+        now=runner_now(),
+        can_manage=True,  # the command came from the channel: see the module docstring
+        manage_rule=MEMBERSHIP_RULE,
+    )
+
+
+async def _ack_reply(ack: AsyncAck, reply: Reply) -> None:
+    # Reply text can quote posting titles (preview): escape it like any posting text.
+    text = escape(reply.text)
+    if reply.ephemeral:
+        await ack(text=text)
+    else:
+        await ack(response_type="in_channel", text=text)
+
+
+def build_slack(
+    runner: CommandRunner, clock: Callable[[], datetime], config: SlackConfig
+) -> SlackService:
+    """The bolt app with its listeners, and the delivery adapter sharing its tokens."""
+    # bolt takes the token from the client it is given (one workspace) or, with OAuth,
+    # from the installation store per request; either way calls go to ``api_url``.
+    client = make_client(config.bot_token if not config.oauth else None, base_url=config.api_url)
+    tokens: TokenLookup
+    if config.oauth:
+        assert config.client_id and config.client_secret
+        data_dir = config.data_dir or Path.cwd()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        installations = SQLite3InstallationStore(
+            database=str(data_dir / "slack-installations.db"), client_id=config.client_id
+        )
+        app = AsyncApp(
+            client=client,
+            signing_secret=config.signing_secret or "",
+            oauth_settings=AsyncOAuthSettings(
+                client_id=config.client_id,
+                client_secret=config.client_secret,
+                scopes=list(BOT_SCOPES),
+                installation_store=installations,
+                state_store=SQLite3OAuthStateStore(
+                    database=str(data_dir / "slack-oauth-state.db"), expiration_seconds=600
+                ),
+            ),
+        )
+        # app_uninstalled / tokens_revoked delete the workspace's installation.
+        app.enable_token_revocation_listeners()
+
+        async def find_token(team: str) -> str | None:
+            bot = await installations.async_find_bot(enterprise_id=None, team_id=team)
+            return bot.bot_token if bot else None
+
+        tokens = find_token
+    else:
+        token = config.bot_token
+
+        async def single_token(team: str) -> str | None:
+            return token
+
+        tokens = single_token
+        app = AsyncApp(client=client, signing_secret=config.signing_secret or "")
+
+        @app.event("app_uninstalled")
+        @app.event("tokens_revoked")
+        async def lost_access(event: dict[str, Any]) -> None:
+            # Deliveries will now fail with a permanent error and pause the channels.
+            log.error("Slack access ended (%s): set a new SLACK_BOT_TOKEN", event.get("type"))
+
+    adapter = SlackAdapter(tokens, base_url=config.api_url)
+    _register(app, runner, clock)
+    return SlackService(app, adapter, config)
+
+
+def _register(app: AsyncApp, runner: CommandRunner, clock: Callable[[], datetime]) -> None:
+    @app.command(COMMAND)
+    async def jobs(
+        ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        text = str(command.get("text") or "").strip()
+        team, channel = command["team_id"], command["channel_id"]
+        if text.lower() == "subscribe":
+            # The trigger id lives 3 s: acknowledge, then open the modal at once.
+            await ack()
+            try:
+                await client.views_open(
+                    trigger_id=command["trigger_id"], view=subscribe_modal(team, channel)
+                )
+            except SlackApiError as error:
+                log.warning("could not open the subscribe form: %s", error)
+                await respond(
+                    "I could not open the subscribe form (it has to open within 3 seconds). "
+                    "Try again, or type the filters: `/jobs subscribe area:nlp country:DE`."
+                )
+            return
+        ctx = _context(clock, team, channel, command["user_id"])
+        # run_command is local SQLite work; digests it asks for run after the ack.
+        reply = await runner.command(text or "help", ctx)
+        await _ack_reply(ack, reply)
+
+    @app.options("countries")
+    async def countries(ack: AsyncAck, payload: dict[str, Any]) -> None:
+        await ack(options=country_options(str(payload.get("value") or "")))
+
+    @app.action("apply")
+    async def apply(ack: AsyncAck) -> None:
+        # The Apply button opens the posting's URL in the browser; Slack still reports it.
+        await ack()
+
+    @app.view(SUBSCRIBE_CALLBACK)
+    async def submit(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        tokens = modal_tokens(view["state"]["values"])
+        errors = _field_errors(tokens)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        ctx = _context(clock, meta.get("team", ""), meta.get("channel", ""), body["user"]["id"])
+        text = "subscribe " + " ".join(token for _, token in tokens)
+        reply = await runner.command(text, ctx)
+        if not reply.ok:
+            block = tokens[-1][0] if tokens else "areas"
+            await ack(response_action="errors", errors={block: reply.text.split("\n")[0]})
+            return
+        await ack()
+        try:
+            await client.chat_postMessage(channel=ctx.channel, text=escape(reply.text))
+        except SlackApiError as error:
+            log.warning("could not confirm subscription in %s: %s", ctx.channel, error)
+
+
+def _field_errors(tokens: list[tuple[str, str]]) -> dict[str, str]:
+    """Each field through the grammar on its own, so an error sits next to its field."""
+    mode = [token for block, token in tokens if block == "mode"]
+    errors = {}
+    for block, token in tokens:
+        # Time and zone only mean something with the digest mode they belong to.
+        batch = [*mode, token] if block in ("at", "tz") else [token]
+        try:
+            parse_filter([t for part in batch for t in shlex.split(part)])
+        except CommandError as error:
+            errors[block] = error.problem
+    return errors

@@ -1,0 +1,153 @@
+"""The webhook adapter: each alert or grouped message is POSTed as JSON to a URL.
+
+A subscription with platform ``webhook`` names its target URL as its channel
+(``jobbot subs add --platform webhook --channel https://example.org/hook area:nlp``).
+Every request carries an ``Idempotency-Key`` header (the delivery id of an alert, the
+digest key of a grouped message), so a receiver can drop a repeat. Receivers that also
+answer ``GET <url>?subscription_id=S&posting_id=P`` with ``{"found": true, "ref": ...}``
+when that posting reached them for that subscription (anything else means it did not) let
+jobbot resolve, after a crash, a delivery that
+was in flight without sending it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from bot.chat.render import alert_view, digest_sections, plain_alert, plain_digest
+from bot.errors import PermanentChatError, TransientChatError
+from bot.sources.http import parse_retry_after
+from bot.store import StoredPosting
+from subscriptions.model import Subscription
+
+__all__ = ["WebhookAdapter"]
+
+PLATFORM = "webhook"
+
+
+def _item(subscription: Subscription, stored: StoredPosting) -> dict[str, Any]:
+    view = alert_view(stored.posting)
+    posting = stored.posting
+    return {
+        "subscription_id": subscription.id,
+        "posting_id": stored.id,
+        "title": posting.title,
+        "url": posting.url,
+        "company": posting.company,
+        "countries": list(posting.countries),
+        "remote": posting.remote,
+        "areas": list(posting.areas),
+        "degree": posting.degree,
+        "posted_at": posting.posted_at.isoformat() if posting.posted_at else None,
+        "pay": view.pay or None,
+    }
+
+
+class WebhookAdapter:
+    """POSTs alerts and grouped messages as JSON to each subscription's URL."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self, *, timeout: float = 10.0, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            headers={"User-Agent": "jobbot-webhook"},
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    async def _post(self, url: str, key: str, payload: dict[str, Any]) -> str:
+        try:
+            response = await self._client.post(url, json=payload, headers={"Idempotency-Key": key})
+        except httpx.HTTPError as error:
+            raise TransientChatError(PLATFORM, type(error).__name__, url) from error
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise TransientChatError(
+                PLATFORM,
+                f"HTTP {status}",
+                url,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
+        if status in (401, 403, 404, 410):
+            raise PermanentChatError(PLATFORM, f"HTTP {status}", url)
+        if status >= 400:
+            raise TransientChatError(PLATFORM, f"HTTP {status}", url)
+        return f"{PLATFORM}:{key}"
+
+    async def send_alert(
+        self, subscription: Subscription, posting: StoredPosting, delivery_id: int
+    ) -> str | None:
+        """POST one alert; its delivery id is the idempotency key."""
+        key = f"delivery-{delivery_id}"
+        payload = {
+            "type": "alert",
+            "idempotency_key": key,
+            "delivery_id": delivery_id,
+            "text": plain_alert(posting.posting),
+            "postings": [_item(subscription, posting)],
+        }
+        return await self._post(subscription.channel, key, payload)
+
+    async def send_digest(
+        self,
+        subscription: Subscription,
+        postings: Sequence[StoredPosting],
+        title: str,
+        digest_key: str,
+    ) -> list[str]:
+        """POST a grouped message (a digest or a burst) in one request."""
+        key = f"{subscription.id}-{digest_key}"
+        ids = {id(p.posting): p.id for p in postings}
+        sections = [
+            {
+                "area": section.area or None,
+                "label": section.label,
+                "posting_ids": [ids[id(p)] for p in section.postings],
+            }
+            for section in digest_sections([p.posting for p in postings])
+        ]
+        payload = {
+            "type": "digest",
+            "idempotency_key": key,
+            "title": title,
+            "text": plain_digest(title, [p.posting for p in postings]),
+            "postings": [_item(subscription, p) for p in postings],
+            "sections": sections,  # by area, each newest first, as the text shows them
+        }
+        return [await self._post(subscription.channel, key, payload)]
+
+    async def find_sent(
+        self, subscription: Subscription, posting: StoredPosting, delivery_id: int
+    ) -> str | None:
+        """Ask the receiver whether this posting reached it for this subscription.
+
+        Only an explicit ``{"found": true}`` counts: an endpoint that answers every GET
+        with 200 must not make jobbot skip an alert.
+        """
+        try:
+            response = await self._client.get(
+                subscription.channel,
+                params={"subscription_id": subscription.id, "posting_id": posting.id},
+            )
+        except httpx.HTTPError as error:
+            raise TransientChatError(PLATFORM, type(error).__name__, "lookup") from error
+        if response.status_code == 429 or response.status_code >= 500:
+            raise TransientChatError(PLATFORM, f"HTTP {response.status_code}", "lookup")
+        if response.status_code != 200:
+            return None
+        try:
+            answer = response.json()
+        except ValueError:
+            return None
+        if not isinstance(answer, dict) or answer.get("found") is not True:
+            return None
+        return str(answer.get("ref") or f"{PLATFORM}:delivery-{delivery_id}")

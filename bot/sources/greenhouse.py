@@ -1,0 +1,104 @@
+"""Greenhouse job boards: ``boards-api.greenhouse.io/v1/boards/{token}/jobs?content=true``.
+
+Also reads the ``{company, fetched_at, jobs: [...]}`` wrapper that board scrapers save.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.errors import ParseError
+from bot.postings.model import RawPosting
+from bot.sources.base import Fetcher, FetchResult, PollState, SourceSpec, register
+from bot.sources.jsonapi import (
+    as_list,
+    fetch_once,
+    guarded,
+    is_bare_token,
+    iso_datetime,
+    load_json,
+    peek_json,
+    text,
+)
+
+__all__ = ["GreenhouseSource", "board_url"]
+
+
+def board_url(url_or_token: str) -> str:
+    """The boards-api endpoint (with content) for a board token; URLs are kept as given."""
+    if is_bare_token(url_or_token):
+        return (
+            f"https://boards-api.greenhouse.io/v1/boards/{url_or_token.strip()}/jobs?content=true"
+        )
+    return url_or_token
+
+
+def _board_token(url: str) -> str:
+    parts = [p for p in urlsplit(url).path.split("/") if p]
+    if "boards" in parts and parts.index("boards") + 1 < len(parts):
+        return parts[parts.index("boards") + 1]
+    return ""
+
+
+def _is_job(item: Any) -> bool:
+    return isinstance(item, dict) and "absolute_url" in item and "id" in item
+
+
+def _jobs(data: Any) -> Any:
+    return data.get("jobs") if isinstance(data, dict) else None
+
+
+class GreenhouseSource:
+    """A Greenhouse board (the public boards API, or a saved copy of it)."""
+
+    name = "greenhouse"
+
+    async def fetch(self, spec: SourceSpec, state: PollState, fetcher: Fetcher) -> FetchResult:
+        """Poll the board conditionally; a bare token is expanded to its boards-api URL."""
+        return await fetch_once(self, spec, state, fetcher, board_url(spec.url))
+
+    def sniff(self, body: bytes) -> bool:
+        """True for ``{"jobs": [...]}`` whose items carry Greenhouse's ``absolute_url``."""
+        jobs = _jobs(peek_json(body))
+        return isinstance(jobs, list) and bool(jobs) and _is_job(jobs[0])
+
+    def parse(self, body: bytes, source: str, url: str) -> list[RawPosting]:
+        """Every job on the board; other shapes raise ParseError."""
+        data = load_json(body, source)
+        if not isinstance(data, dict) or "jobs" not in data:
+            raise ParseError(source, "expected a Greenhouse board object with 'jobs'")
+        jobs = as_list(data["jobs"], source, "'jobs'")
+        board = text(data.get("company")) or _board_token(url)
+        return guarded(source, lambda: [self._record(job, source, board) for job in jobs])
+
+    @staticmethod
+    def _record(job: dict[str, Any], source: str, board: str) -> RawPosting:
+        job_id = job.get("id")
+        if isinstance(job_id, bool) or not isinstance(job_id, (int, str)) or not str(job_id):
+            raise ParseError(source, "a job has no usable id")
+        if not text(job.get("title")):
+            raise ParseError(source, "a job has no title")
+        location = job.get("location")
+        place = text(location.get("name")) if isinstance(location, dict) else text(location)
+        hints: dict[str, object] = {}
+        deadline = iso_datetime(job.get("application_deadline"))
+        if deadline is not None:
+            hints["deadline"] = deadline.date().isoformat()
+        # content is HTML with its markup entity-escaped once more (&lt;p&gt;).
+        content = html.unescape(text(job.get("content")))
+        return RawPosting(
+            source=source,
+            external_id=str(job_id),
+            url=text(job.get("absolute_url")),
+            title=text(job.get("title")),
+            company=text(job.get("company_name")) or board,
+            locations=(place,) if place else (),
+            description=content,
+            posted=iso_datetime(job.get("first_published")) or iso_datetime(job.get("updated_at")),
+            hints=hints,
+        )
+
+
+register("greenhouse")(GreenhouseSource)

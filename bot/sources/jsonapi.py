@@ -1,0 +1,179 @@
+"""Helpers shared by the JSON source kinds: decoding, guarded parsing, dates, URLs, paging.
+
+Every JSON kind reads its body through :func:`load_json` and builds its records inside
+:func:`guarded`, so a body of the wrong shape surfaces as :class:`~bot.errors.ParseError`
+(an error for that poll) and never as a ``KeyError`` or ``TypeError`` from deep inside.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import pycountry
+
+from bot.errors import ParseError
+from bot.sources.base import Fetcher, FetchResult, PollState, SourceSpec
+
+__all__ = [
+    "as_list",
+    "country_alpha2",
+    "epoch",
+    "fetch_once",
+    "guarded",
+    "is_bare_token",
+    "iso_datetime",
+    "load_json",
+    "peek_json",
+    "strip_tags",
+    "text",
+    "unique",
+    "with_query",
+]
+
+T = TypeVar("T")
+
+_TAG = re.compile(r"<[^>]+>")
+_BREAK = re.compile(r"<\s*(?:br|/p|/li|/div|/h\d)\s*/?\s*>", re.IGNORECASE)
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+
+
+def load_json(body: bytes, source: str) -> Any:
+    """Decode a JSON body; empty, non-UTF-8, truncated or non-JSON bodies raise ParseError."""
+    if not body.strip():
+        raise ParseError(source, "empty response")
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise ParseError(source, f"response is not JSON ({type(error).__name__})") from None
+
+
+@lru_cache(maxsize=4)
+def _peek(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+
+
+def peek_json(body: bytes) -> Any:
+    """The decoded body for sniffing, or None when it is not JSON.
+
+    Cached because ``sniff_kind`` asks every kind about the same (possibly multi-megabyte)
+    body in turn; callers must not mutate the result.
+    """
+    head = body[:64].lstrip()
+    if not head.startswith((b"{", b"[")):
+        return None
+    return _peek(body)
+
+
+def guarded(source: str, build: Callable[[], T]) -> T:
+    """Run a record builder; a body of the wrong shape becomes ParseError, not a crash."""
+    try:
+        return build()
+    except ParseError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
+        raise ParseError(
+            source, f"response has an unexpected shape ({type(error).__name__}: {error})"
+        ) from None
+
+
+def as_list(value: Any, source: str, what: str) -> list[dict[str, Any]]:
+    """A list of JSON objects, or ParseError naming what was expected."""
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ParseError(source, f"expected {what} to be a list of objects")
+    return value
+
+
+def text(value: Any) -> str:
+    """A JSON scalar as stripped text ('' for null, lists and objects)."""
+    if value is None or isinstance(value, (dict, list)):
+        return ""
+    return str(value).strip()
+
+
+def strip_tags(markup: str) -> str:
+    """Plain text from a small HTML fragment: line breaks kept, tags dropped, entities decoded."""
+    with_breaks = _BREAK.sub("\n", markup)
+    plain = html.unescape(_TAG.sub(" ", with_breaks))
+    lines = (_SPACES.sub(" ", line).strip() for line in plain.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def iso_datetime(value: Any) -> datetime | None:
+    """An ISO-8601 timestamp as an aware UTC datetime (naive ones are taken as UTC)."""
+    raw = text(value)
+    if not raw:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def epoch(value: Any, *, millis: bool = False) -> datetime | None:
+    """Unix time (seconds, or milliseconds) as an aware UTC datetime."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    seconds = value / 1000 if millis else value
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+@lru_cache(maxsize=512)
+def country_alpha2(code_or_name: str) -> str | None:
+    """ISO 3166-1 alpha-2 for an alpha-2, alpha-3 code or a country name; None if unknown."""
+    value = code_or_name.strip()
+    if not value:
+        return None
+    # ISO 3166-1 "exceptionally reserved" codes that sources use in place of GB and GR.
+    value = {"UK": "GB", "EL": "GR"}.get(value.upper(), value)
+    try:
+        country = pycountry.countries.lookup(value)
+    except LookupError:
+        return None
+    return str(country.alpha_2)
+
+
+def is_bare_token(url: str) -> bool:
+    """True for a board token such as ``databricks`` rather than a URL."""
+    return "://" not in url and "/" not in url and bool(url.strip())
+
+
+def with_query(url: str, **params: str | int) -> str:
+    """The URL with these query parameters set (others kept, in order)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    query += [(k, str(v)) for k, v in params.items()]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def unique(values: Iterable[str]) -> tuple[str, ...]:
+    """Non-empty values, first occurrence kept, in order."""
+    return tuple(dict.fromkeys(v for v in values if v))
+
+
+async def fetch_once(
+    kind: Any, spec: SourceSpec, state: PollState, fetcher: Fetcher, url: str
+) -> FetchResult:
+    """One conditional GET parsed by ``kind``; a 304 answer is not parsed at all."""
+    status, body, headers = await fetcher.get(url, state)
+    if status == 304:
+        return FetchResult(not_modified=True, etag=state.etag, last_modified=state.last_modified)
+    records = kind.parse(body, spec.name, url)
+    return FetchResult(
+        records=records, etag=headers.get("etag"), last_modified=headers.get("last-modified")
+    )

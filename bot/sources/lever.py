@@ -1,0 +1,137 @@
+"""Lever postings: ``api.lever.co/v0/postings/{company}?mode=json``, paged with skip/limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.errors import ParseError
+from bot.postings.model import RawPosting
+from bot.sources.base import Fetcher, FetchResult, PollState, SourceSpec, register
+from bot.sources.jsonapi import (
+    as_list,
+    country_alpha2,
+    epoch,
+    guarded,
+    is_bare_token,
+    load_json,
+    peek_json,
+    strip_tags,
+    text,
+    unique,
+    with_query,
+)
+
+__all__ = ["LeverSource", "postings_url"]
+
+PAGE_SIZE = 100
+MAX_PAGES = 20
+
+
+def postings_url(url_or_token: str) -> str:
+    """The postings API URL for a company token; URLs are kept as given."""
+    if is_bare_token(url_or_token):
+        return f"https://api.lever.co/v0/postings/{url_or_token.strip()}?mode=json"
+    return url_or_token
+
+
+def _is_posting(item: Any) -> bool:
+    return isinstance(item, dict) and "hostedUrl" in item and "categories" in item
+
+
+class LeverSource:
+    """A company's Lever job site."""
+
+    name = "lever"
+
+    async def fetch(self, spec: SourceSpec, state: PollState, fetcher: Fetcher) -> FetchResult:
+        """Poll every page; the first page is asked conditionally.
+
+        Lever lists the newest postings first, so an unchanged first page (304) means
+        nothing new; later pages are fetched unconditionally when the first has changed.
+        """
+        base = postings_url(spec.url)
+        first = with_query(base, skip=0, limit=PAGE_SIZE)
+        status, body, headers = await fetcher.get(first, state)
+        if status == 304:
+            return FetchResult(
+                not_modified=True, etag=state.etag, last_modified=state.last_modified
+            )
+        page = self.parse(body, spec.name, first)
+        records = list(page)
+        seen = {r.external_id for r in records}
+        pages = 1
+        while len(page) >= PAGE_SIZE and pages < MAX_PAGES:
+            url = with_query(base, skip=pages * PAGE_SIZE, limit=PAGE_SIZE)
+            _, more, _ = await fetcher.get(url, PollState())
+            page = self.parse(more, spec.name, url)
+            pages += 1
+            fresh = [r for r in page if r.external_id not in seen]
+            if not fresh:  # a server that ignores skip would repeat page one forever
+                break
+            seen.update(r.external_id for r in fresh)
+            records += fresh
+        return FetchResult(
+            records=records, etag=headers.get("etag"), last_modified=headers.get("last-modified")
+        )
+
+    def sniff(self, body: bytes) -> bool:
+        """True for a JSON array of Lever postings (``hostedUrl`` and ``categories``)."""
+        data = peek_json(body)
+        return isinstance(data, list) and bool(data) and _is_posting(data[0])
+
+    def parse(self, body: bytes, source: str, url: str) -> list[RawPosting]:
+        """Every posting in one page; other shapes raise ParseError."""
+        data = load_json(body, source)
+        if not isinstance(data, list):
+            raise ParseError(source, "expected a JSON array of Lever postings")
+        postings = as_list(data, source, "the postings")
+        return guarded(source, lambda: [self._record(p, source, url) for p in postings])
+
+    @staticmethod
+    def _record(job: dict[str, Any], source: str, url: str) -> RawPosting:
+        if not text(job.get("id")) or not text(job.get("text")):
+            raise ParseError(source, "a posting has no id or title")
+        categories = job.get("categories") or {}
+        if not isinstance(categories, dict):
+            raise ParseError(source, "a posting's categories is not an object")
+        all_locations = categories.get("allLocations") or []
+        locations = unique([text(categories.get("location"))] + [text(v) for v in all_locations])
+        parts = [text(job.get("descriptionPlain"))]
+        for block in job.get("lists") or []:
+            if isinstance(block, dict):
+                parts.append(text(block.get("text")))
+                items = strip_tags(text(block.get("content")))
+                parts.extend(f"- {line}" for line in items.splitlines())
+        parts.append(text(job.get("additionalPlain")))
+        hints: dict[str, object] = {}
+        workplace = text(job.get("workplaceType")).lower()
+        if workplace == "remote":
+            hints["remote"] = True
+        elif workplace in ("on-site", "onsite", "hybrid"):
+            hints["remote"] = False
+        country = country_alpha2(text(job.get("country")))
+        if country:
+            hints["countries"] = [country]
+        hosted = text(job.get("hostedUrl"))
+        return RawPosting(
+            source=source,
+            external_id=text(job["id"]),
+            url=hosted or text(job.get("applyUrl")),
+            title=text(job["text"]),
+            company=_company(hosted) or _company(url),
+            locations=locations,
+            description="\n".join(p for p in parts if p),
+            posted=epoch(job.get("createdAt"), millis=True),
+            hints=hints,
+        )
+
+
+def _company(url: str) -> str:
+    """The company token in a jobs.lever.co or api.lever.co URL."""
+    marker = "/postings/" if "/v0/postings/" in url else "jobs.lever.co/"
+    if marker not in url:
+        return ""
+    return url.split(marker, 1)[1].split("/", 1)[0].split("?", 1)[0]
+
+
+register("lever")(LeverSource)

@@ -1,0 +1,101 @@
+"""SimplifyJobs listings: the ``.github/scripts/listings.json`` behind their internship lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.errors import ParseError
+from bot.postings.model import RawPosting
+from bot.sources.base import Fetcher, FetchResult, PollState, SourceSpec, register
+from bot.sources.jsonapi import (
+    as_list,
+    epoch,
+    fetch_once,
+    guarded,
+    is_bare_token,
+    load_json,
+    peek_json,
+    text,
+    unique,
+)
+
+__all__ = ["SimplifySource", "listings_url"]
+
+_KEYS = frozenset({"company_name", "title", "locations", "date_posted", "id"})
+
+
+def listings_url(url_or_repo: str) -> str:
+    """The raw listings.json URL for a SimplifyJobs repository (e.g. Summer2026-Internships)."""
+    if is_bare_token(url_or_repo):
+        return (
+            f"https://raw.githubusercontent.com/SimplifyJobs/{url_or_repo.strip()}"
+            "/dev/.github/scripts/listings.json"
+        )
+    return url_or_repo
+
+
+def _is_listing(item: Any) -> bool:
+    return isinstance(item, dict) and _KEYS <= item.keys() and "id_icims" not in item
+
+
+class SimplifySource:
+    """A SimplifyJobs internship or new-grad list."""
+
+    name = "simplify"
+
+    async def fetch(self, spec: SourceSpec, state: PollState, fetcher: Fetcher) -> FetchResult:
+        """Poll the listings file conditionally (raw.githubusercontent.com sends ETags)."""
+        return await fetch_once(self, spec, state, fetcher, listings_url(spec.url))
+
+    def sniff(self, body: bytes) -> bool:
+        """True for a JSON array of listings with company_name, locations and date_posted."""
+        data = peek_json(body)
+        return isinstance(data, list) and bool(data) and _is_listing(data[0])
+
+    def parse(self, body: bytes, source: str, url: str) -> list[RawPosting]:
+        """Every listing; closed or hidden ones carry hints["active"] = False.
+
+        Hidden listings (``is_visible: false``) were withdrawn from the list; they are
+        kept so that classify and dedup still know them, but they never alert.
+        """
+        data = load_json(body, source)
+        if not isinstance(data, list):
+            raise ParseError(source, "expected a JSON array of SimplifyJobs listings")
+        items = as_list(data, source, "the listings")
+        return guarded(
+            source,
+            lambda: [self._record(item, source) for item in items],
+        )
+
+    @staticmethod
+    def _record(item: dict[str, Any], source: str) -> RawPosting:
+        if not text(item.get("id")) or not text(item.get("title")):
+            raise ParseError(source, "a listing has no id or title")
+        hints: dict[str, object] = {}
+        if isinstance(item.get("active"), bool):
+            hints["active"] = item["active"]
+        if item.get("is_visible") is False:
+            hints["active"] = False
+        terms = [text(t) for t in item.get("terms") or [] if text(t)]
+        if terms:
+            # Only the internship lists carry terms ("Summer 2025"); new-grad lists do not.
+            hints["is_internship"] = True
+        details = []
+        if terms:
+            details.append("Terms: " + ", ".join(terms))
+        if text(item.get("sponsorship")):
+            details.append("Sponsorship: " + text(item.get("sponsorship")))
+        return RawPosting(
+            source=source,
+            external_id=text(item["id"]),
+            url=text(item.get("url")),
+            title=text(item["title"]),
+            company=text(item.get("company_name")),
+            locations=unique(text(place) for place in item.get("locations") or []),
+            description="\n".join(details),
+            posted=epoch(item.get("date_posted")),
+            hints=hints,
+        )
+
+
+register("simplify")(SimplifySource)

@@ -1,0 +1,172 @@
+"""The real `jobbot run`, killed with SIGKILL at random moments, delivers each alert once.
+
+A loopback feed serves a few hundred postings (backfilled, so the first poll alerts
+them); four webhook subscriptions point at a fake receiver on 127.0.0.1 that counts
+every (subscription, posting) reaching it. The bot is killed twenty times mid-flight
+and restarted; at the end every match has arrived exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.store import Store
+from subscriptions.matcher import matches
+from tests.conftest import FeedServer
+from tests.fakes.chat_receiver import ChatReceiver, chat_receiver
+from tests.fakes.feeds import feed
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+POSTINGS = 300
+KILLS = 20
+SUBSCRIPTIONS = {
+    "/all": [],  # 300 in one poll: over the burst threshold, one grouped message
+    "/nlp": ["area:nlp"],  # 75 single alerts
+    "/de": ["country:DE"],  # about 150 single alerts
+    "/us": ["country:US"],  # about 75 single alerts
+}
+
+
+def _config(tmp_path: Path, feed_url: str) -> Path:
+    config = tmp_path / "jobbot.toml"
+    config.write_text(
+        f"""
+data_dir = "{tmp_path / "data"}"
+default_sources = false
+allow_private_sources = true
+delivery_interval = 1
+burst_threshold = 200
+log_level = "info"
+
+[[sources]]
+name = "generated"
+kind = "rss"
+url = "{feed_url}"
+interval = "1h"
+backfill = {POSTINGS}
+"""
+    )
+    return config
+
+
+def _env(config: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    env |= {"JOBBOT_CONFIG": str(config), "PYTHONPATH": str(REPO)}
+    env.pop("JOBBOT_DATA_DIR", None)
+    return env
+
+
+async def _jobbot(env: dict[str, str], log: Path, *args: str) -> asyncio.subprocess.Process:
+    with log.open("ab") as out:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", *args, env=env, stdout=out, stderr=out, cwd=REPO
+        )
+
+
+def _runs(log: Path) -> int:
+    """How many `jobbot run` processes have said they are running."""
+    return log.read_text().count("jobbot is running")
+
+
+async def _started(log: Path, before: int) -> None:
+    """Wait (up to 20 s) until one more `jobbot run` has said it is running."""
+    for _ in range(1000):
+        if _runs(log) > before:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("jobbot did not start")
+
+
+def _outbox_settled(db_path: Path) -> bool:
+    if not db_path.exists():
+        return False
+    store = Store.open(db_path)
+    try:
+        statuses = store.delivery_statuses()
+    finally:
+        store.db.close()
+    return bool(statuses) and set(statuses) == {"sent"}
+
+
+async def test_sigkill_at_random_moments_loses_and_repeats_nothing(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed_server.serve("/generated.rss", feed(range(POSTINGS)))
+    config = _config(tmp_path, feed_server.url("/generated.rss"))
+    env = _env(config)
+    log = tmp_path / "jobbot.log"
+    async with chat_receiver(delay=0.01) as receiver:
+        for path, filters in SUBSCRIPTIONS.items():
+            proc = await _jobbot(
+                env,
+                log,
+                "subs",
+                "add",
+                *filters,
+                "--platform",
+                "webhook",
+                "--channel",
+                receiver.url(path),
+            )
+            assert await proc.wait() == 0, log.read_text()
+
+        rng = random.Random(20261123)
+        seen_at_kill = []
+        for _ in range(KILLS):
+            started = log.read_text().count("jobbot is running")
+            proc = await _jobbot(env, log, "run")
+            # Kill at a random moment after start-up (timed from there, so that a slow
+            # machine still has its kills land while alerts are going out).
+            await _started(log, started)
+            await asyncio.sleep(rng.uniform(0.0, 0.7))
+            proc.send_signal(signal.SIGKILL)
+            await proc.wait()
+            seen_at_kill.append(sum(receiver.received.values()))
+
+        started = log.read_text().count("jobbot is running")
+        proc = await _jobbot(env, log, "run")
+        db_path = tmp_path / "data" / "jobbot.db"
+        for _ in range(300):
+            # Stop once all went out and the bot is up (its SIGTERM handler installed).
+            running = log.read_text().count("jobbot is running") > started
+            if running and _outbox_settled(db_path):
+                break
+            await asyncio.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        assert await proc.wait() == 0, log.read_text()[-3000:]
+
+    _assert_exactly_once(db_path, receiver)
+    expected = sum(receiver.received.values())
+    # The kills landed mid-delivery, not only before or after it.
+    assert any(0 < seen < expected for seen in seen_at_kill), seen_at_kill
+    assert "taking over" in log.read_text()
+
+
+def _assert_exactly_once(db_path: Path, receiver: ChatReceiver) -> None:
+    store = Store.open(db_path)
+    try:
+        postings = store.recent_postings(limit=10 * POSTINGS)
+        subs = store.subscriptions()
+        statuses = store.delivery_statuses()
+    finally:
+        store.close()
+    assert len(postings) == POSTINGS
+    expected = {
+        (sub.id, stored.id)
+        for sub in subs
+        for stored in postings
+        if matches(sub.filter, stored.posting)
+    }
+    assert len(expected) > 2 * POSTINGS
+    assert statuses == {"sent": len(expected)}
+    assert receiver.duplicates() == {}
+    assert set(receiver.received) == expected

@@ -1,0 +1,479 @@
+"""jobbot on Discord, end to end: the real discord.py client, built by ``bot.app.build``,
+against the fake Discord REST API + gateway on 127.0.0.1, and a feed on a loopback server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import JobBot, build
+from bot.chat.discord_adapter import (
+    DiscordAdapter,
+    area_choices,
+    country_choices,
+    render_options,
+    timezone_choices,
+)
+from bot.config import load_settings
+from bot.errors import ConfigError
+from bot.postings.model import Posting
+from bot.store import StoredPosting
+from subscriptions.grammar import parse_command
+from tests.conftest import FeedServer
+from tests.fakes.discord_api import (
+    DEFAULT_GUILD_ID,
+    DEFAULT_MEMBER_PERMISSIONS,
+    DEFAULT_TEXT_CHANNEL_ID,
+    FakeDiscord,
+)
+from tests.fakes.specs import load_discord_spec
+
+with warnings.catch_warnings():
+    warnings.filterwarnings(
+        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
+    )
+    import discord
+
+pytestmark = pytest.mark.integration
+
+MANAGE_CHANNELS = 1 << 4
+MANAGER = DEFAULT_MEMBER_PERMISSIONS | MANAGE_CHANNELS
+CHANNEL = str(DEFAULT_TEXT_CHANNEL_ID)
+
+ITEM = """<item>
+  <title>{title}</title>
+  <link>{link}</link>
+  <guid isPermaLink="false">{guid}</guid>
+  <dc:creator>{company}</dc:creator>
+  <pubDate>Fri, 20 Nov 2026 09:00:00 +0000</pubDate>
+  <description><![CDATA[<p>Location: Berlin, Germany</p><p>{body}</p>]]></description>
+</item>"""
+NLP_BODY = (
+    "Research internship in natural language processing.</p><p>Apply for this position "
+    "before the deadline.</p><p>Currently enrolled in a PhD program."
+)
+OLD = ITEM.format(
+    title="Research Intern, Computer Vision (PhD)",
+    link="https://jobs.test.example/old",
+    guid="old",
+    company="Vision Co",
+    body="Computer vision internship.</p><p>Currently enrolled in a PhD program.",
+)
+NLP = ITEM.format(
+    title="Research Intern – Parsing (PhD), Berlin",
+    link="https://jobs.test.example/nlp",
+    guid="nlp",
+    company="Lingua Labs",
+    body=NLP_BODY,
+)
+HOSTILE = ITEM.format(
+    title="@everyone [amazon.jobs](https://evil.example) Research Intern",
+    link="https://jobs.test.example/hostile",
+    guid="hostile",
+    company="Lab &lt;@&amp;1&gt; @here",
+    body=NLP_BODY,
+)
+
+
+def feed(*items: str) -> bytes:
+    """A small RSS feed with these items."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>'
+        "<title>Test jobs</title><link>https://jobs.test.example/</link>"
+        "<description>test</description>" + "".join(items) + "</channel></rss>"
+    ).encode()
+
+
+@dataclass
+class Running:
+    """The bot, its Discord adapter and the fake it talks to."""
+
+    bot: JobBot
+    adapter: DiscordAdapter
+    fake: FakeDiscord
+
+    async def slash(
+        self, subcommand: str, options: dict[str, Any] | None = None, *, perms: int = MANAGER
+    ) -> dict[str, Any]:
+        """Send `/jobs <subcommand>` through the gateway and return the interaction callback."""
+        payload = self.fake.slash_interaction(
+            "jobs", subcommand, options or {}, member_permissions=perms
+        )
+        await self.fake.dispatch("INTERACTION_CREATE", payload)
+        return await self.fake.wait_for_callback(payload["id"])
+
+    async def poll_and_deliver(self) -> None:
+        await self.bot.poll_all()
+        await self.bot.worker.run_once()
+
+
+def _build(tmp_path: Path, fake: FakeDiscord) -> tuple[JobBot, DiscordAdapter]:
+    """jobbot from settings whose Discord URLs point at the fake (not started)."""
+    env = {
+        "JOBBOT_DATA_DIR": str(tmp_path / "data"),
+        "DISCORD_TOKEN": fake.token,
+        "DISCORD_GUILD_ID": str(DEFAULT_GUILD_ID),
+        "DISCORD_API_URL": fake.api_base,
+        "DISCORD_GATEWAY_URL": fake.gateway_url,
+    }
+    settings = load_settings(
+        env=env,
+        cwd=tmp_path,
+        overrides={"allow_private_sources": True, "default_sources": False},
+    )
+    bot = build(settings)
+    adapter = bot.adapters["discord"]
+    assert isinstance(adapter, DiscordAdapter)
+    adapter.guild_ready_timeout = 0.05  # the fake sends every GUILD_CREATE at once
+    adapter.channel_pace = 0.0
+    return bot, adapter
+
+
+@pytest.fixture
+async def running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, feed_server: FeedServer
+) -> AsyncIterator[Running]:
+    """jobbot built from settings whose Discord URLs point at the fake, logged in and ready."""
+    # build() points discord.py at DISCORD_API_URL / DISCORD_GATEWAY_URL; put both back after.
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    gateway = discord.gateway.DiscordWebSocket
+    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
+    async with FakeDiscord(
+        spec=load_discord_spec(), per_channel_limit=50, per_channel_window=1.0
+    ) as fake:
+        bot, adapter = _build(tmp_path, fake)
+        feed_server.serve("/jobs.rss", feed(OLD))
+        bot.store.upsert_source("test", "rss", feed_server.url("/jobs.rss"), 600, now=bot.clock())
+        try:
+            for service in bot.services:
+                await service.start()
+            assert adapter.client is not None
+            await adapter.client.wait_until_ready()
+            yield Running(bot, adapter, fake)
+        finally:
+            await bot.aclose()
+        assert fake.violations == []
+
+
+async def _subscribe(running: Running) -> None:
+    callback = await running.slash(
+        "subscribe", {"areas": "nlp", "countries": "DE", "degree": "phd-only"}
+    )
+    assert callback["type"] == 4
+    assert callback["data"]["content"].startswith("Subscribed #1: area:nlp country:DE")
+    assert running.fake.pings(callback) == set()
+
+
+async def test_subscribe_then_one_embed_alert(running: Running, feed_server: FeedServer) -> None:
+    fake = running.fake
+    assert "discord" in running.bot.describe()
+    [sync] = fake.command_syncs
+    assert sync["guild_id"] == str(DEFAULT_GUILD_ID)
+    jobs = fake.commands(DEFAULT_GUILD_ID)[0]
+    assert jobs["default_member_permissions"] == str(MANAGE_CHANNELS)
+    assert {o["name"] for o in jobs["options"]} >= {
+        "subscribe", "list", "unsubscribe", "pause", "resume", "preview", "digest", "areas",
+        "sources", "help",
+    }  # fmt: skip
+    await _subscribe(running)
+    [sub] = running.bot.store.subscriptions(platform="discord")
+    assert (sub.workspace, sub.channel) == (str(DEFAULT_GUILD_ID), CHANNEL)
+
+    await running.poll_and_deliver()  # the first poll records the backlog, alerts nobody
+    feed_server.serve("/jobs.rss", feed(OLD, NLP))
+    await running.poll_and_deliver()
+
+    [message] = fake.messages_in(DEFAULT_TEXT_CHANNEL_ID)
+    [embed] = message["embeds"]
+    assert embed["title"] == r"Research Intern – Parsing \(PhD\), Berlin"
+    assert embed["url"] == "https://jobs.test.example/nlp"
+    assert {f["name"] for f in embed["fields"]} >= {"Company", "Countries", "Areas", "Degree"}
+    [row] = message["components"]
+    [button] = row["components"]
+    assert (button["style"], button["label"], button["url"]) == (
+        5,
+        "Apply",
+        "https://jobs.test.example/nlp",
+    )
+    assert message["allowed_mentions"] == {"parse": []}
+    assert message["nonce"].startswith("jb") and message["enforce_nonce"] is True
+    assert running.bot.store.delivery_statuses().get("sent") == 1
+
+
+async def test_member_without_manage_channels_is_refused(running: Running) -> None:
+    callback = await running.slash("subscribe", {"areas": "nlp"}, perms=DEFAULT_MEMBER_PERMISSIONS)
+    assert callback["data"]["flags"] & 64  # ephemeral
+    assert "Manage Channels" in callback["data"]["content"]
+    assert running.bot.store.subscriptions() == []
+    # Reading is for everyone.
+    listing = await running.slash("list", perms=DEFAULT_MEMBER_PERMISSIONS)
+    assert "no subscriptions" in listing["data"]["content"]
+
+
+async def test_bad_input_gets_an_ephemeral_usage(running: Running) -> None:
+    callback = await running.slash("subscribe", {"areas": "nlpp"})
+    assert callback["data"]["flags"] & 64
+    assert "Usage: /jobs subscribe" in callback["data"]["content"]
+    assert running.bot.store.subscriptions() == []
+
+
+async def test_429_is_waited_out_and_nothing_is_sent_twice(
+    running: Running, feed_server: FeedServer
+) -> None:
+    await _subscribe(running)
+    await running.poll_and_deliver()
+    running.fake.force_429(DEFAULT_TEXT_CHANNEL_ID, retry_after=0.2)
+    feed_server.serve("/jobs.rss", feed(OLD, NLP))
+    await running.poll_and_deliver()
+    assert running.fake.rate_limited_count == 1
+    assert len(running.fake.messages_in(DEFAULT_TEXT_CHANNEL_ID)) == 1
+    # A retried send (say, the answer was lost) reuses the nonce: Discord returns the
+    # first message instead of posting again.
+    [sub] = running.bot.store.subscriptions()
+    posting = running.bot.store.recent_postings(1)[0]
+    first = await running.adapter.send_alert(sub, posting, 999)
+    again = await running.adapter.send_alert(sub, posting, 999)
+    assert first == again
+    assert running.fake.deduplicated_count == 1
+    assert len(running.fake.messages_in(DEFAULT_TEXT_CHANNEL_ID)) == 2
+
+
+async def test_missing_permissions_pause_the_subscription(
+    running: Running, feed_server: FeedServer
+) -> None:
+    await _subscribe(running)
+    await running.poll_and_deliver()
+    running.fake.fail_channel(DEFAULT_TEXT_CHANNEL_ID, status=403, code=50013)
+    feed_server.serve("/jobs.rss", feed(OLD, NLP))
+    await running.poll_and_deliver()
+    [sub] = running.bot.store.subscriptions()
+    assert sub.paused and sub.paused_reason is not None and "50013" in sub.paused_reason
+    assert running.fake.messages_in(DEFAULT_TEXT_CHANNEL_ID) == []
+    running.fake.clear_failure(DEFAULT_TEXT_CHANNEL_ID)
+    listing = await running.slash("list")
+    assert "paused: 50013" in listing["data"]["content"]
+
+
+async def test_hostile_posting_pings_nobody_and_links_nowhere_else(
+    running: Running, feed_server: FeedServer
+) -> None:
+    await _subscribe(running)
+    await running.poll_and_deliver()
+    feed_server.serve("/jobs.rss", feed(OLD, HOSTILE))
+    await running.poll_and_deliver()
+    [message] = running.fake.messages_in(DEFAULT_TEXT_CHANNEL_ID)
+    assert running.fake.pings(message) == set()
+    assert running.fake.markdown_links(message) == []
+    assert running.fake.link_hosts(message) == {"jobs.test.example"}
+    assert "evil.example" in message["embeds"][0]["title"]  # shown, as inert text
+
+
+async def test_autocomplete_and_subscription_choices(running: Running) -> None:
+    fake = running.fake
+    payload = fake.autocomplete_interaction(
+        "jobs", "subscribe", {}, focused="countries", value="DE,fra"
+    )
+    await fake.dispatch("INTERACTION_CREATE", payload)
+    callback = await fake.wait_for_callback(payload["id"])
+    assert callback["type"] == 8
+    values = [c["value"] for c in callback["data"]["choices"]]
+    assert values[0] == "DE,FR" and len(values) <= 25
+    await _subscribe(running)
+    payload = fake.autocomplete_interaction("jobs", "pause", {}, focused="subscription")
+    await fake.dispatch("INTERACTION_CREATE", payload)
+    callback = await fake.wait_for_callback(payload["id"])
+    assert [c["value"] for c in callback["data"]["choices"]] == ["1"]
+    paused = await running.slash("pause", {"subscription": "1"})
+    assert paused["data"]["content"].startswith("Paused #1")
+
+
+async def test_removal_from_the_server_pauses_its_subscriptions(running: Running) -> None:
+    await _subscribe(running)
+    await running.fake.remove_guild(DEFAULT_GUILD_ID)
+    # The handler runs after GUILD_DELETE, and the fake records nothing then: poll the store.
+    async with asyncio.timeout(5):
+        while not all(s.paused for s in running.bot.store.subscriptions()):  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    [sub] = running.bot.store.subscriptions()
+    assert sub.paused_reason == "jobbot was removed from this server"
+
+
+async def test_commands_are_synced_only_when_they_change(running: Running) -> None:
+    assert len(running.fake.command_syncs) == 1
+    assert await running.adapter.sync_commands() is False
+    assert len(running.fake.command_syncs) == 1
+    (running.adapter.state_dir / "discord_commands.sha256").write_text("stale\n")
+    assert await running.adapter.sync_commands() is True
+    assert len(running.fake.command_syncs) == 2
+
+
+async def test_preview_is_deferred_then_answered(running: Running, feed_server: FeedServer) -> None:
+    feed_server.serve("/jobs.rss", feed(OLD, NLP))
+    await running.bot.poll_all()
+    callback = await running.slash("preview", {"areas": "nlp"}, perms=DEFAULT_MEMBER_PERMISSIONS)
+    assert (callback["type"], callback["ephemeral"]) == (5, True)  # deferred within 3 s
+    await running.fake.wait_for(lambda: len(running.fake.followups) == 1, what="followup")
+    [followup] = running.fake.followups
+    assert "Parsing" in followup["content"] and followup["flags"] & 64
+    assert running.fake.pings(followup) == set()
+
+
+async def test_resume_with_catch_up_and_help_choices(running: Running) -> None:
+    await _subscribe(running)
+    await running.slash("pause", {"subscription": "1"})
+    resumed = await running.slash("resume", {"subscription": "1", "catch_up": True})
+    assert "Sending what matched meanwhile" in resumed["data"]["content"]
+    usage = await running.slash("help", {"command": "subscribe"})
+    assert usage["data"]["content"].startswith("Usage: /jobs subscribe")
+
+
+async def test_long_digest_goes_as_several_valid_messages(running: Running) -> None:
+    await _subscribe(running)
+    [sub] = running.bot.store.subscriptions()
+    postings = [
+        StoredPosting(
+            i,
+            Posting(
+                source="test",
+                external_id=f"d{i}",
+                url=f"https://jobs.test.example/d{i}",
+                title=f"Research Intern {i} @everyone " + "x" * 150,
+                areas=("nlp",) if i % 2 else ("cv",),
+                is_internship=True,
+            ),
+            running.bot.clock(),
+        )
+        for i in range(120)
+    ]
+    refs = await running.adapter.send_digest(sub, postings, "Daily digest for #1", "d-1")
+    messages = running.fake.messages_in(DEFAULT_TEXT_CHANNEL_ID)
+    assert len(refs) == len(messages) > 1
+    assert messages[0]["content"].startswith("Daily digest for #1 — 120 posting")
+    assert all(running.fake.pings(m) == set() for m in messages)
+    hosts = set().union(*(running.fake.link_hosts(m) for m in messages))
+    assert hosts == {"jobs.test.example"}
+    # Sending the same digest again (a retry) posts nothing new: the nonces repeat.
+    await running.adapter.send_digest(sub, postings, "Daily digest for #1", "d-1")
+    assert len(running.fake.messages_in(DEFAULT_TEXT_CHANNEL_ID)) == len(messages)
+
+
+async def test_a_refused_token_stops_start_up_with_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    async with FakeDiscord() as fake:
+        env = {
+            "JOBBOT_DATA_DIR": str(tmp_path),
+            "DISCORD_TOKEN": "not-the-token",
+            "DISCORD_API_URL": fake.api_base,
+        }
+        bot = build(load_settings(env=env, cwd=tmp_path, overrides={"default_sources": False}))
+        try:
+            with pytest.raises(ConfigError, match="DISCORD_TOKEN"):
+                await bot.services[0].start()
+        finally:
+            await bot.aclose()
+
+
+async def test_preview_of_a_hostile_posting_links_only_to_postings(
+    running: Running, feed_server: FeedServer
+) -> None:
+    feed_server.serve("/jobs.rss", feed(OLD, HOSTILE))
+    await running.bot.poll_all()
+    await running.slash("preview", {"countries": "DE"}, perms=DEFAULT_MEMBER_PERMISSIONS)
+    await running.fake.wait_for(lambda: len(running.fake.followups) == 1, what="followup")
+    [followup] = running.fake.followups
+    assert "evil.example" in followup["content"]
+    assert running.fake.markdown_links(followup) == []
+    assert running.fake.link_hosts(followup) == {"jobs.test.example"}
+    assert running.fake.pings(followup) == set()
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "permanent"),
+    [(404, 10003, True), (403, 50001, True), (400, 50035, False), (400, 20028, False)],
+)
+async def test_errors_pause_only_when_the_channel_is_lost(
+    running: Running, feed_server: FeedServer, status: int, code: int, permanent: bool
+) -> None:
+    await _subscribe(running)
+    await running.poll_and_deliver()
+    running.fake.fail_channel(DEFAULT_TEXT_CHANNEL_ID, status=status, code=code, times=1)
+    feed_server.serve("/jobs.rss", feed(OLD, NLP))
+    await running.poll_and_deliver()
+    [sub] = running.bot.store.subscriptions()
+    assert sub.paused is permanent
+    statuses = running.bot.store.delivery_statuses()
+    assert statuses == ({"failed": 1} if permanent else {"retry": 1})
+
+
+async def test_run_connects_on_the_same_loop_and_stops_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    gateway = discord.gateway.DiscordWebSocket
+    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
+    async with FakeDiscord(spec=load_discord_spec()) as fake:
+        bot, adapter = _build(tmp_path, fake)
+        stop = asyncio.Event()
+        task = asyncio.create_task(bot.run(stop))
+        try:
+            await fake.wait_until_identified()
+            payload = fake.slash_interaction("jobs", "help", member_permissions=MANAGER)
+            await fake.dispatch("INTERACTION_CREATE", payload)
+            callback = await fake.wait_for_callback(payload["id"])
+            assert "jobbot posts research-internship alerts" in callback["data"]["content"]
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
+            await bot.aclose()
+        assert adapter.client is not None and adapter.client.is_closed()
+
+
+def test_typed_options_become_grammar_text() -> None:
+    text = render_options(
+        "subscribe",
+        {"areas": "nlp,cv", "countries": "DE", "keywords": "applied science", "exclude": None},
+    )
+    assert text == "subscribe area:nlp,cv country:DE 'keywords:applied science'"
+    command = parse_command(text)
+    assert command.filter is not None and command.filter.keywords == ("applied science",)
+
+
+def test_autocomplete_completes_the_last_segment_within_25() -> None:
+    assert [c.value for c in area_choices("cv,nl")][:1] == ["cv,nlp"]
+    assert [c.value for c in country_choices("ger")][:1] == ["DE"]
+    assert country_choices("")[:1] and len(country_choices("")) == 25
+    zones = timezone_choices("europe/ber")
+    assert [c.value for c in zones] == ["Europe/Berlin"]
+    assert len(timezone_choices("")) == 25
+
+
+async def test_digest_now_sends_an_embed_digest(running: Running, feed_server: FeedServer) -> None:
+    callback = await running.slash(
+        "subscribe", {"areas": "nlp", "mode": "daily", "time": "08:00", "timezone": "Europe/Berlin"}
+    )
+    assert "mode:daily at:08:00 tz:Europe/Berlin" in callback["data"]["content"]
+    await running.poll_and_deliver()
+    feed_server.serve("/jobs.rss", feed(OLD, NLP))
+    await running.poll_and_deliver()
+    assert running.fake.messages_in(DEFAULT_TEXT_CHANNEL_ID) == []  # daily: nothing instant
+    answer = await running.slash("digest")
+    assert answer["data"]["content"] == "Sending the digest for #1 now."
+    await running.fake.wait_for(
+        lambda: len(running.fake.messages_in(DEFAULT_TEXT_CHANNEL_ID)) == 1, what="digest"
+    )
+    [message] = running.fake.messages_in(DEFAULT_TEXT_CHANNEL_ID)
+    assert "1 new posting" in message["content"]
+    [embed] = message["embeds"]
+    assert embed["title"] == "Natural language processing"
+    assert running.fake.link_hosts(message) == {"jobs.test.example"}
+    assert running.fake.pings(message) == set()

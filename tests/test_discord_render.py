@@ -1,0 +1,150 @@
+"""The Discord renderer keeps every message within Discord's limits and neutralises posting text."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from bot.chat.discord_render import (
+    LIMITS,
+    DiscordMessage,
+    alert_message,
+    area_colour,
+    digest_messages,
+    discord_text,
+    embed_size,
+    reply_text,
+)
+from bot.postings.model import Posting
+from tests.fakes.discord_api import FakeDiscord, FormErrors, check_message_limits
+
+POSTED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def _posting(n: int = 1, **changes: object) -> Posting:
+    values: dict[str, object] = {
+        "source": "test",
+        "external_id": f"p{n}",
+        "url": f"https://jobs.example.org/{n}",
+        "title": f"Research Intern {n}, NLP",
+        "company": "Lingua Labs",
+        "countries": ("DE",),
+        "areas": ("nlp",),
+        "degree": "phd-only",
+        "is_internship": True,
+        "posted_at": POSTED,
+    }
+    values.update(changes)
+    return Posting(**values)  # type: ignore[arg-type]
+
+
+def _payload(message: DiscordMessage) -> dict[str, object]:
+    """What the adapter sends, as Discord JSON (buttons as one action row)."""
+    body: dict[str, object] = {"embeds": list(message.embeds)}
+    if message.content:
+        body["content"] = message.content
+    if message.buttons:
+        row = [
+            {"type": 2, "style": 5, "label": label, "url": url} for label, url in message.buttons
+        ]
+        body["components"] = [{"type": 1, "components": row}]
+    return body
+
+
+def _within_limits(message: DiscordMessage) -> list[str]:
+    errors = FormErrors()
+    check_message_limits(_payload(message), errors)
+    return errors.paths()
+
+
+def test_alert_has_linked_title_facts_footer_and_button() -> None:
+    message = alert_message(_posting())
+    [embed] = message.embeds
+    assert embed["title"] == "Research Intern 1, NLP"
+    assert embed["url"] == "https://jobs.example.org/1"
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Company"] == "Lingua Labs"
+    assert fields["Countries"] == "Germany"
+    assert fields["Degree"] == "PhD only"
+    assert fields["Posted"] == "20 Nov 2026"
+    assert embed["footer"]["text"] == "Source: test"
+    assert embed["timestamp"] == POSTED.isoformat()
+    assert embed["color"] == area_colour("nlp") != area_colour("cv")
+    assert message.buttons == (("Apply", "https://jobs.example.org/1"),)
+    assert _within_limits(message) == []
+
+
+def test_alert_at_the_limits_is_cut_not_refused() -> None:
+    long_url = "https://jobs.example.org/" + "a" * 600
+    posting = _posting(title="T" * 5000, company="C" * 5000, url=long_url)
+    message = alert_message(posting)
+    [embed] = message.embeds
+    assert len(embed["title"]) == LIMITS["title"] and embed["title"].endswith("…")
+    assert all(len(f["value"]) <= LIMITS["field_value"] for f in embed["fields"])
+    assert embed["url"] == long_url  # an embed URL may be 2048 long …
+    assert message.buttons == ()  # … but a button URL only 512: no button then
+    assert _within_limits(message) == []
+    assert alert_message(_posting(url="javascript:alert(1)")).embeds[0].get("url") is None
+
+
+def test_posting_text_cannot_mention_or_link() -> None:
+    hostile = "@everyone [amazon.jobs](https://evil.example) <@123> see http://x.example"
+    message = alert_message(_posting(title=hostile, company="<@&9> @here"))
+    fake = FakeDiscord()
+    body = _payload(message) | {"content": discord_text(hostile, 200)}
+    assert fake.markdown_links(body) == []
+    assert fake.link_hosts(body) == {"jobs.example.org"}
+    # Even without allowed_mentions the neutralised content pings nobody.
+    assert fake.pings(body) == set()
+    assert "evil.example" in message.embeds[0]["title"]  # shown as text, not dropped
+
+
+def test_discord_text_escapes_markdown_and_respects_the_limit() -> None:
+    assert discord_text("**bold** _x_", 100) == r"\*\*bold\*\* \_x\_"
+    cut = discord_text("[" * 300, 256)
+    assert len(cut) <= 256 and cut.endswith("…")
+
+
+def test_digest_splits_into_messages_within_every_limit() -> None:
+    areas = ["nlp", "cv", "speech", "recsys", "rl", "robotics"]
+    postings = [
+        _posting(i, title=f"Intern {i} " + "x" * 140, areas=(areas[i % len(areas)],))
+        for i in range(300)
+    ]
+    messages = digest_messages("Daily digest for #1", postings)
+    assert len(messages) > 1
+    assert messages[0].content.startswith("Daily digest for #1 — 300 posting")
+    for message in messages:
+        assert len(message.embeds) <= LIMITS["embeds"]
+        assert sum(embed_size(e) for e in message.embeds) <= LIMITS["total"]
+        assert all(len(e["description"]) <= LIMITS["description"] for e in message.embeds)
+        assert _within_limits(message) == []
+    links = [
+        url
+        for message in messages
+        for embed in message.embeds
+        for url in re.findall(r"\]\((https://[^)]+)\)", embed["description"])
+    ]
+    assert sorted(links) == sorted(p.url for p in postings)  # each posting exactly once
+
+
+def test_small_digest_is_one_message() -> None:
+    messages = digest_messages("Weekly", [_posting(1), _posting(2, areas=("cv",))])
+    assert len(messages) == 1 and len(messages[0].embeds) == 2
+    assert digest_messages("Empty", [])[0].content.startswith("Empty — 0")
+
+
+def test_reply_text_keeps_own_links_and_defuses_quoted_ones() -> None:
+    reply = (
+        "2 recent posting(s) match `area:nlp`; newest:\n"
+        "• @everyone [amazon.jobs](https://evil.example) — Evil (Germany)\n"
+        "  https://jobs.example.org/1\n"
+        "• a ` [x](https://evil2.example) ` <@123>\n"
+        "  https://jobs.example.org/2"
+    )
+    fake = FakeDiscord()
+    body = {"content": reply_text(reply)}
+    assert fake.markdown_links(body) == []
+    assert fake.link_hosts(body) == {"jobs.example.org"}
+    assert fake.pings(body) == set()
+    assert len(reply_text("x" * 3000)) == LIMITS["content"]

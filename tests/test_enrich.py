@@ -1,0 +1,337 @@
+"""Enrichment of posting text: countries, remote, areas, degree, posting kind, dates, pay."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.postings.enrich import enrich
+from bot.postings.facts import (
+    detect_degree,
+    detect_duration,
+    detect_pay,
+    is_internship,
+    looks_like_posting,
+    parse_posted,
+)
+from bot.postings.geo import load_gazetteer
+from bot.postings.model import RawPosting
+from bot.postings.page import parse_page
+from bot.postings.taxonomy import load_taxonomy
+
+NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("location", "countries", "remote"),
+    [
+        ("US, WA, Seattle", {"US"}, False),
+        ("Seattle, WA", {"US"}, False),
+        ("Aachen", {"DE"}, False),
+        ("Sydney, Melbourne", {"AU"}, False),
+        ("Sydney, Melbourne, Adelaide, Brisbane", {"AU"}, False),
+        ("Remote - US", {"US"}, True),
+        ("London, UK", {"GB"}, False),
+        ("IN, KA, Bengaluru", {"IN"}, False),
+        ("Zürich", {"CH"}, False),
+        ("Toronto, ON", {"CA"}, False),
+        ("United States", {"US"}, False),
+        ("Chennai, TN, IND", {"IN"}, False),
+        ("US, CA, San Francisco", {"US"}, False),
+        ("Various US UK CA", {"US", "GB", "CA"}, False),
+        ("Remote CA or USA", {"US", "CA"}, True),
+        ("Montreal QC CA", {"CA"}, False),
+        ("Finland; Remote - Denmark; Stockholm, Sweden", {"FI", "DK", "SE"}, True),
+        ("Austin, Remote US, London, Remote UK", {"US", "GB"}, True),
+        ("Dubai, Saudi Arabia", {"AE"}, False),
+        ("Saskatoon SK USA", {"CA"}, False),
+        ("Hybrid - Berlin", {"DE"}, False),
+        ("Multiple Locations", set(), False),
+        ("Remote", set(), True),
+        ("Can Work from Home", set(), True),
+        ("Eindhoven", {"NL"}, False),
+        ("Bangalore", {"IN"}, False),
+        ("Hong Kong, STP", {"HK"}, False),
+        ("Remote in North America", {"US", "CA"}, True),
+    ],
+)
+def test_countries_from_locations_as_written(
+    location: str, countries: set[str], remote: bool
+) -> None:
+    assert load_gazetteer().countries_in(location) == (countries, remote)
+
+
+def test_countries_from_text_need_a_place_context() -> None:
+    gazetteer = load_gazetteer()
+    assert gazetteer.countries_in_text("The internship is based in Aachen.") == {"DE"}
+    assert gazetteer.countries_in_text("Our office in Seattle, WA is hiring.") == {"US"}
+    assert gazetteer.countries_in_text("Data assembled in Australia.") == {"AU"}
+    # A surname that is also a town, an acronym and a first name are not places.
+    assert gazetteer.countries_in_text("Contact Katya Rodriguez (HR Analyst).") == set()
+    assert gazetteer.countries_in_text("Machine Learning Manager - MILA") == set()
+    assert gazetteer.countries_in_text("Ask Jordan about it.") == set()
+
+
+def _posting(title: str, description: str = "", locations: tuple[str, ...] = ()) -> RawPosting:
+    return RawPosting(
+        source="t",
+        external_id="1",
+        url="https://example.org/j/1",
+        title=title,
+        company="Example",
+        locations=locations,
+        description=description,
+    )
+
+
+def test_countries_read_from_a_location_line_when_no_field_gives_one() -> None:
+    raw = _posting("Data Engineer", "<p><strong>Location:</strong> Saskatoon SK USA</p>")
+    assert enrich(raw, NOW).countries == ("CA",)
+
+
+def test_a_remote_from_anywhere_role_takes_no_country_from_its_text() -> None:
+    raw = _posting(
+        "Student Internship Program",
+        "These internships are 100% remote; past interns joined from Australia and India.",
+    )
+    posting = enrich(raw, NOW)
+    assert posting.countries == ()
+    assert posting.remote
+
+
+def test_a_page_without_places_takes_the_country_of_its_links() -> None:
+    raw = _posting("Internship", "Write to lab@cs.uu.nl or see https://www.uu.nl/research.")
+    assert enrich(raw, NOW).countries == ("NL",)
+
+
+def test_title_names_a_country() -> None:
+    posting = enrich(_posting("AI Engineering Intern - Colombia", locations=("Remote",)), NOW)
+    assert posting.countries == ("CO",)
+    assert posting.remote
+
+
+def test_hybrid_text_beats_a_remote_header() -> None:
+    raw = _posting("Data Scientist", "You work in a hybrid model, 2 days a week.", ("Remote",))
+    assert not enrich(raw, NOW).remote
+    strong = _posting("Research Intern", "This role is available as fully home-based.")
+    assert enrich(strong, NOW).remote
+
+
+def test_a_conditional_remote_sentence_is_not_remote() -> None:
+    raw = _posting(
+        "Sales Expert",
+        "We enjoy a hybrid work model. If the job description states that the position is "
+        "fully remote, that arrangement will apply instead.",
+        ("Amsterdam, Netherlands",),
+    )
+    assert not enrich(raw, NOW).remote
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "degree"),
+    [
+        ("Research Intern", "Enrolled in a PhD program in CS.", "phd-only"),
+        ("Research Intern", "Enrolled in a PhD or Master's degree program.", "phd-or-masters"),
+        ("PhD Student Science Recruiting", "", "phd-only"),
+        ("Applied Scientist Intern", "Join our team.", "unknown"),
+        ("Software Engineer Intern", "Pursuing a Bachelor's, Master's or PhD degree.", "any"),
+        ("Intern", "Currently pursuing a degree in Mathematics or Statistics.", "any"),
+        ("Intern", "Must be pursuing a Master Degree or PhD degree in CS.", "phd-or-masters"),
+        ("Quant Intern", "A Master's level subject is desirable.", "unknown"),
+        ("EMBARK Postdoc", "", "phd-only"),
+        ("Data Science Intern (enrolled for PhD/MS Degree)", "", "phd-or-masters"),
+        ("Campus Quantitative Researcher – M1/M2 Intern", "", "phd-or-masters"),
+        ("AI Software Engineering Undergraduate Intern", "PhD welcome.", "any"),
+        ("Intern", "Work closely with your PhD student host.", "unknown"),
+        ("Intern", "Must be a graduate student. Bachelor's degree in planning.", "phd-or-masters"),
+        ("Intern", "UG rising juniors and seniors, and graduate students.", "any"),
+        ("Trader", "Jane Doe, PhD, will be your manager.", "unknown"),
+        ("Intern", "A bachelor's, master's, or PhD degree in statistics.", "any"),
+        ("Intern", "Graduate students pursuing a PhD are eligible.", "phd-only"),
+        ("Art Intern", "You love the Old Masters.", "unknown"),
+        ("Office Intern", "Currently enrolled in a Dutch university.", "any"),
+        ("Data Associate", "An Associate’s Degree or related work experience.", "any"),
+        ("Expert", "Work with stakeholders at all levels.", "unknown"),
+    ],
+)
+def test_degree(title: str, text: str, degree: str) -> None:
+    assert detect_degree(title, text) == degree
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Applied Scientist Intern", True),
+        ("Software Engineering Co-op", True),
+        ("Student Researcher, 2026", True),
+        ("Duaal-/deeltijd student Marketing", True),
+        ("Pflichtpraktikant - Data Science", True),
+        ("Data Science for Social Good Summer Fellowship", True),
+        ("Senior Software Engineer", False),
+        ("Engineering Manager, Intern Programs", True),
+        ("Machine Learning New Grad (PhD)", False),
+    ],
+)
+def test_is_internship(title: str, expected: bool) -> None:
+    assert is_internship(title, "") is expected
+
+
+def test_full_time_roles_that_mention_interns_are_not_internships() -> None:
+    text = "You will mentor interns and new graduates."
+    assert not is_internship("Staff Research Scientist", text)
+
+
+@pytest.mark.parametrize(
+    ("title", "hint", "expected"),
+    [
+        ("Getting a Research Internship", None, False),
+        ("Opportunities", None, False),
+        ("Open Positions", None, False),
+        ("Company announces new AI lab", None, False),
+        ("Microsoft Research Internships", False, False),
+        ("Openings: Intern students on AI Infrastructure", False, True),
+        ("Research Intern, Summer 2026", None, True),
+    ],
+)
+def test_looks_like_posting(title: str, hint: bool | None, expected: bool) -> None:
+    assert looks_like_posting(title, "", hint) is expected
+
+
+def test_a_structured_record_is_a_posting_without_role_words() -> None:
+    assert looks_like_posting("Product Counsel, Crypto", "", structured=True)
+    assert not looks_like_posting("Product Counsel, Crypto", "")
+
+
+def test_blog_front_matter_marks_a_page_as_not_a_posting() -> None:
+    page = parse_page('---\nlayout: post\ntitle: "Tips for interns"\n---\nText.', "p", "x")
+    assert page.hints == {"is_posting": False}
+    assert page.title == "Tips for interns"
+    job = parse_page("---\nlayout: post\ncategories: Jobs\n---\n# Intern\n", "p", "y")
+    assert job.hints == {}
+
+
+def test_page_title_skips_template_code_and_markdown_links() -> None:
+    html = '<h1><%=program.Item("title")%></h1><h2>Quant Summer Analyst</h2>'
+    assert parse_page(html, "p", "x").title == "Quant Summer Analyst"
+    markdown = "# [Research Intern, PhD](https://example.org/apply)\n\nText"
+    assert parse_page(markdown, "p", "y").title == "Research Intern, PhD"
+
+
+def test_areas_from_title_and_role_text_not_degree_fields_tools_or_boilerplate() -> None:
+    raw = _posting(
+        "Applied Scientist Intern (Recommender Systems)",
+        "### About the role\nYou will build recommender systems for search ranking.\n"
+        "### Qualifications\nPhD in Operations Research, Statistics or related fields.\n"
+        "Experience with Java, C++, Python.\n"
+        "### About us\nWe are an AI company working on computer vision and speech.\n",
+    )
+    assert enrich(raw, NOW).areas == ("ml", "recsys")
+
+
+def test_title_only_phrases_count_in_titles_only() -> None:
+    taxonomy = load_taxonomy()
+    assert "cv" in taxonomy.find_in_title("Perception Engineer Intern")
+    assert "cv" not in taxonomy.find("Our vision is a better world.")
+    assert {"llm", "multimodal"} <= taxonomy.find_in_title("ML Engineer LLM/VLM")
+
+
+def test_no_taxonomy_phrase_points_to_two_slugs() -> None:
+    taxonomy = load_taxonomy()
+    for area in taxonomy.areas.values():
+        assert not set(area.synonyms) & set(area.title_only)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("10 hours ago", NOW - timedelta(hours=10)),
+        ("2 days ago", NOW - timedelta(days=2)),
+        ("Posted 3 weeks ago", NOW - timedelta(weeks=3)),
+        ("2024-10-25T01:30:00Z", datetime(2024, 10, 25, 1, 30, tzinfo=UTC)),
+        ("March 5, 2026", datetime(2026, 3, 5, tzinfo=UTC)),
+        ("Tue, 10 Sep 2024 20:00:00 GMT", datetime(2024, 9, 10, 20, 0, tzinfo=UTC)),
+        ("yesterday", NOW - timedelta(days=1)),
+    ],
+)
+def test_posted_dates(text: str, expected: datetime) -> None:
+    assert parse_posted(text, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high", "currency", "period"),
+    [
+        ("$65.38/hr to $107.40/hr", 65.38, 107.40, "USD", "hour"),
+        ("$107 / hour", 107, 107, "USD", "hour"),
+        ("€2,300 per month", 2300, 2300, "EUR", "month"),
+        ("$60 - $65 per hour", 60, 65, "USD", "hour"),
+    ],
+)
+def test_pay(text: str, low: float, high: float, currency: str, period: str) -> None:
+    pay = detect_pay(text)
+    assert pay is not None
+    assert (pay.min, pay.max, pay.currency, pay.period) == (low, high, currency, period)
+
+
+@pytest.mark.parametrize(
+    ("text", "duration"),
+    [
+        ("a 12-week internship", "12 weeks"),
+        ("for 6 months", "6 months"),
+        ("3 - 6 months", "3-6 months"),
+    ],
+)
+def test_duration(text: str, duration: str) -> None:
+    assert detect_duration(text) == duration
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_location_parser_never_crashes(text: str) -> None:
+    countries, remote = load_gazetteer().countries_in(text)
+    assert all(len(c) == 2 and c.isupper() for c in countries)
+    assert isinstance(remote, bool)
+    assert all(len(c) == 2 for c in load_gazetteer().countries_in_text(text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=80), st.integers(0, 4_000_000_000), st.none()))
+def test_date_parser_never_crashes(value: str | int | None) -> None:
+    parsed = parse_posted(value, NOW)
+    assert parsed is None or parsed.tzinfo is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("$€£0123456789.,-– /hrmonthperyk to"), max_size=60))
+def test_pay_parser_never_crashes(text: str) -> None:
+    pay = detect_pay(text)
+    assert pay is None or (pay.min is None or pay.max is None or pay.min <= pay.max)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300), st.text(max_size=80))
+def test_enrich_never_crashes(description: str, title: str) -> None:
+    enrich(_posting(title or "x", description, (description[:40],)), NOW)
+
+
+def test_page_date_and_title_lines() -> None:
+    page = parse_page("Title: Data Intern\nDate: 2024-09-01\n\n# Data Intern\nText", "p", "x")
+    assert page.posted == "2024-09-01"
+    assert enrich(page, NOW).posted_at == datetime(2024, 9, 1, tzinfo=UTC)
+    html = "<h1><%=title%></h1><p>- Location: London</p><p>Quant Summer Analyst</p>"
+    assert parse_page(html, "p", "y").title == "Quant Summer Analyst"
+
+
+def test_a_deadline_the_source_states_is_kept(now) -> None:
+    raw = RawPosting(
+        source="gh",
+        external_id="1",
+        url="https://x.example/1",
+        title="Research Intern",
+        hints={"deadline": "2027-01-15"},
+    )
+    assert enrich(raw, now).deadline == datetime(2027, 1, 15, tzinfo=UTC)
+    assert enrich(replace(raw, hints={"deadline": 15}), now).deadline is None

@@ -1,0 +1,664 @@
+"""jobbot as a Slack app: the real bolt AsyncApp in HTTP mode against FakeSlack, both on 127.0.0.1.
+
+Slash commands arrive as signed HTTP requests; postings come from the loopback feed server;
+what the bot sends Slack is checked by the fake (against the Web API spec when ../shared is
+present, else without argument-name checks: see ``spec_or_skip_note``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import re
+import urllib.parse
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
+import aiohttp
+import pytest
+from aiohttp import web
+from slack_sdk.http_retry import builtin_async_handlers
+
+from bot.app import JobBot, build
+from bot.chat.slack_app import SlackService
+from bot.config import load_settings
+from bot.errors import ConfigError
+from bot.postings.model import Posting
+from tests.conftest import FeedServer
+from tests.fakes.slack_api import (
+    BOT_TOKEN,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    TEAM_ID,
+    FakeSlack,
+    check_blocks,
+    sign_request,
+    slash_command_body,
+    view_submission_body,
+)
+from tests.fakes.specs import load_slack_spec
+
+pytestmark = pytest.mark.integration
+
+SIGNING_SECRET = "test-signing-secret"
+CHANNEL = "C0JOBS"
+SPEC = load_slack_spec()  # None where ../shared is absent: the fake then skips arg-name checks
+
+
+@dataclass
+class Item:
+    """One RSS item of the test feed."""
+
+    guid: str
+    title: str
+    company: str
+    location: str
+    text: str
+    link: str = ""
+
+
+def rss(*items: Item) -> bytes:
+    """A small RSS 2.0 feed (titles are XML-escaped, as a feed must)."""
+    parts = []
+    for item in items:
+        link = item.link or f"https://jobs.test.example/{item.guid}"
+        parts.append(
+            f"<item><title>{xml_escape(item.title)}</title><link>{xml_escape(link)}</link>"
+            f'<guid isPermaLink="false">{item.guid}</guid>'
+            f"<dc:creator>{xml_escape(item.company)}</dc:creator>"
+            "<pubDate>Fri, 20 Nov 2026 09:00:00 +0000</pubDate>"
+            f"<description>{xml_escape(f'<p>Location: {item.location}</p><p>{item.text}</p>')}"
+            "</description></item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>'
+        "<title>t</title><link>https://jobs.test.example/</link><description>d</description>"
+        + "".join(parts)
+        + "</channel></rss>"
+    ).encode()
+
+
+MT = Item(
+    "mt-1",
+    "Research Intern – Machine Translation (PhD or Master's), Berlin",
+    "Lingua Labs",
+    "Berlin, Germany",
+    "Natural language processing research. Enrolled in a PhD or Master's program.",
+)
+
+
+@dataclass
+class Harness:
+    """The bot with its Slack app serving HTTP on 127.0.0.1, the fake and the feed."""
+
+    bot: JobBot
+    service: SlackService
+    slack: FakeSlack
+    feed: FeedServer
+    http: aiohttp.ClientSession
+
+    @property
+    def events_url(self) -> str:
+        return f"http://127.0.0.1:{self.service.port}/slack/events"
+
+    async def post(self, body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None):
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            **sign_request(secret, body, timestamp=timestamp),
+        }
+        async with self.http.post(self.events_url, data=body, headers=headers) as response:
+            text = await response.text()
+            return response.status, (json.loads(text) if text.startswith("{") else text)
+
+    async def jobs(self, text: str, channel: str = CHANNEL) -> dict[str, Any]:
+        status, reply = await self.post(slash_command_body(text, channel_id=channel))
+        assert status == 200, reply
+        return reply if isinstance(reply, dict) else {"text": reply}
+
+    async def feed_items(self, *items: Item, backfill: int = 0) -> None:
+        """Serve these items and poll once, then deliver what matched."""
+        self.feed.serve("/jobs.rss", rss(*items))
+        if self.bot.store.source("test") is None:
+            self.bot.store.upsert_source(
+                "test",
+                "rss",
+                self.feed.url("/jobs.rss"),
+                600,
+                backfill=backfill,
+                now=self.bot.clock(),
+            )
+        await self.bot.poll_all()
+        await self.bot.worker.run_once()
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack(spec=SPEC, per_channel_interval=1.0) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def harness(
+    tmp_path: Path, slack: FakeSlack, feed_server: FeedServer
+) -> AsyncIterator[Harness]:
+    settings = load_settings(
+        env={
+            "JOBBOT_DATA_DIR": str(tmp_path / "data"),
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "JOBBOT_HOST": "127.0.0.1",
+            "JOBBOT_PORT": "0",
+        },
+        cwd=tmp_path,
+        overrides={"allow_private_sources": True, "default_sources": False},
+    )
+    bot = build(settings, console=io.StringIO())
+    [service] = bot.services
+    await service.start()
+    async with aiohttp.ClientSession() as http:
+        yield Harness(bot, service, slack, feed_server, http)
+    await service.close()
+    await bot.aclose()
+
+
+async def eventually(condition: Callable[[], bool], seconds: float = 3.0) -> None:
+    """Wait until work started after an ack is visible (or fail after ``seconds``)."""
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the condition never held")
+
+
+@pytest.fixture
+def fixed_retry_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AsyncRateLimitErrorRetryHandler sleeps Retry-After + random(); pin the random part."""
+    monkeypatch.setattr(builtin_async_handlers, "random", SimpleNamespace(random=lambda: 0.1))
+
+
+def test_build_lists_slack_as_a_target(tmp_path: Path) -> None:
+    settings = load_settings(
+        env={
+            "JOBBOT_DATA_DIR": str(tmp_path),
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_APP_TOKEN": "xapp-test",
+        },
+        cwd=tmp_path,
+        overrides={"default_sources": False},
+    )
+    bot = build(settings, console=io.StringIO())
+    try:
+        assert "slack" in bot.adapters
+        assert bot.services[0].config.socket_mode and not bot.services[0].serves_http
+        assert "Alerts go to: the terminal (console), slack" in bot.describe()
+    finally:
+        bot.store.close()
+    plain = load_settings(
+        env={"JOBBOT_DATA_DIR": str(tmp_path)}, cwd=tmp_path, overrides={"default_sources": False}
+    )
+    bot = build(plain, console=io.StringIO())
+    assert "slack" not in bot.adapters and bot.services == []
+    bot.store.close()
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN}, "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET"),
+        ({"SLACK_APP_TOKEN": "xapp-test"}, "SLACK_BOT_TOKEN, or SLACK_CLIENT_ID"),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "x", "JOBBOT_PORT": "http"}, "port"),
+    ],
+)
+def test_half_a_slack_setup_stops_start_up_with_the_key(
+    tmp_path: Path, env: dict[str, str], problem: str
+) -> None:
+    settings = load_settings(env={"JOBBOT_DATA_DIR": str(tmp_path), **env}, cwd=tmp_path)
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        build(settings, console=io.StringIO())
+
+
+async def test_subscribe_then_a_matching_posting_is_one_block_kit_message(
+    harness: Harness,
+) -> None:
+    reply = await harness.jobs("subscribe area:nlp country:DE")
+    assert reply["response_type"] == "in_channel"
+    assert reply["text"].startswith("Subscribed #1: area:nlp country:DE")
+    [sub] = harness.bot.store.subscriptions()
+    assert (sub.platform, sub.workspace, sub.channel) == ("slack", TEAM_ID, CHANNEL)
+
+    await harness.feed_items()  # first poll of a new source: backlog only, no alert
+    other = Item("cv-1", "Computer Vision Intern", "Pixel", "Paris, France", "Vision research.")
+    await harness.feed_items(MT, other)
+    await harness.bot.worker.run_once()  # nothing left to send
+
+    posts = harness.slack.calls_to("chat.postMessage")
+    assert len(posts) == 1
+    [message] = harness.slack.messages_in(CHANNEL)
+    assert check_blocks(message["blocks"]) == []
+    assert message["blocks"][0]["text"]["text"] == MT.title
+    apply = message["blocks"][-1]["elements"][0]
+    assert apply["url"] == "https://jobs.test.example/mt-1"
+    assert message["metadata"]["event_type"] == "jobbot_alert"
+    assert message["unfurl_links"] is False and message["unfurl_media"] is False
+    assert "Lingua Labs" in message["text"]
+    assert harness.slack.violations == []
+    assert len(harness.bot.store.sent_pairs()) == 1
+
+
+async def test_errors_help_and_lists_are_ephemeral(harness: Harness) -> None:
+    wrong = await harness.jobs("subscribe area:nlpp")
+    assert wrong.get("response_type", "ephemeral") == "ephemeral"
+    assert "nlp" in wrong["text"] and "Usage:" in wrong["text"]
+    assert harness.bot.store.subscriptions() == []
+    for text in ("help", "", "list", "areas"):
+        reply = await harness.jobs(text)
+        assert reply.get("response_type", "ephemeral") == "ephemeral"
+    assert "no subscriptions" in (await harness.jobs("list"))["text"]
+    # Another channel's subscriptions are not this channel's.
+    await harness.jobs("subscribe country:DE", channel="C0OTHER")
+    assert "no subscriptions" in (await harness.jobs("list"))["text"]
+    assert "unsubscribe" in (await harness.jobs("unsubscribe 1"))["text"]
+    assert len(harness.bot.store.subscriptions()) == 1
+
+
+async def test_bad_or_stale_signature_is_401_and_changes_nothing(harness: Harness) -> None:
+    body = slash_command_body("subscribe area:nlp", channel_id=CHANNEL)
+    status, _ = await harness.post(body, secret="not-the-secret")
+    assert status == 401
+    status, _ = await harness.post(body, timestamp=1_000_000_000)
+    assert status == 401
+    tampered = body.replace("area%3Anlp", "area%3Acv")
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        **sign_request(SIGNING_SECRET, body),
+    }
+    async with harness.http.post(harness.events_url, data=tampered, headers=headers) as resp:
+        assert resp.status == 401
+    assert harness.bot.store.subscriptions() == []
+
+
+@pytest.mark.usefixtures("fixed_retry_jitter")
+async def test_a_429_is_waited_out_and_nothing_is_sent_twice(harness: Harness) -> None:
+    await harness.jobs("subscribe area:nlp")
+    await harness.feed_items()
+    harness.slack.fail_next("chat.postMessage", status=429, retry_after=1)
+    await harness.feed_items(MT)
+    await harness.bot.worker.run_once()
+    assert [c.status for c in harness.slack.calls_to("chat.postMessage")] == [429, 200]
+    assert len(harness.slack.messages_in(CHANNEL)) == 1
+    assert len(harness.bot.store.sent_pairs()) == 1
+
+
+async def test_posts_to_one_channel_are_paced_to_slack_limit(harness: Harness) -> None:
+    await harness.jobs("subscribe country:DE")
+    await harness.feed_items()
+    second = Item("mt-2", "NLP Research Intern, Munich", "Lingua Labs", "Munich, Germany", "NLP.")
+    await harness.feed_items(MT, second)
+    assert len(harness.slack.messages_in(CHANNEL)) == 2
+    assert harness.slack.rate_limited_count == 0
+
+
+async def test_revoked_token_pauses_the_channel_with_the_reason_in_list(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await harness.jobs("subscribe area:nlp")
+    await harness.feed_items()
+    harness.slack.revoke_token(BOT_TOKEN)
+    await harness.feed_items(MT)
+    [sub] = harness.bot.store.subscriptions()
+    assert sub.paused and "token_revoked" in (sub.paused_reason or "")
+    assert harness.slack.messages == []
+    paused_logs = [r for r in caplog.records if "paused subscriptions" in r.getMessage()]
+    assert len(paused_logs) == 1
+    listed = await harness.jobs("list")
+    assert "paused: token_revoked" in listed["text"]
+
+
+HOSTILE_TITLE = "<!channel> free money <https://evil.example|amazon.jobs>"
+
+
+async def test_hostile_posting_mentions_nobody_and_links_only_to_itself(
+    harness: Harness,
+) -> None:
+    await harness.jobs("subscribe internship:any")
+    await harness.feed_items()
+    # Through the feed: the RSS reader already drops tag-like `<…>` from titles, but the
+    # company survives as written.
+    from_feed = Item(
+        "evil-1",
+        "Research Intern *NLP* & Co, Berlin",
+        "<@U0USER> Labs & Partners",
+        "Berlin, Germany",
+        "<!everyone> Research internship in NLP for PhD students.",
+    )
+    await harness.feed_items(from_feed)
+    # A source that keeps titles verbatim could hand over this one: stored and matched
+    # the way a poll does it, then delivered by the worker.
+    hostile = Posting(
+        source="test",
+        external_id="evil-2",
+        url="https://jobs.test.example/evil-2",
+        title=HOSTILE_TITLE,
+        company="<!here> <@U0USER> <!subteam^S1|@team>",
+        countries=("DE",),
+        areas=("nlp",),
+        is_internship=True,
+        description="<!everyone> apply",
+    )
+    bot = harness.bot
+    new = bot.store.ingest([hostile], bot.clock(), alert=True).new
+    bot.store.enqueue(
+        [(sub, s.id) for s in new for sub in bot.index().match(s.posting)], bot.clock()
+    )
+    await bot.worker.run_once()
+
+    messages = harness.slack.messages_in(CHANNEL)
+    assert len(messages) == 2
+    for message, own_url in zip(messages, ["/evil-1", "/evil-2"], strict=True):
+        audit = harness.slack.mentions_in(message)
+        assert not audit.notifies_anyone, audit
+        assert audit.link_urls in ([], [f"https://jobs.test.example{own_url}"])
+        assert message["blocks"][-1]["elements"][0]["url"].endswith(own_url)
+        assert not message.get("link_names") and message.get("parse") in (None, "none")
+    assert "free money" in json.dumps(messages[1])
+    assert "&lt;!here&gt;" in json.dumps(messages[1])
+    for call in harness.slack.calls_to("chat.postMessage"):
+        assert "link_names" not in call.args and "parse" not in call.args
+    assert harness.slack.violations == []
+
+
+async def test_subscribe_without_arguments_opens_the_modal_and_validates(
+    harness: Harness,
+) -> None:
+    reply = await harness.jobs("subscribe")
+    assert reply == {"text": ""}  # a bare ack; the modal follows
+    await eventually(lambda: bool(harness.slack.views))
+    [view] = harness.slack.views.values()
+    assert view["callback_id"] == "jobs_subscribe"
+    assert [c.status for c in harness.slack.calls_to("views.open")] == [200]
+    metadata = view["private_metadata"]
+
+    # The countries menu loads its options from the app (type-ahead).
+    options_body = urllib.parse.urlencode(
+        {
+            "payload": json.dumps(
+                {
+                    "type": "block_suggestion",
+                    "action_id": "countries",
+                    "block_id": "countries",
+                    "value": "germ",
+                    "team": {"id": TEAM_ID},
+                    "user": {"id": "U0USER"},
+                    "api_app_id": "A0FAKE",
+                    "view": {"id": "V1", "callback_id": "jobs_subscribe"},
+                }
+            )
+        }
+    )
+    status, options = await harness.post(options_body)
+    assert status == 200
+    assert {
+        "text": {"type": "plain_text", "text": "Germany (DE)", "emoji": False},
+        "value": "DE",
+    } in options["options"]
+
+    def values(tz: str) -> dict[str, Any]:
+        return {
+            "areas": {
+                "areas": {"type": "multi_static_select", "selected_options": [{"value": "nlp"}]}
+            },
+            "countries": {
+                "countries": {
+                    "type": "multi_external_select",
+                    "selected_options": [{"value": "DE"}],
+                }
+            },
+            "keywords": {"keywords": {"type": "plain_text_input", "value": "applied science"}},
+            "mode": {"mode": {"type": "static_select", "selected_option": {"value": "daily"}}},
+            "at": {"at": {"type": "timepicker", "selected_time": "08:30"}},
+            "tz": {"tz": {"type": "plain_text_input", "value": tz}},
+        }
+
+    status, answer = await harness.post(
+        view_submission_body(values("Mars/Olympus"), private_metadata=metadata)
+    )
+    assert status == 200 and answer["response_action"] == "errors"
+    assert set(answer["errors"]) == {"tz"}
+    assert harness.bot.store.subscriptions() == []
+
+    status, answer = await harness.post(
+        view_submission_body(values("Europe/Berlin"), private_metadata=metadata)
+    )
+    assert status == 200
+    [sub] = harness.bot.store.subscriptions()
+    assert (sub.workspace, sub.channel) == (TEAM_ID, CHANNEL)
+    assert sub.filter.areas == {"nlp"} and sub.filter.countries == {"DE"}
+    assert sub.filter.keywords == ("applied science",)
+    assert (sub.schedule.mode, sub.schedule.at, sub.schedule.tz) == (
+        "daily",
+        "08:30",
+        "Europe/Berlin",
+    )
+    # The confirmation is posted after the ack, so it may land a moment later.
+    await eventually(lambda: bool(harness.slack.messages_in(CHANNEL)))
+    [confirmation] = harness.slack.messages_in(CHANNEL)
+    assert confirmation["text"].startswith(f"Subscribed #{sub.id}")
+    assert harness.slack.violations == []
+
+
+async def test_daily_digest_goes_to_slack_on_digest_now(harness: Harness) -> None:
+    await harness.jobs("subscribe area:nlp mode:daily at:09:00 tz:Europe/Berlin")
+    await harness.feed_items()
+    await harness.feed_items(MT)
+    assert harness.slack.messages == []  # digests wait for their time
+    reply = await harness.jobs("digest now")
+    assert "Sending the digest" in reply["text"]
+    await eventually(lambda: bool(harness.slack.messages_in(CHANNEL)))
+    [message] = harness.slack.messages_in(CHANNEL)
+    assert message["blocks"][0]["text"]["text"] == "Daily digest: 1 new posting(s)"
+    assert message["metadata"]["event_type"] == "jobbot_digest"
+    assert check_blocks(message["blocks"]) == []
+    assert harness.slack.violations == []
+
+
+async def test_run_serves_slack_on_the_scheduler_loop(tmp_path: Path, slack: FakeSlack) -> None:
+    settings = load_settings(
+        env={
+            "JOBBOT_DATA_DIR": str(tmp_path / "data"),
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "JOBBOT_HOST": "127.0.0.1",
+            "JOBBOT_PORT": "0",
+        },
+        cwd=tmp_path,
+        overrides={"default_sources": False},
+    )
+    bot = build(settings, console=io.StringIO())
+    [service] = bot.services
+    stop = asyncio.Event()
+    running = asyncio.create_task(bot.run(stop))
+    await eventually(lambda: service.port is not None)
+    body = slash_command_body("subscribe country:DE", channel_id=CHANNEL)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        **sign_request(SIGNING_SECRET, body),
+    }
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"http://127.0.0.1:{service.port}/slack/events", data=body, headers=headers) as r,
+    ):
+        assert r.status == 200
+        assert (await r.json())["text"].startswith("Subscribed #1")
+    stop.set()
+    await running
+    assert service.port is not None and service._runner is None  # stopped with the bot
+    await bot.aclose()
+
+
+# slack_sdk builds aiohttp.BasicAuth for oauth.v2.access, which aiohttp deprecates; the
+# warning comes from the SDK, not from jobbot.
+@pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
+async def test_oauth_install_then_alerts_use_that_workspace_token(
+    tmp_path: Path, slack: FakeSlack, feed_server: FeedServer
+) -> None:
+    settings = load_settings(
+        env={
+            "JOBBOT_DATA_DIR": str(tmp_path / "data"),
+            "SLACK_CLIENT_ID": CLIENT_ID,
+            "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "JOBBOT_HOST": "127.0.0.1",
+            "JOBBOT_PORT": "0",
+        },
+        cwd=tmp_path,
+        overrides={"allow_private_sources": True, "default_sources": False},
+    )
+    bot = build(settings, console=io.StringIO())
+    [service] = bot.services
+    await service.start()
+    base = f"http://127.0.0.1:{service.port}"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/slack/install") as page:
+            assert page.status == 200
+            state = re.search(r"state=([\w-]+)", await page.text())
+            # bolt marks the state cookie Secure (installs run behind https); a browser
+            # would send it back, the test does so by hand over plain http.
+            cookie = page.headers["Set-Cookie"].split(";")[0]
+        assert state is not None
+        token = slack.add_oauth_code("code-1", team_id="T0NEW")
+        redirect = f"{base}/slack/oauth_redirect?code=code-1&state={state.group(1)}"
+        async with http.get(redirect, headers={"Cookie": cookie}) as done:
+            assert done.status == 200, await done.text()
+        harness = Harness(bot, service, slack, feed_server, http)
+        status, reply = await harness.post(
+            slash_command_body("subscribe area:nlp", channel_id="C0NEWJOBS", team_id="T0NEW")
+        )
+        assert status == 200 and reply["text"].startswith("Subscribed #1")
+        await harness.feed_items()
+        await harness.feed_items(MT)
+    [sub] = bot.store.subscriptions()
+    assert sub.workspace == "T0NEW"
+    [message] = slack.messages_in("C0NEWJOBS")
+    assert slack.calls_to("chat.postMessage")[-1].token == token
+    assert (tmp_path / "data" / "slack-installations.db").is_file()
+    await service.close()
+    await bot.aclose()
+
+
+async def test_an_expired_trigger_gets_a_reply_instead_of_a_form(harness: Harness) -> None:
+    body = slash_command_body(
+        "subscribe",
+        channel_id=CHANNEL,
+        trigger_id="1.2.expired",
+        response_url=harness.slack.response_url("late"),
+    )
+    harness.slack.expire_trigger("1.2.expired")
+    status, _ = await harness.post(body)
+    assert status == 200
+    await eventually(lambda: bool(harness.slack.responses["late"]))
+    assert "could not open the subscribe form" in harness.slack.responses["late"][0]["text"]
+    assert harness.slack.views == {}
+
+
+class SocketModeServer:
+    """Just enough of Slack for Socket Mode on 127.0.0.1 (FakeSlack serves no WebSocket):
+    ``apps.connections.open`` hands out this server's WebSocket URL, ``auth.test`` answers
+    for the bot token, and tests push envelopes down the socket and read the acks."""
+
+    def __init__(self) -> None:
+        self.socket: web.WebSocketResponse | None = None
+        self.connected = asyncio.Event()
+        self.acks: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.base_url = ""
+
+    async def api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        auth = request.headers.get("Authorization", "")
+        if method == "apps.connections.open" and auth == "Bearer xapp-test":
+            return web.json_response(
+                {"ok": True, "url": f"{self.base_url}/link".replace("http", "ws")}
+            )
+        if method == "auth.test" and auth == f"Bearer {BOT_TOKEN}":
+            return web.json_response(
+                {
+                    "ok": True,
+                    "url": "https://fake.slack/",
+                    "team": "Fake",
+                    "user": "jobbot",
+                    "team_id": TEAM_ID,
+                    "user_id": "U0BOT",
+                    "bot_id": "B0BOT",
+                }
+            )
+        return web.json_response({"ok": False, "error": "invalid_auth"})
+
+    async def link(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.socket = socket
+        await socket.send_json({"type": "hello", "num_connections": 1})
+        self.connected.set()
+        async for message in socket:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                await self.acks.put(json.loads(message.data))
+        return socket
+
+    async def send(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        assert self.socket is not None
+        await self.socket.send_json(envelope)
+        return await asyncio.wait_for(self.acks.get(), timeout=5)
+
+
+async def test_socket_mode_is_the_default_with_an_app_token(tmp_path: Path) -> None:
+    server = SocketModeServer()
+    app = web.Application()
+    app.router.add_post("/api/{method}", server.api)
+    app.router.add_get("/link", server.link)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    server.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    settings = load_settings(
+        env={
+            "JOBBOT_DATA_DIR": str(tmp_path / "data"),
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_APP_TOKEN": "xapp-test",
+            "SLACK_API_URL": f"{server.base_url}/api/",
+        },
+        cwd=tmp_path,
+        overrides={"default_sources": False},
+    )
+    bot = build(settings, console=io.StringIO())
+    [service] = bot.services
+    try:
+        await service.start()
+        assert service.port is None  # no HTTP endpoint in Socket Mode
+        await asyncio.wait_for(server.connected.wait(), timeout=5)
+        payload = dict(urllib.parse.parse_qsl(slash_command_body("subscribe area:nlp")))
+        ack = await server.send(
+            {
+                "envelope_id": "e-1",
+                "type": "slash_commands",
+                "payload": payload,
+                "accepts_response_payload": True,
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
+        assert ack["envelope_id"] == "e-1"
+        assert ack["payload"]["text"].startswith("Subscribed #1: area:nlp")
+        [sub] = bot.store.subscriptions()
+        assert (sub.platform, sub.workspace, sub.channel) == ("slack", TEAM_ID, "C0GENERAL")
+    finally:
+        await service.close()
+        await bot.aclose()
+        await runner.cleanup()
