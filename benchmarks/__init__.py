@@ -1,0 +1,1 @@
+"""Reproducible measurements of jobbot (JSON output): ``python -m benchmarks``."""

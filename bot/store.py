@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -308,6 +310,53 @@ def _stored_from(row: dict[str, Any]) -> StoredPosting:
     return StoredPosting(row["id"], _posting_from(row), first_seen, row["duplicate_of"])
 
 
+_POSTING_COLUMNS = (
+    "source",
+    "external_id",
+    "url",
+    "title",
+    "company",
+    "locations",
+    "countries",
+    "remote",
+    "areas",
+    "degree",
+    "is_posting",
+    "is_internship",
+    "posted_at",
+    "pay",
+    "duration",
+    "deadline",
+    "description",
+    "active",
+    "company_key",
+    "title_key",
+    "first_seen_at",
+    "last_seen_at",
+    "duplicate_of",
+    "alerted",
+)
+_INSERT_POSTING = (
+    f"insert into postings ({', '.join(_POSTING_COLUMNS)})"
+    f" values ({', '.join('?' * len(_POSTING_COLUMNS))})"
+)
+# An edit rewrites what the source says and when it was seen, never identity or history.
+_UPDATED_COLUMNS = (*_POSTING_COLUMNS[:20], "last_seen_at")
+_UPDATE_POSTING = (
+    f"update postings set {', '.join(f'{c} = ?' for c in _UPDATED_COLUMNS)} where id = ?"
+)
+
+
+def _update_params(row: dict[str, Any]) -> list[Any]:
+    return [row[c] for c in _UPDATED_COLUMNS] + [row["id"]]
+
+
+def _chunks(values: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+    """Slices small enough for SQLite's limit on bound parameters."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 def _filter_to_json(filter_: Filter) -> str:
     return json.dumps(
         {
@@ -323,34 +372,59 @@ def _filter_to_json(filter_: Filter) -> str:
     )
 
 
+# Loading every subscription (the matcher index holds them all) repeats the same small
+# values many times over: filters' value sets, schedules, platform and workspace names.
+# Sharing one object per distinct value keeps 100,000 subscriptions well under 200 MB
+# (benchmarks/, issue #8). The values are immutable, so sharing is invisible.
+_SHARED: dict[Any, Any] = {}
+_SHARED_LIMIT = 200_000
+
+
+def _shared(value: Any) -> Any:
+    if len(_SHARED) > _SHARED_LIMIT:
+        _SHARED.clear()
+    return _SHARED.setdefault(value, value)
+
+
+def _shared_set(values: Iterable[str]) -> frozenset[str]:
+    return _shared(frozenset(sys.intern(str(v)) for v in values))  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=65536)
 def _filter_from_json(text: str) -> Filter:
     data = json.loads(text)
     return Filter(
-        areas=frozenset(data.get("areas", [])),
-        countries=frozenset(data.get("countries", [])),
-        degrees=frozenset(data.get("degrees", [])),
-        keywords=tuple(data.get("keywords", [])),
-        exclude=tuple(data.get("exclude", [])),
-        companies=tuple(data.get("companies", [])),
+        areas=_shared_set(data.get("areas", [])),
+        countries=_shared_set(data.get("countries", [])),
+        degrees=_shared_set(data.get("degrees", [])),
+        keywords=_shared(tuple(data.get("keywords", []))),
+        exclude=_shared(tuple(data.get("exclude", []))),
+        companies=_shared(tuple(data.get("companies", []))),
         internship=data.get("internship", "yes"),
         remote=bool(data.get("remote", False)),
     )
 
 
+@lru_cache(maxsize=4096)
+def _schedule(mode: str, at: str, tz: str, weekday: str) -> Schedule:
+    return Schedule(mode=mode, at=at, tz=tz, weekday=weekday)  # type: ignore[arg-type]
+
+
+def _name(value: str | None) -> str:
+    return sys.intern(value) if value else ""
+
+
 def _subscription_from(row: dict[str, Any]) -> Subscription:
     return Subscription(
         id=row["id"],
-        platform=row["platform"],
-        workspace=row["workspace"] or "",
-        channel=row["channel"],
+        platform=_name(row["platform"]),
+        workspace=_name(row["workspace"]),
+        channel=_name(row["channel"]),
         filter=_filter_from_json(row["filter"]),
-        schedule=Schedule(
-            mode=row["mode"],
-            at=row["at"] or "09:00",
-            tz=row["tz"] or "UTC",
-            weekday=row["weekday"] or "mon",
+        schedule=_schedule(
+            row["mode"], row["at"] or "09:00", row["tz"] or "UTC", row["weekday"] or "mon"
         ),
-        created_by=row["created_by"] or "",
+        created_by=_name(row["created_by"]),
         created_at=_dt(row["created_at"]),
         paused=bool(row["paused"]),
         paused_reason=row["paused_reason"],
@@ -397,6 +471,10 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = Database(path)
         db.enable_wal()
+        # In WAL mode NORMAL never corrupts the database; it syncs at checkpoints rather
+        # than on every commit, which is what lets delivery mark thousands of rows sent a
+        # second (issue #8). A power cut may forget the last commits, never half of one.
+        db.execute("pragma synchronous = normal")
         return cls(db)
 
     @classmethod
@@ -543,42 +621,181 @@ class Store:
         it and never re-alerts); a posting whose canonical URL or near-duplicate key
         matches a posting from elsewhere is stored as a duplicate of it, not as new.
         ``alert=False`` (a source's first poll) records everything as already known.
+
+        The batch costs a fixed number of queries, not a few per posting: one lookup
+        each for identities, URLs and near-duplicate keys (on their indexes), updates by
+        ``executemany``, and one prepared insert per new posting. Postings earlier in the
+        batch count for the ones after them, exactly as if they were stored one by one.
         """
         new: list[StoredPosting] = []
         updated = duplicates = 0
         stamp = _ts(now)
+        since = now - NEAR_DUPLICATE_WINDOW
+        rows = [_posting_row(p) for p in postings]
         with self._atomic():
-            for posting in postings:
-                rows = list(
-                    self.db.query(
-                        "select id, duplicate_of from postings"
-                        " where source = ? and external_id = ?",
-                        [posting.source, posting.external_id],
-                    )
-                )
-                row = _posting_row(posting)
-                if rows:
+            known = self._identities({(p.source, p.external_id) for p in postings})
+            by_url = self._by_url({p.url for p in postings if p.url})
+            near = self._by_near_key(
+                {
+                    (r["company_key"], r["title_key"])
+                    for p, r in zip(postings, rows, strict=True)
+                    if p.company
+                }
+            )
+            updates: list[dict[str, Any]] = []
+            refreshed: set[int] = set()
+            # Where each row known to this batch is filed: (near-duplicate key, URL).
+            placed: dict[int, tuple[tuple[str, str] | None, str | None]] = {}
+            for key, entries in near.items():
+                for entry in entries:
+                    placed[entry[0]] = (key, entry[2].url)
+            for url, url_entries in by_url.items():
+                for posting_id, _, _ in url_entries:
+                    placed[posting_id] = (placed.get(posting_id, (None, None))[0], url)
+            for posting, row in zip(postings, rows, strict=True):
+                identity = known.get((posting.source, posting.external_id))
+                if identity is not None:
                     row["last_seen_at"] = stamp
-                    self.db.table("postings").update(rows[0]["id"], row)
+                    row["id"] = identity[0]
+                    updates.append(row)
                     updated += 1
+                    # The edited posting is what later postings of this batch compare with.
+                    old_near, old_url = placed.get(identity[0], (None, None))
+                    if old_near is not None and old_near in near:
+                        near[old_near] = [e for e in near[old_near] if e[0] != identity[0]]
+                    if old_url is not None and old_url in by_url:
+                        by_url[old_url] = [e for e in by_url[old_url] if e[0] != identity[0]]
+                    self._file_near(near, identity[0], identity[1], posting, now, row)
+                    placed[identity[0]] = ((row["company_key"], row["title_key"]), posting.url)
+                    if posting.url:
+                        by_url.setdefault(posting.url, []).append(
+                            (identity[0], posting.source, identity[1])
+                        )
+                        by_url[posting.url].sort()
                     continue
-                duplicate_of = self._find_duplicate(posting, now)
+                duplicate_of = self._duplicate_in(posting, row, now, since, by_url, near)
                 row |= {
                     "first_seen_at": stamp,
                     "last_seen_at": stamp,
                     "duplicate_of": duplicate_of,
                     "alerted": int(alert and duplicate_of is None),
                 }
-                posting_id = self.db.table("postings").insert(row).last_pk
+                cursor = self.db.conn.execute(_INSERT_POSTING, [row[c] for c in _POSTING_COLUMNS])
+                posting_id = int(cursor.lastrowid or 0)
+                known[(posting.source, posting.external_id)] = (posting_id, duplicate_of)
+                if posting.url:
+                    by_url.setdefault(posting.url, []).append(
+                        (posting_id, posting.source, duplicate_of)
+                    )
+                self._file_near(near, posting_id, duplicate_of, posting, now, row)
+                placed[posting_id] = ((row["company_key"], row["title_key"]), posting.url)
                 if duplicate_of is not None:
                     duplicates += 1
-                    self.db.execute(
-                        "update postings set last_seen_at = ? where id = ?", [stamp, duplicate_of]
-                    )
+                    refreshed.add(duplicate_of)
+                    old_near, _ = placed.get(duplicate_of, (None, None))
+                    for entry in near.get(old_near, []) if old_near is not None else []:
+                        if entry[0] == duplicate_of:
+                            entry[3] = now
                 elif alert:
-                    assert posting_id is not None
-                    new.append(StoredPosting(int(posting_id), posting, now))
+                    new.append(StoredPosting(posting_id, posting, now))
+            if updates:
+                self.db.conn.executemany(_UPDATE_POSTING, [_update_params(r) for r in updates])
+            if refreshed:
+                self.db.conn.executemany(
+                    "update postings set last_seen_at = ? where id = ?",
+                    [(stamp, posting_id) for posting_id in sorted(refreshed)],
+                )
         return IngestResult(new=new, updated=updated, duplicates=duplicates, seen=len(postings))
+
+    def _identities(
+        self, keys: set[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[int, int | None]]:
+        """(source, external id) → (row id, duplicate_of) for the keys already stored."""
+        found: dict[tuple[str, str], tuple[int, int | None]] = {}
+        by_source: dict[str, list[str]] = {}
+        for source, external_id in keys:
+            by_source.setdefault(source, []).append(external_id)
+        for source, ids in by_source.items():
+            for chunk in _chunks(sorted(ids)):
+                marks = ",".join("?" * len(chunk))
+                for row in self.db.execute(
+                    "select id, external_id, duplicate_of from postings"
+                    f" where source = ? and external_id in ({marks})",
+                    [source, *chunk],
+                ):
+                    found[(source, row[1])] = (int(row[0]), row[2])
+        return found
+
+    def _by_url(self, urls: set[str]) -> dict[str, list[tuple[int, str, int | None]]]:
+        """Canonical URL → stored (id, source, duplicate_of), by id."""
+        found: dict[str, list[tuple[int, str, int | None]]] = {}
+        for chunk in _chunks(sorted(urls)):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                f"select id, url, source, duplicate_of from postings where url in ({marks})"
+                " order by id",
+                chunk,
+            ):
+                found.setdefault(row[1], []).append((int(row[0]), row[2], row[3]))
+        return found
+
+    def _by_near_key(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], list[list[Any]]]:
+        """(company key, title key) → stored [id, duplicate_of, posting, last seen], by id."""
+        found: dict[tuple[str, str], list[list[Any]]] = {}
+        for chunk in _chunks(sorted(keys), 400):
+            pairs = ",".join("(?, ?)" for _ in chunk)
+            params = [value for pair in chunk for value in pair]
+            for row in self.db.query(
+                f"select * from postings where (company_key, title_key) in (values {pairs})"
+                " order by id",
+                params,
+            ):
+                key = (row["company_key"], row["title_key"])
+                seen = _dt(row["last_seen_at"])
+                found.setdefault(key, []).append(
+                    [row["id"], row["duplicate_of"], _posting_from(row), seen]
+                )
+        return found
+
+    @staticmethod
+    def _file_near(
+        near: dict[tuple[str, str], list[list[Any]]],
+        posting_id: int,
+        duplicate_of: int | None,
+        posting: Posting,
+        now: datetime,
+        row: dict[str, Any],
+    ) -> None:
+        """Make a row written in this batch visible to the near-duplicate checks after it."""
+        entries = near.setdefault((row["company_key"], row["title_key"]), [])
+        entries.append([posting_id, duplicate_of, posting, now])
+        entries.sort(key=lambda e: int(e[0]))
+
+    @staticmethod
+    def _duplicate_in(
+        posting: Posting,
+        row: dict[str, Any],
+        now: datetime,
+        since: datetime,
+        by_url: dict[str, list[tuple[int, str, int | None]]],
+        near: dict[tuple[str, str], list[list[Any]]],
+    ) -> int | None:
+        """The posting this one duplicates (same URL elsewhere, or a near-duplicate), if any."""
+        if posting.url:
+            for posting_id, source, duplicate_of in by_url.get(posting.url, []):
+                if source != posting.source:
+                    return duplicate_of or posting_id
+        if not posting.company:
+            return None
+        candidates = [
+            e
+            for e in near.get((row["company_key"], row["title_key"]), [])
+            if e[3] is None or e[3] >= since
+        ]
+        for posting_id, duplicate_of, old, seen in candidates[:20]:
+            if is_near_duplicate(posting, now, old, seen or now):
+                return int(duplicate_of or posting_id)
+        return None
 
     def posting(self, posting_id: int) -> StoredPosting | None:
         """One stored posting by row id."""

@@ -97,42 +97,94 @@ def test_index_skips_paused_and_removed() -> None:
 
 slugs = load_taxonomy().slugs
 countries = ["US", "DE", "AU", "GB", "CH"]
+# Phrases chosen to hit the index's edge cases: accents and punctuation that normalise
+# away, several words, a word that is part of another word, a phrase that normalises to
+# nothing, and company suffixes.
+phrases = ["applied science", "phd", "speech", "Ré-search", "intern", "in", "--", "ml ops"]
+company_names = ["Amazon", "amazon web", "Acme GmbH", "me", "Siemens AG", "!!"]
 filter_strategy = st.builds(
     Filter,
     areas=st.frozensets(st.sampled_from(slugs), max_size=3),
     countries=st.frozensets(st.sampled_from(countries), max_size=2),
     degrees=st.frozensets(st.sampled_from(sorted(DEGREE_CHOICES)), max_size=2),
-    keywords=st.lists(
-        st.sampled_from(["applied science", "phd", "speech"]), max_size=1, unique=True
-    ).map(tuple),
+    keywords=st.lists(st.sampled_from(phrases), max_size=2, unique=True).map(tuple),
     exclude=st.lists(st.sampled_from(["senior", "sydney"]), max_size=1, unique=True).map(tuple),
+    companies=st.lists(st.sampled_from(company_names), max_size=2, unique=True).map(tuple),
     internship=st.sampled_from(["yes", "no", "any"]),
     remote=st.booleans(),
 )
 posting_strategy = st.builds(
-    lambda areas, cs, degree, intern, remote, title: replace(
-        POSTING,
-        areas=tuple(sorted(areas)),
-        countries=tuple(sorted(cs)),
-        degree=degree,
-        is_internship=intern,
-        remote=remote,
-        title=title,
+    lambda areas, cs, degree, intern, remote, title, company, description, is_posting, active: (
+        replace(
+            POSTING,
+            areas=tuple(sorted(areas)),
+            countries=tuple(sorted(cs)),
+            degree=degree,
+            is_internship=intern,
+            remote=remote,
+            title=title,
+            company=company,
+            description=description,
+            is_posting=is_posting,
+            active=active,
+        )
     ),
     st.frozensets(st.sampled_from(slugs), max_size=3),
     st.frozensets(st.sampled_from(countries), max_size=2),
     st.sampled_from(["phd-only", "phd-or-masters", "any", "unknown"]),
     st.booleans(),
     st.booleans(),
-    st.sampled_from(["Applied Science Intern, Sydney", "Senior Speech Scientist", "PhD Intern"]),
+    st.sampled_from(
+        ["Applied Science Intern, Sydney", "Senior Speech Scientist", "PhD Intern", "", "Internal"]
+    ),
+    st.sampled_from(["Amazon Web Services", "ACME gmbh", "Siemens", "", "Name Me Inc"]),
+    st.sampled_from(["", "Research on speech.", "ML-Ops and résearch", "internship in Aachen"]),
+    st.booleans(),
+    st.booleans(),
 )
 
 
 @given(st.lists(filter_strategy, min_size=1, max_size=30), st.lists(posting_strategy, max_size=10))
-@settings(max_examples=200)
+@settings(max_examples=300)
 def test_index_gives_the_same_matches_as_the_plain_loop(filters, postings) -> None:
     subs = [_sub(i + 1, f) for i, f in enumerate(filters)]
     index = SubscriptionIndex(subs)
     for posting in postings:
         expected = [s.id for s in subs if matches(s.filter, posting)]
         assert [s.id for s in index.match(posting)] == expected
+
+
+@given(
+    st.lists(filter_strategy, min_size=1, max_size=20),
+    st.lists(st.integers(min_value=1, max_value=20), max_size=10),
+    st.lists(posting_strategy, min_size=1, max_size=5),
+)
+@settings(max_examples=100)
+def test_index_stays_identical_after_removals_and_replacements(filters, removed, postings) -> None:
+    subs = {i + 1: _sub(i + 1, f) for i, f in enumerate(filters)}
+    index = SubscriptionIndex(subs.values())
+    for sub_id in removed:
+        index.remove(sub_id)
+        subs.pop(sub_id, None)
+    # Re-adding under the same id files the subscription afresh, wherever it now belongs.
+    for sub_id, sub in list(subs.items())[:3]:
+        subs[sub_id] = _sub(sub_id, replace(sub.filter, companies=("amazon",)))
+        index.add(subs[sub_id])
+    for posting in postings:
+        expected = [s.id for s in subs.values() if matches(s.filter, posting)]
+        assert [s.id for s in index.match(posting)] == sorted(expected)
+
+
+def test_index_files_subscriptions_under_their_most_selective_dimension() -> None:
+    index = SubscriptionIndex(
+        [
+            _sub(1, Filter(companies=("amazon",), areas=frozenset({"ml"}))),
+            _sub(2, Filter(keywords=("speech recognition",))),
+            _sub(3, Filter(areas=frozenset({"recsys"}), countries=frozenset({"AU"}))),
+            _sub(4, Filter(internship="any")),
+        ]
+    )
+    assert index.plans() == {"company": 1, "keyword": 1, "area+country+internship": 1, "any": 1}
+    # A posting from another company in another country visits neither list.
+    other = replace(POSTING, company="Google", countries=("US",), description="")
+    assert index.candidates(other) == {4}

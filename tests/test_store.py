@@ -6,11 +6,14 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlite_utils import Database
 
 from bot.postings.model import Posting
 from bot.store import SCHEMA_VERSION, Store, migrations
 from subscriptions.model import Filter, Schedule
+from tests.conftest import NOW
 
 
 def _posting(external_id: str = "1", **changes: object) -> Posting:
@@ -170,3 +173,55 @@ def test_pause_target_pauses_a_whole_channel_with_a_reason(store: Store, now) ->
         "channel_not_found",
         None,
     ]
+
+
+# ---------------------------------------------------------------- batch ingest
+_batch_posting = st.builds(
+    lambda source, eid, url, title, company, country: _posting(
+        eid,
+        source=source,
+        url=url,
+        title=title,
+        company=company,
+        countries=(country,),
+    ),
+    st.sampled_from(["feed", "other-feed"]),
+    st.sampled_from(["1", "2", "3", "4"]),
+    st.sampled_from(["", "https://jobs.example/a", "https://jobs.example/b"]),
+    st.sampled_from(["2026 NLP Intern", "2026 NLP intern!", "2027 NLP Intern", "Speech Intern"]),
+    st.sampled_from(["", "Acme GmbH", "ACME", "Other Co"]),
+    st.sampled_from(["DE", "US"]),
+)
+
+
+def _snapshot(store: Store) -> list[tuple]:
+    return [
+        tuple(r)
+        for r in store.db.execute(
+            "select id, source, external_id, url, title, duplicate_of, alerted, last_seen_at"
+            " from postings order by id"
+        )
+    ]
+
+
+@given(
+    st.lists(_batch_posting, max_size=6),
+    st.lists(_batch_posting, min_size=1, max_size=8),
+    st.integers(min_value=0, max_value=70),
+)
+@settings(max_examples=150, deadline=None)
+def test_batch_ingest_stores_exactly_what_one_by_one_ingest_stores(before, batch, days) -> None:
+    later = NOW + timedelta(days=days)
+    one_by_one, batched = Store.memory(), Store.memory()
+    try:
+        for store in (one_by_one, batched):
+            store.ingest(before, NOW, alert=True)
+        singles = [one_by_one.ingest([p], later, alert=True) for p in batch]
+        together = batched.ingest(batch, later, alert=True)
+        assert [s.id for r in singles for s in r.new] == [s.id for s in together.new]
+        assert sum(r.duplicates for r in singles) == together.duplicates
+        assert sum(r.updated for r in singles) == together.updated
+        assert _snapshot(one_by_one) == _snapshot(batched)
+    finally:
+        one_by_one.close()
+        batched.close()

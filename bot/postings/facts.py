@@ -273,6 +273,9 @@ _PAY_SINGLE = re.compile(
     re.I,
 )
 _CURRENCY = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
+# Every pay the patterns accept names a currency: text without one is skipped cheaply
+# (the full patterns cost most of enrichment's time on long descriptions, issue #8).
+_ANY_CURRENCY = re.compile(r"[$€£¥]|usd|eur|gbp|chf|cad|aud|sgd|inr|jpy", re.I)
 
 
 def _period(text: str | None) -> PayPeriod | None:
@@ -304,6 +307,8 @@ def _amount(raw: str, kilo: str | None) -> float:
 
 def detect_pay(text: str) -> Pay | None:
     """Pay stated in the text, such as ``$65.38/hr to $107.40/hr`` or ``€2,300 per month``."""
+    if not _ANY_CURRENCY.search(text):
+        return None
     for match in _PAY.finditer(text):
         cur = match.group("cur1") or match.group("cur2")
         if not cur:

@@ -98,6 +98,10 @@ _NON_WORD = re.compile(r"[^\w]+")
 
 def normalise_key(value: str) -> str:
     """A comparison key: case-folded, accents removed, punctuation collapsed to spaces."""
-    decomposed = unicodedata.normalize("NFKD", value.casefold())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if value.isascii():
+        # The common case, and the same answer: ASCII has nothing to decompose or strip.
+        stripped = value.lower()
+    else:
+        decomposed = unicodedata.normalize("NFKD", value.casefold())
+        stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(_NON_WORD.sub(" ", stripped).replace("_", " ").split())

@@ -1,0 +1,47 @@
+"""The benchmark suite's code path runs at a tiny size and reports every figure.
+
+Timings are never asserted; only that each figure is there and that the checks the
+benchmarks make of themselves (identical matches, no duplicates) hold.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.__main__ import main
+
+KEYS = {
+    "matcher_speedup",
+    "matcher_identical",
+    "ingest_postings_per_s",
+    "ingest_ratio",
+    "repoll_requests_per_source",
+    "repoll_parse_calls",
+    "delivery_efficiency",
+    "delivery_extra_429s",
+    "delivery_duplicates",
+    "peak_rss_mb",
+    "machine",
+}
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_tiny_run_emits_every_figure_as_one_json_object(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "bench.json"
+    assert main(["--tiny", "--out", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads(out.read_text())
+    assert KEYS <= printed.keys()
+    assert printed["size"] == "tiny"
+    assert printed["matcher_identical"] is True
+    assert printed["repoll_parse_calls"] == 0
+    assert printed["repoll_requests_per_source"] == 1.0
+    assert printed["delivery_duplicates"] == 0
+    assert printed["delivery_outbox"] == {"sent": printed["delivery_messages"]}
+    assert printed["ingest_stored"] == printed["ingest_postings"]
