@@ -423,7 +423,7 @@ async def _bench_ingest(size: Size, seed: int, tmp: Path) -> dict[str, Any]:
             backfill=size.per_source,
             now=NOW,
         )
-    bot = JobBot(settings, store, HttpFetcher(), {}, now_utc)
+    bot = JobBot(settings, store, HttpFetcher(allow_private=True), {}, now_utc)
     try:
         with count_parse_calls() as calls:
             started = time.perf_counter()
