@@ -9,11 +9,11 @@ import asyncio
 import functools
 import logging
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -233,23 +233,45 @@ class JobBot:
             next_run_time=self.clock(),
             **job_options,
         )
-        # Chat connections first, so that the first deliveries find them logged in; a
-        # refused token stops here (ConfigError) and build()'s caller closes them.
-        for service in self.services:
-            await service.start()
         scheduler.start()
+        # Chat connections start beside the scheduler, not before it: a platform that is
+        # unreachable (and retries its connection) must not stop polling or Ctrl-C. Alerts
+        # due before a connection is up are retried by the outbox.
+        failures: list[ConfigError] = []
+        starting = [
+            asyncio.create_task(self._start_service(service, stop, failures))
+            for service in self.services
+        ]
         try:
             await stop.wait()
         finally:
             scheduler.shutdown(wait=False)
+            await _cancel_all(starting)
             for service in self.services:
                 with suppress(Exception):
                     await service.close()
-            for task in [*self._in_flight.values(), *self._background]:
-                task.cancel()
-            for task in [*self._in_flight.values(), *self._background]:
-                with suppress(asyncio.CancelledError, Exception):
-                    await task
+            await _cancel_all([*self._in_flight.values(), *self._background])
+        if failures:
+            raise failures[0]
+
+    @staticmethod
+    async def _start_service(
+        service: Service, stop: asyncio.Event, failures: list[ConfigError]
+    ) -> None:
+        try:
+            await service.start()
+        except ConfigError as error:
+            # A refused token is the operator's to fix: stop with the message that says so.
+            log.error("%s", error)
+            failures.append(error)
+            stop.set()
+        except Exception as error:  # the edge: one platform failing must not take all down
+            log.error(
+                "%s could not connect (%s: %s); its alerts wait in the outbox",
+                type(service).__name__,
+                type(error).__name__,
+                error,
+            )
 
     async def aclose(self) -> None:
         """Close the chat connections, the network pool and the database."""
@@ -295,6 +317,15 @@ def _duration(seconds: int) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+async def _cancel_all(tasks: Sequence[asyncio.Task[Any]]) -> None:
+    """Cancel tasks and wait until each has ended, whatever it raised."""
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with suppress(asyncio.CancelledError, Exception):
+            await task
 
 
 def build(
