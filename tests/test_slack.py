@@ -662,3 +662,30 @@ async def test_socket_mode_is_the_default_with_an_app_token(tmp_path: Path) -> N
         await service.close()
         await bot.aclose()
         await runner.cleanup()
+
+
+async def test_an_alert_a_crash_may_have_sent_is_found_in_history_not_sent_again(
+    harness: Harness,
+) -> None:
+    await harness.jobs("subscribe area:nlp")
+    await harness.feed_items()
+    await harness.feed_items(MT)
+    assert len(harness.slack.messages_in(CHANNEL)) == 1
+    [(delivery_id,)] = harness.bot.store.db.execute("select id from deliveries").fetchall()
+    # As if the worker had crashed after posting, before recording it: the row is left
+    # in `sending` under a lease that has run out.
+    harness.bot.store.db.execute(
+        "update deliveries set status = 'sending', sent_at = null,"
+        " lease_until = '2000-01-01T00:00:00.000000+00:00', lease_owner = 'gone:1:x'"
+    )
+    await harness.bot.worker.run_once()
+    assert len(harness.slack.messages_in(CHANNEL)) == 1
+    assert harness.bot.store.delivery_statuses() == {"sent": 1}
+    history = harness.slack.calls_to("conversations.history")
+    assert history and history[-1].args.get("include_all_metadata") in ("1", "true", True)
+    # An id that was never posted is not found, so it would be sent.
+    adapter = harness.bot.adapters["slack"]
+    sub = harness.bot.store.subscriptions()[0]
+    stored = harness.bot.store.recent_postings(1)[0]
+    assert await adapter.find_sent(sub, stored, delivery_id) is not None
+    assert await adapter.find_sent(sub, stored, delivery_id + 1000) is None

@@ -45,6 +45,7 @@ def test_manifest_declares_the_command_scopes_and_modes_the_code_uses() -> None:
         "chat_postMessage": "chat:write",
         "views_open": None,  # a trigger id is its own permission
         "conversations_members": "channels:read",
+        "conversations_history": "channels:history",
     }
     source = "".join(p.read_text("utf-8") for p in (ROOT / "bot" / "chat").glob("slack*.py"))
     called = set(re.findall(r"client\.([a-z]+_[A-Za-z]+)\(", source))

@@ -21,7 +21,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.slack_render import SlackMessage, alert_message, digest_messages
+from bot.chat.slack_render import ALERT_EVENT, SlackMessage, alert_message, digest_messages
 from bot.errors import PermanentChatError, TransientChatError
 from bot.store import StoredPosting
 from subscriptions.model import Subscription
@@ -47,6 +47,8 @@ PERMANENT_ERRORS = frozenset(
     }
 )
 DEFAULT_API_URL = "https://slack.com/api/"
+# How many recent messages of a channel are searched for an alert a crash may have sent.
+HISTORY_LOOKBACK = 200
 
 #: Finds the bot token for a workspace (team id), or None when the app is not installed.
 TokenLookup = Callable[[str], Awaitable[str | None]]
@@ -122,6 +124,36 @@ class SlackAdapter:
         """Post one Block Kit alert; its metadata carries the delivery id."""
         message = alert_message(posting.posting, delivery_id)
         return await self._post(subscription.workspace, subscription.channel, message)
+
+    async def find_sent(
+        self, subscription: Subscription, posting: StoredPosting, delivery_id: int
+    ) -> str | None:
+        """The alert this delivery already posted, found by its metadata in recent history.
+
+        Asked after a crash left the row in ``sending``. Grouped messages carry no delivery
+        ids, so a row of one is sent again (at least once); so is any row when the history
+        cannot be read (missing ``channels:history`` scope, network trouble).
+        """
+        wanted = str(delivery_id)
+        try:
+            client = await self._client(subscription.workspace)
+            response = await client.conversations_history(
+                channel=subscription.channel, limit=HISTORY_LOOKBACK, include_all_metadata=True
+            )
+        except (SlackApiError, PermanentChatError, TimeoutError, OSError) as error:
+            log.warning(
+                "cannot check #%s history for delivery %s: %s",
+                subscription.channel,
+                delivery_id,
+                error,
+            )
+            return None
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == ALERT_EVENT and payload.get("delivery_id") == wanted:
+                return f"{subscription.channel}:{message.get('ts')}"
+        return None
 
     async def send_digest(
         self,

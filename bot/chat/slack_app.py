@@ -45,9 +45,10 @@ __all__ = ["BOT_SCOPES", "COMMAND", "CommandRunner", "SlackConfig", "SlackServic
 
 log = logging.getLogger("jobbot.slack")
 
-# The bot scopes the code needs: `commands` for /jobs, `chat:write` to post alerts and
-# `chat:write.public` to post in public channels the bot was not invited to.
-BOT_SCOPES = ("commands", "chat:write", "chat:write.public")
+# The bot scopes the code needs: `commands` for /jobs, `chat:write` to post alerts,
+# `chat:write.public` to post in public channels the bot was not invited to, and the
+# history scopes to find, after a crash, an alert that may already have been posted.
+BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:history", "groups:history")
 COMMAND = "/jobs"
 MEMBERSHIP_RULE = "members of this channel"
 
