@@ -12,7 +12,7 @@ import sqlite3
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -811,15 +811,6 @@ class Store:
         )
         return [_stored_from(r) for r in rows]
 
-    def postings_since(self, since: datetime, limit: int = 1000) -> list[StoredPosting]:
-        """Distinct postings first seen at or after ``since``, newest first."""
-        rows = self.db.query(
-            "select * from postings where duplicate_of is null and first_seen_at >= ?"
-            " order by first_seen_at desc, id desc limit ?",
-            [_ts(since), limit],
-        )
-        return [_stored_from(r) for r in rows]
-
     def alerted_postings_since(self, since: datetime, limit: int = 1000) -> list[StoredPosting]:
         """Postings first seen after ``since`` that were new enough to alert, newest first.
 
@@ -1245,8 +1236,3 @@ class Store:
                 "select subscription_id, posting_id from deliveries where status = 'sent'"
             )
         ]
-
-
-def replace_posting(stored: StoredPosting, **changes: Any) -> StoredPosting:
-    """A copy of a stored posting with some posting fields changed (for tests and tools)."""
-    return replace(stored, posting=replace(stored.posting, **changes))
