@@ -190,6 +190,13 @@ async def _discord(
     return found
 
 
+def _where(spec: SourceSpec) -> str:
+    """How to find a source: its URL, or its board name when the config gives a token."""
+    if "://" in spec.url:
+        return f"{spec.url} in a browser"
+    return f"that {spec.kind} board {spec.url!r} exists (the name is case-sensitive)"
+
+
 async def _sources(settings: Settings, fetcher: HttpFetcher) -> list[Finding]:
     found = []
     store = Store.open(settings.database_path)
@@ -219,7 +226,7 @@ async def _sources(settings: Settings, fetcher: HttpFetcher) -> list[Finding]:
                     check,
                     False,
                     error.problem,
-                    f"check {source.url} in a browser; fix or remove it "
+                    f"check {_where(source)}; fix or remove it "
                     f"(`jobbot sources remove {source.name}` or the config file)",
                 )
             )
