@@ -8,36 +8,11 @@ from typing import Any
 
 from bot.errors import ParseError
 from bot.postings.enrich import enrich
-from bot.postings.model import Posting, RawPosting
+from bot.postings.model import RawPosting, posting_json
 from bot.postings.page import parse_page
 from bot.sources.base import kind_for, sniff_kind
 
-__all__ = ["classify_document", "posting_json"]
-
-
-def posting_json(posting: Posting) -> dict[str, Any]:
-    """The classify output fields of one posting."""
-    pay = posting.pay
-    return {
-        "id": posting.external_id,
-        "title": posting.title,
-        "company": posting.company,
-        "url": posting.url,
-        "locations": list(posting.locations),
-        "countries": sorted(posting.countries),
-        "remote": posting.remote,
-        "areas": sorted(posting.areas),
-        "degree": posting.degree,
-        "is_posting": posting.is_posting,
-        "is_internship": posting.is_internship,
-        "posted_at": posting.posted_at.isoformat() if posting.posted_at else None,
-        "pay": (
-            {"min": pay.min, "max": pay.max, "currency": pay.currency, "period": pay.period}
-            if pay
-            else None
-        ),
-        "duration": posting.duration,
-    }
+__all__ = ["classify_document"]
 
 
 def raw_records(body: bytes, name: str) -> tuple[str, list[RawPosting]]:

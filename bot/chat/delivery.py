@@ -30,10 +30,12 @@ from bot.chat.base import ChatAdapter, FindsSent
 from bot.chat.pacing import ChannelPacer
 from bot.errors import PermanentChatError, TransientChatError
 from bot.store import Delivery, Store
+from subscriptions.model import Subscription
 
 __all__ = [
     "DeliveryReport",
     "DeliveryWorker",
+    "give_up_on_channel",
     "new_lease_owner",
     "owner_is_dead",
     "reap_dead_leases",
@@ -79,6 +81,17 @@ def reap_dead_leases(store: Store, now: datetime) -> int:
     return sum(
         store.expire_leases(owner, now) for owner in store.lease_owners() if owner_is_dead(owner)
     )
+
+
+def give_up_on_channel(
+    store: Store, sub: Subscription, ids: Sequence[int], error: PermanentChatError, now: datetime
+) -> None:
+    """Mark these rows failed and pause the channel's subscriptions, saying why (logged once)."""
+    store.mark_failed(ids, str(error))
+    reason = f"{error.code}: the bot cannot post in this channel"
+    paused = store.pause_target(sub.platform, sub.workspace, sub.channel, reason, now=now)
+    if paused:
+        log.error("paused subscriptions %s of %s #%s: %s", paused, sub.platform, sub.channel, error)
 
 
 def retry_delay(attempts: int, hint: float | None = None, *, ceiling: float = 3600.0) -> float:
@@ -248,9 +261,7 @@ class DeliveryWorker:
         groups = list(by_poll.values())
         for number, group in enumerate(groups):
             if await self._send_poll_group(adapter, group, report, deadline) == "permanent":
-                rest = [d.id for later in groups[number + 1 :] for d in later]
-                self.store.mark_failed(rest, "channel unavailable")
-                report.failed += len(rest)
+                self._fail_rest([d for later in groups[number + 1 :] for d in later], report)
                 return
 
     async def _send_poll_group(
@@ -267,9 +278,7 @@ class DeliveryWorker:
                 return "released"
             outcome = await self._attempt(adapter, [delivery], report)
             if outcome == "permanent":
-                rest = [d.id for d in items[index + 1 :]]
-                self.store.mark_failed(rest, "channel unavailable")
-                report.failed += len(rest)
+                self._fail_rest(items[index + 1 :], report)
                 return outcome
         return "sent"
 
@@ -291,6 +300,11 @@ class DeliveryWorker:
             if await self._attempt(adapter, group, report) == "permanent":
                 return "permanent"
         return "sent"
+
+    def _fail_rest(self, rest: Sequence[Delivery], report: DeliveryReport) -> None:
+        """After a permanent error, the channel's other queued rows cannot go either."""
+        self.store.mark_failed([d.id for d in rest], "channel unavailable")
+        report.failed += len(rest)
 
     async def _attempt(
         self, adapter: ChatAdapter, group: Sequence[Delivery], report: DeliveryReport
@@ -328,19 +342,7 @@ class DeliveryWorker:
             report.retried += len(ids)
             return "transient"
         except PermanentChatError as error:
-            reason = f"{error.code}: the bot cannot post in this channel"
-            self.store.mark_failed(ids, str(error))
-            paused = self.store.pause_target(
-                sub.platform, sub.workspace, sub.channel, reason, now=self.clock()
-            )
-            if paused:
-                log.error(
-                    "paused subscriptions %s of %s #%s: %s",
-                    paused,
-                    sub.platform,
-                    sub.channel,
-                    error,
-                )
+            give_up_on_channel(self.store, sub, ids, error, self.clock())
             report.failed += len(ids)
             return "permanent"
         self.store.mark_sent(ids, self.clock(), ",".join(refs) or None)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
 from bot.chat.base import ChatAdapter, FindsSent
-from bot.chat.delivery import new_lease_owner, reap_dead_leases
+from bot.chat.delivery import give_up_on_channel, new_lease_owner, reap_dead_leases
 from bot.errors import PermanentChatError, TransientChatError
 from bot.store import Delivery, Store
 from subscriptions.model import Subscription
@@ -111,15 +111,7 @@ class DigestRunner:
                 log.warning("digest for subscription %s will be retried: %s", sub.id, error)
                 continue
             except PermanentChatError as error:
-                self.store.mark_failed(ids, str(error))
-                self.store.pause_target(
-                    sub.platform,
-                    sub.workspace,
-                    sub.channel,
-                    f"{error.code}: the bot cannot post in this channel",
-                    now=now,
-                )
-                log.error("digest for subscription %s failed for good: %s", sub.id, error)
+                give_up_on_channel(self.store, sub, ids, error, now)
                 continue
             with self.store.transaction():
                 self.store.mark_sent(ids, now, ",".join(refs) or None)

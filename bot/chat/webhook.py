@@ -17,8 +17,9 @@ from typing import Any
 
 import httpx
 
-from bot.chat.render import alert_view, digest_sections, plain_alert, plain_digest
+from bot.chat.render import digest_sections, plain_alert, plain_digest
 from bot.errors import PermanentChatError, TransientChatError
+from bot.postings.model import posting_json
 from bot.sources.http import parse_retry_after
 from bot.store import StoredPosting
 from subscriptions.model import Subscription
@@ -29,20 +30,10 @@ PLATFORM = "webhook"
 
 
 def _item(subscription: Subscription, stored: StoredPosting) -> dict[str, Any]:
-    view = alert_view(stored.posting)
-    posting = stored.posting
     return {
         "subscription_id": subscription.id,
         "posting_id": stored.id,
-        "title": posting.title,
-        "url": posting.url,
-        "company": posting.company,
-        "countries": list(posting.countries),
-        "remote": posting.remote,
-        "areas": list(posting.areas),
-        "degree": posting.degree,
-        "posted_at": posting.posted_at.isoformat() if posting.posted_at else None,
-        "pay": view.pay or None,
+        **posting_json(stored.posting),
     }
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
-__all__ = ["DEGREES", "Degree", "Pay", "Posting", "RawPosting"]
+__all__ = ["DEGREES", "Degree", "Pay", "Posting", "RawPosting", "posting_json"]
 
 Degree = Literal["phd-only", "phd-or-masters", "any", "unknown"]
 DEGREES: tuple[Degree, ...] = get_args(Degree)
@@ -94,3 +94,28 @@ class Posting:
         for code in self.countries:
             if len(code) != 2 or not code.isupper():
                 raise ValueError(f"country {code!r} is not an ISO 3166-1 alpha-2 code")
+
+
+def posting_json(posting: Posting) -> dict[str, Any]:
+    """What jobbot understood of a posting, as JSON (`jobbot classify`, webhooks)."""
+    pay = posting.pay
+    return {
+        "id": posting.external_id,
+        "title": posting.title,
+        "company": posting.company,
+        "url": posting.url,
+        "locations": list(posting.locations),
+        "countries": sorted(posting.countries),
+        "remote": posting.remote,
+        "areas": sorted(posting.areas),
+        "degree": posting.degree,
+        "is_posting": posting.is_posting,
+        "is_internship": posting.is_internship,
+        "posted_at": posting.posted_at.isoformat() if posting.posted_at else None,
+        "pay": (
+            {"min": pay.min, "max": pay.max, "currency": pay.currency, "period": pay.period}
+            if pay
+            else None
+        ),
+        "duration": posting.duration,
+    }
