@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from bot.errors import SourceError
 from bot.postings.enrich import enrich
-from bot.sources.base import Fetcher, PollState, SourceSpec, kind_for
+from bot.sources.base import Fetcher, FetchResult, PollState, SourceSpec, kind_for
 from bot.store import SourceState, Store
 from subscriptions.matcher import SubscriptionIndex
 
@@ -82,13 +82,7 @@ class Poller:
             log.exception("source %s: unexpected error", name)
             return self._failed(source, now, error)
         if result.not_modified:
-            self.store.record_poll_success(
-                name,
-                now,
-                etag=result.etag,
-                last_modified=result.last_modified,
-                next_poll_at=self._next_poll(source, now),
-            )
+            self._succeeded(source, now, result)
             log.info("source %s: not modified", name)
             return PollReport(name, ok=True, not_modified=True)
         postings = [enrich(record, now) for record in result.records]
@@ -114,13 +108,7 @@ class Poller:
             # The batch names this poll: a burst is what one poll brings to one channel.
             batch = f"{name}@{now.isoformat()}#{source.polls + 1}"
             queued = self.store.enqueue(pairs, now, batch=batch)
-            self.store.record_poll_success(
-                name,
-                now,
-                etag=result.etag,
-                last_modified=result.last_modified,
-                next_poll_at=self._next_poll(source, now),
-            )
+            self._succeeded(source, now, result)
         log.info(
             "source %s: %d seen, %d new, %d duplicates, %d alerts queued%s",
             name,
@@ -143,6 +131,16 @@ class Poller:
         )
         return PollReport(
             name, ok=True, seen=len(postings), new=len(new), duplicates=duplicates, queued=queued
+        )
+
+    def _succeeded(self, source: SourceState, now: datetime, result: FetchResult) -> None:
+        """Keep the validators for the next conditional request and schedule it."""
+        self.store.record_poll_success(
+            source.name,
+            now,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            next_poll_at=self._next_poll(source, now),
         )
 
     def _failed(self, source: SourceState, now: datetime, error: Exception) -> PollReport:

@@ -15,6 +15,7 @@ from bot.errors import ParseError
 from bot.postings.model import RawPosting
 from bot.sources.base import Fetcher, FetchResult, PollState, SourceSpec, register
 from bot.sources.jsonapi import (
+    add_fresh,
     as_list,
     country_alpha2,
     guarded,
@@ -115,11 +116,8 @@ class AmazonSource:
             page, _ = self._page(more, spec.name, url)
             pages += 1
             offset += len(page)
-            fresh = [r for r in page if r.external_id not in seen]
-            if not fresh:  # a server that ignores offset would repeat page one forever
+            if not add_fresh(records, seen, page):
                 break
-            seen.update(r.external_id for r in fresh)
-            records += fresh
         return FetchResult(
             records=records, etag=headers.get("etag"), last_modified=headers.get("last-modified")
         )

@@ -19,10 +19,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import pycountry
 
 from bot.errors import ParseError
+from bot.postings.model import RawPosting
 from bot.sources import jsonsafe
 from bot.sources.base import Fetcher, FetchResult, PollState, SourceSpec
 
 __all__ = [
+    "add_fresh",
     "as_list",
     "country_alpha2",
     "epoch",
@@ -146,6 +148,18 @@ def country_alpha2(code_or_name: str) -> str | None:
     except LookupError:
         return None
     return str(country.alpha_2)
+
+
+def add_fresh(records: list[RawPosting], seen: set[str], page: list[RawPosting]) -> bool:
+    """Append the page's records not seen yet; False when it brought none.
+
+    A server that ignores the paging parameter repeats page one forever: a page with
+    nothing new ends the paging.
+    """
+    fresh = [r for r in page if r.external_id not in seen]
+    seen.update(r.external_id for r in fresh)
+    records += fresh
+    return bool(fresh)
 
 
 def is_bare_token(url: str) -> bool:
