@@ -91,7 +91,12 @@ class RssSource:
             )
         if b"\x00" in body:
             raise ParseError(source, "feed contains NUL bytes (binary data, not XML)")
-        parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+        try:
+            parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+        except (UnicodeError, LookupError) as error:
+            # feedparser's own encoding fallback can still fail on a stray byte in the
+            # XML declaration; that is a broken body, not a crash.
+            raise ParseError(source, f"feed cannot be decoded: {error}") from error
         entries = parsed.get("entries") or []
         if parsed.get("bozo"):
             problem = parsed.get("bozo_exception")
