@@ -186,7 +186,50 @@ def m003_delivery_recovery(db: Database) -> None:
     db.table("deliveries").add_column("recovered", int)
 
 
-SCHEMA_VERSION = 3
+@migrations()
+def m004_alerts_that_stay_true(db: Database) -> None:
+    """Mentions and reminders per subscription; edits, closures and source notices."""
+    db.table("subscriptions").add_column("mention", str)
+    db.table("subscriptions").add_column("remind_days", int)
+    # shown: what a single alert showed when sent (closed? title, deadline), so a change
+    # edits it once; null for grouped messages and digests, which are never edited.
+    db.table("deliveries").add_column("shown", str)
+    db.table("deliveries").add_column("edit_due", int)
+    db.table("deliveries").add_column("edit_attempts", int)
+    db.table("deliveries").create_index(["edit_due"])
+    db.table("deliveries").create_index(["posting_id"])
+    # missing_polls: full-board polls in a row that no longer listed the posting.
+    db.table("postings").add_column("missing_polls", int)
+    db.table("postings").add_column("closed_at", str)
+    db.table("postings").create_index(["deadline"])
+    # failing_since: when the current run of failed polls began (null when healthy).
+    db.table("sources").add_column("failing_since", str)
+    db.table("reminders").create(
+        {
+            "subscription_id": int,
+            "posting_id": int,
+            "status": str,
+            "created_at": str,
+            "sent_at": str,
+            "message_ref": str,
+            "error": str,
+        },
+        pk=("subscription_id", "posting_id"),
+    )
+    db.table("source_notices").create(
+        {
+            "source": str,
+            "platform": str,
+            "workspace": str,
+            "channel": str,
+            "down_since": str,
+            "notified_at": str,
+        },
+        pk=("source", "platform", "workspace", "channel"),
+    )
+
+
+SCHEMA_VERSION = 4
 
 
 # ---------------------------------------------------------------- values
@@ -406,8 +449,17 @@ def _filter_from_json(text: str) -> Filter:
 
 
 @lru_cache(maxsize=4096)
-def _schedule(mode: str, at: str, tz: str, weekday: str) -> Schedule:
-    return Schedule(mode=mode, at=at, tz=tz, weekday=weekday)  # type: ignore[arg-type]
+def _schedule(
+    mode: str, at: str, tz: str, weekday: str, mention: str, remind_days: int
+) -> Schedule:
+    return Schedule(
+        mode=mode,  # type: ignore[arg-type]
+        at=at,
+        tz=tz,
+        weekday=weekday,
+        mention=mention,
+        remind_days=remind_days,
+    )
 
 
 def _name(value: str | None) -> str:
@@ -422,7 +474,12 @@ def _subscription_from(row: dict[str, Any]) -> Subscription:
         channel=_name(row["channel"]),
         filter=_filter_from_json(row["filter"]),
         schedule=_schedule(
-            row["mode"], row["at"] or "09:00", row["tz"] or "UTC", row["weekday"] or "mon"
+            row["mode"],
+            row["at"] or "09:00",
+            row["tz"] or "UTC",
+            row["weekday"] or "mon",
+            row.get("mention") or "",
+            row.get("remind_days") or 0,
         ),
         created_by=_name(row["created_by"]),
         created_at=_dt(row["created_at"]),
@@ -884,6 +941,8 @@ class Store:
                         "at": schedule.at,
                         "tz": schedule.tz,
                         "weekday": schedule.weekday,
+                        "mention": schedule.mention,
+                        "remind_days": schedule.remind_days,
                         "created_by": created_by,
                         "created_at": _ts(now),
                         "paused": 0,
@@ -1030,6 +1089,8 @@ class Store:
                     "at",
                     "tz",
                     "weekday",
+                    "mention",
+                    "remind_days",
                     "created_by",
                     "created_at",
                     "paused",

@@ -5,7 +5,8 @@
     subscribe area:nlp,recsys country:US,DE degree:phd-only keywords:"applied science"
               exclude:senior company:amazon internship:yes remote:no
               mode:instant|daily|weekly at:09:00 tz:Europe/Berlin day:mon
-    list | unsubscribe ID | pause ID | resume ID [catch-up]
+              mention:@ml-interns remind:3d
+    why URL|ID | list | unsubscribe ID | pause ID | resume ID [catch-up]
     preview <filters> | digest [now] | areas | sources | help [command]
 """
 
@@ -23,6 +24,7 @@ from bot.postings.taxonomy import load_taxonomy
 from subscriptions.model import (
     DEGREE_CHOICES,
     INTERNSHIP_CHOICES,
+    MAX_REMIND_DAYS,
     MODES,
     WEEKDAYS,
     Filter,
@@ -37,6 +39,7 @@ __all__ = [
     "format_schedule",
     "parse_command",
     "parse_filter",
+    "parse_mention",
     "source_name_for",
 ]
 
@@ -44,9 +47,11 @@ USAGE: dict[str, str] = {
     "subscribe": (
         "/jobs subscribe area:nlp,recsys country:US,DE degree:phd-only "
         'keywords:"applied science" exclude:senior company:amazon internship:yes '
-        "mode:instant|daily|weekly at:09:00 tz:Europe/Berlin day:mon"
+        "mode:instant|daily|weekly at:09:00 tz:Europe/Berlin day:mon "
+        "mention:@group-or-role|@here remind:3d"
     ),
     "list": "/jobs list",
+    "why": "/jobs why URL|ID   (what happened to one posting, for each subscription here)",
     "unsubscribe": "/jobs unsubscribe ID   (IDs are shown by /jobs list)",
     "pause": "/jobs pause ID",
     "resume": "/jobs resume ID [catch-up]",
@@ -63,6 +68,7 @@ USAGE: dict[str, str] = {
 Verb = Literal[
     "subscribe",
     "list",
+    "why",
     "unsubscribe",
     "pause",
     "resume",
@@ -95,9 +101,25 @@ _SCHEDULE_KEYS = {
     "timezone": "tz",
     "day": "weekday",
     "weekday": "weekday",
+    "mention": "mention",
+    "ping": "mention",
+    "remind": "remind",
+    "reminder": "remind",
 }
 _YES = {"yes", "y", "true", "on", "1"}
 _NO = {"no", "n", "false", "off", "0"}
+# Mentions as Slack and Discord write them into command text (or as typed by hand).
+_HERE = re.compile(r"^(?:@?here|<!here(?:\|@?here)?>)$", re.I)
+_ROLE = re.compile(r"^(?:<@&(\d{1,25})>|&(\d{1,25})|role:(\d{1,25})|(\d{5,25}))$", re.I)
+_GROUP = re.compile(
+    r"^(?:<!subteam\^([A-Z0-9]{2,30})(?:\|[^>]*)?>|subteam\^([A-Z0-9]{2,30})|group:([A-Z0-9]{2,30})"
+    r"|(S[A-Z0-9]{6,29}))$"
+)
+_BROADCAST_MENTION = re.compile(
+    r"^(?:@?(?:everyone|channel)|<!(?:everyone|channel)(?:\|[^>]*)?>)$", re.I
+)
+_PERSON = re.compile(r"^<@!?[A-Z0-9]+(?:\|[^>]*)?>$", re.I)
+_REMIND = re.compile(r"^(\d{1,3})\s*(?:d|days?)?$", re.I)
 MAX_VALUES = 25
 MAX_VALUE_LENGTH = 100
 
@@ -176,6 +198,47 @@ def _parse_source(args: list[str]) -> SourceRequest:
     return SourceRequest("add", name, url, kind, interval, int(backfill))
 
 
+def parse_mention(raw: str, verb: str = "subscribe") -> str:
+    """A ``mention:`` value as stored: ``here``, ``role:ID``, ``group:ID`` or '' for none."""
+    value = raw.strip()
+    if value.lower() in ("", "none", "off", "no", "nobody"):
+        return ""
+    if _HERE.match(value):
+        return "here"
+    if match := _ROLE.match(value):
+        return "role:" + next(g for g in match.groups() if g)
+    if match := _GROUP.match(value):
+        return "group:" + next(g for g in match.groups() if g)
+    if _BROADCAST_MENTION.match(value):
+        raise CommandError(
+            f"`mention:{value}` would ping everyone in the channel; use a role, "
+            "a user group or @here.",
+            USAGE[verb],
+        )
+    if _PERSON.match(value):
+        raise CommandError("`mention:` takes a role or user group, not one person.", USAGE[verb])
+    raise CommandError(
+        f"I can't tell which role or user group `{value}` is. Pick it from the @ list as you "
+        "type (so the platform sends its id), or give the id: `mention:role:123…` (Discord) "
+        "or `mention:group:S0…` (Slack).",
+        USAGE[verb],
+    )
+
+
+def _remind_days(raw: str, verb: str) -> int:
+    value = raw.strip()
+    if value.lower() in ("off", "no", "none", "0"):
+        return 0
+    match = _REMIND.match(value)
+    if not match or not 1 <= int(match.group(1)) <= MAX_REMIND_DAYS:
+        raise CommandError(
+            f"`remind:{value}` is not valid; give days before the deadline, from 1d to "
+            f"{MAX_REMIND_DAYS}d (e.g. `remind:3d`).",
+            USAGE[verb],
+        )
+    return int(match.group(1))
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
     """A parsed command. ``target`` is the subscription id for unsubscribe/pause/resume."""
@@ -187,6 +250,7 @@ class Command:
     catch_up: bool = False
     topic: str | None = None
     source: SourceRequest | None = None
+    query: str | None = None
 
 
 def _tokens(text: str, verb: str) -> list[str]:
@@ -269,7 +333,7 @@ def _yes_no(key: str, value: str, verb: str) -> bool:
 def parse_filter(tokens: list[str], verb: str = "subscribe") -> tuple[Filter, Schedule]:
     """Read ``key:value`` tokens into a Filter and a Schedule, or raise CommandError."""
     fields: dict[str, object] = {}
-    schedule: dict[str, str] = {}
+    schedule: dict[str, str | int] = {}
     seen: set[str] = set()
     for token in tokens:
         key, sep, raw = token.partition(":")
@@ -314,6 +378,10 @@ def parse_filter(tokens: list[str], verb: str = "subscribe") -> tuple[Filter, Sc
             schedule["at"] = raw.strip()
         elif canonical == "tz":
             schedule["tz"] = raw.strip()
+        elif canonical == "mention":
+            schedule["mention"] = parse_mention(raw, verb)
+        elif canonical == "remind":
+            schedule["remind_days"] = _remind_days(raw, verb)
     try:
         built_schedule = Schedule(**schedule)  # type: ignore[arg-type]
     except ValueError as error:
@@ -372,6 +440,10 @@ def parse_command(text: str) -> Command:
         if any(a not in ("catch-up", "--catch-up", "catchup") for a in extra):
             raise CommandError("`resume` takes an ID and optionally `catch-up`.", USAGE[verb])
         return Command("resume", target=_target(args, verb), catch_up=bool(extra))
+    if verb == "why":
+        if len(args) != 1 or len(args[0]) > 2000:
+            raise CommandError("`why` takes one posting link or posting ID.", USAGE[verb])
+        return Command("why", query=args[0].strip("<>"))
     if verb == "sources" and args:
         return Command("sources", source=_parse_source(args))
     if verb == "digest":
@@ -416,10 +488,14 @@ def format_filter(filter_: Filter) -> str:
 
 
 def format_schedule(schedule: Schedule) -> str:
-    """The schedule in the grammar's own form."""
-    if schedule.mode == "instant":
-        return "mode:instant"
-    text = f"mode:{schedule.mode} at:{schedule.at} tz:{schedule.tz}"
+    """The schedule in the grammar's own form (mentions by id, so that nobody is pinged)."""
+    text = "mode:instant"
+    if schedule.mode != "instant":
+        text = f"mode:{schedule.mode} at:{schedule.at} tz:{schedule.tz}"
     if schedule.mode == "weekly":
         text += f" day:{schedule.weekday}"
+    if schedule.mention:
+        text += f" mention:{schedule.mention}"
+    if schedule.remind_days:
+        text += f" remind:{schedule.remind_days}d"
     return text

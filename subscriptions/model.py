@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 __all__ = [
     "DEGREE_CHOICES",
     "INTERNSHIP_CHOICES",
+    "MAX_REMIND_DAYS",
     "MODES",
     "WEEKDAYS",
     "Filter",
@@ -35,6 +36,9 @@ DEGREE_CHOICES: dict[str, frozenset[str]] = {
     "masters": frozenset({"phd-or-masters", "any", "unknown"}),
 }
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+# A stored mention: nobody, @here, a Discord role or a Slack user group (by id).
+_MENTION = re.compile(r"^(|here|role:\d{1,25}|group:[A-Z0-9]{2,30})$")
+MAX_REMIND_DAYS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +79,20 @@ class Filter:
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
-    """When alerts go out: at once, or as a digest at ``at`` in ``tz`` (weekly on ``weekday``)."""
+    """When and how alerts go out.
+
+    At once, or as a digest at ``at`` in ``tz`` (weekly on ``weekday``). ``mention`` is
+    the one mention an alert may carry (``here``, ``role:<Discord role id>`` or
+    ``group:<Slack user group id>``; empty for none), and ``remind_days`` asks for one
+    reminder that many days before an alerted posting's deadline (0: no reminders).
+    """
 
     mode: Mode = "instant"
     at: str = "09:00"
     tz: str = "UTC"
     weekday: str = "mon"
+    mention: str = ""
+    remind_days: int = 0
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -89,6 +101,10 @@ class Schedule:
             raise ValueError(f"time {self.at!r} is not HH:MM")
         if self.weekday not in WEEKDAYS:
             raise ValueError(f"weekday must be one of {WEEKDAYS}")
+        if not _MENTION.match(self.mention):
+            raise ValueError(f"mention {self.mention!r} is not a role, user group or here")
+        if not 0 <= self.remind_days <= MAX_REMIND_DAYS:
+            raise ValueError(f"remind must be from 1 to {MAX_REMIND_DAYS} days")
         try:
             ZoneInfo(self.tz)
         except (ZoneInfoNotFoundError, ValueError) as error:

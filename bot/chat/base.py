@@ -8,7 +8,7 @@ from typing import Protocol, runtime_checkable
 from bot.store import StoredPosting
 from subscriptions.model import Subscription
 
-__all__ = ["ChatAdapter", "FindsSent", "Service"]
+__all__ = ["ChatAdapter", "EditsAlerts", "FindsSent", "SendsNotices", "Service"]
 
 
 class ChatAdapter(Protocol):
@@ -56,6 +56,42 @@ class FindsSent(Protocol):
         self, subscription: Subscription, posting: StoredPosting, delivery_id: int
     ) -> str | None:
         """The reference of the message that carried this posting to this subscription."""
+        ...
+
+
+@runtime_checkable
+class EditsAlerts(Protocol):
+    """The optional edit hook: rewrite an alert already sent so that it stays true.
+
+    Called once when the posting closes (or opens again) or its title or deadline
+    changes. The message is rendered afresh from the posting as it now is (closed
+    alerts keep their text and say they are closed) and replaces the old one in place
+    (Slack ``chat.update``, Discord message edit). ``message_ref`` is what
+    ``send_alert`` returned. Digests and grouped messages are never edited.
+    """
+
+    async def edit_alert(
+        self, subscription: Subscription, posting: StoredPosting, message_ref: str
+    ) -> None:
+        """Replace the alert at ``message_ref`` with the posting's current state."""
+        ...
+
+
+@runtime_checkable
+class SendsNotices(Protocol):
+    """Messages that are not alerts: deadline reminders and notices about sources."""
+
+    async def send_reminder(
+        self, subscription: Subscription, posting: StoredPosting, key: str
+    ) -> str | None:
+        """Post a reminder that the posting's deadline is near (the alert again, headed so).
+
+        ``key`` is unique per reminder, for the platform's idempotency (Discord nonce).
+        """
+        ...
+
+    async def send_notice(self, subscription: Subscription, text: str, key: str) -> str | None:
+        """Post a short notice from jobbot in the subscription's channel (no mentions)."""
         ...
 
 

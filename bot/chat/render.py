@@ -17,6 +17,7 @@ from bot.postings.model import Posting
 from bot.postings.taxonomy import load_taxonomy
 
 __all__ = [
+    "CLOSED_NOTE",
     "AlertView",
     "DigestSection",
     "alert_view",
@@ -122,6 +123,11 @@ class AlertView:
     duration: str
     source: str
     primary_area: str | None
+    deadline: str = ""
+    closed: bool = False
+
+
+CLOSED_NOTE = "Closed: the source no longer lists this posting."
 
 
 def alert_view(posting: Posting, *, title_limit: int = 250) -> AlertView:
@@ -143,6 +149,8 @@ def alert_view(posting: Posting, *, title_limit: int = 250) -> AlertView:
         duration=posting.duration or "",
         source=safe_text(posting.source, 100),
         primary_area=posting.areas[0] if posting.areas else None,
+        deadline=_date(posting.deadline) if posting.deadline else "",
+        closed=not posting.active,
     )
 
 
@@ -165,7 +173,11 @@ def plain_alert(posting: Posting) -> str:
         lines.append(f"  Pay:       {view.pay}")
     if view.duration:
         lines.append(f"  Duration:  {view.duration}")
+    if view.deadline:
+        lines.append(f"  Apply by:  {view.deadline}")
     lines.append(f"  Apply:     {view.url or '(no usable link)'}")
+    if view.closed:
+        lines.append(f"  {CLOSED_NOTE}")
     return "\n".join(lines)
 
 
