@@ -21,6 +21,7 @@ from bot.chat.base import ChatAdapter, Service
 from bot.chat.console import ConsoleAdapter
 from bot.chat.delivery import DeliveryReport, DeliveryWorker
 from bot.chat.digests import DigestRunner
+from bot.chat.followups import FollowUpReport, FollowUps
 from bot.chat.slack_app import SlackConfig, build_slack
 from bot.chat.webhook import WebhookAdapter
 from bot.config import Settings
@@ -30,6 +31,7 @@ from bot.ops import Health, InstrumentedAdapters, Metrics, OpsServer, health
 from bot.sources.base import registered_kinds
 from bot.sources.http import HttpFetcher, now_utc
 from bot.store import Store
+from bot.why import why
 from subscriptions.commands import CommandContext, Reply, run_command
 from subscriptions.grammar import format_filter, format_schedule
 from subscriptions.matcher import SubscriptionIndex, matches
@@ -41,6 +43,8 @@ __all__ = ["JobBot", "build"]
 
 log = logging.getLogger("jobbot")
 POLL_TICK_SECONDS = 5
+# Edits, reminders and source notices are not urgent to the second.
+FOLLOW_UP_SECONDS = 30
 
 
 @dataclass
@@ -55,6 +59,7 @@ class JobBot:
     poller: Poller = field(init=False)
     worker: DeliveryWorker = field(init=False)
     digests: DigestRunner = field(init=False)
+    followups: FollowUps = field(init=False)
     _index: SubscriptionIndex = field(init=False, default_factory=SubscriptionIndex)
     _index_signature: tuple[int, int, int] | None = field(init=False, default=None)
     _in_flight: dict[str, asyncio.Task[PollReport]] = field(init=False, default_factory=dict)
@@ -75,6 +80,13 @@ class JobBot:
             self.store, counted, self.clock, burst_threshold=self.settings.burst_threshold
         )
         self.digests = DigestRunner(self.store, counted, self.clock)
+        self.followups = FollowUps(
+            self.store,
+            self.adapters,
+            self.clock,
+            self.index,
+            notice_after=timedelta(seconds=self.settings.source_notice_after),
+        )
 
     # ------------------------------------------------------------ operations
 
@@ -107,6 +119,19 @@ class JobBot:
             )
         return report
 
+    async def follow_up(self) -> FollowUpReport:
+        """One pass of alert edits, deadline reminders and source notices."""
+        report = await self.followups.run_once()
+        if report.edited or report.reminded or report.notices:
+            log.info(
+                "follow-ups: %d alert(s) edited, %d reminder(s), %d source notice(s)",
+                report.edited,
+                report.reminded,
+                report.notices,
+                extra={"fields": {"event": "followups", **asdict(report)}},
+            )
+        return report
+
     # ------------------------------------------------------------ subscriptions
 
     def index(self) -> SubscriptionIndex:
@@ -127,6 +152,11 @@ class JobBot:
             default_interval=self.settings.default_interval,
         )
         reply = run_command(text, ctx, self.store)
+        if reply.why is not None:
+            subs = self.store.subscriptions(
+                platform=ctx.platform, workspace=ctx.workspace, channel=ctx.channel
+            )
+            reply = replace(reply, text=why(self.store, reply.why, subs))
         for sub_id, since in reply.catch_up:
             self.queue_catch_up(sub_id, since)
         if reply.digest_now or reply.catch_up:
@@ -222,6 +252,14 @@ class JobBot:
             "interval",
             seconds=self.settings.delivery_interval,
             id="deliver",
+            next_run_time=self.clock(),
+            **job_options,
+        )
+        scheduler.add_job(
+            self.follow_up,
+            "interval",
+            seconds=max(self.settings.delivery_interval, FOLLOW_UP_SECONDS),
+            id="followups",
             next_run_time=self.clock(),
             **job_options,
         )

@@ -19,6 +19,7 @@ from bot.logs import configure_logging, redact
 from bot.sources.base import PollState, kind_for, registered_kinds, sniff_kind
 from bot.sources.http import now_utc
 from bot.store import Store
+from bot.why import why
 from subscriptions.commands import CommandContext
 from subscriptions.grammar import format_filter, format_schedule
 
@@ -62,6 +63,18 @@ def _parser() -> argparse.ArgumentParser:
     poll.add_argument(
         "--once", action="store_true", required=True, help="poll once and exit (required)"
     )
+
+    why_cmd = commands.add_parser(
+        "why",
+        help="what happened to one posting, for each subscription",
+        description="Say stage by stage what jobbot did with one posting (by link or id): "
+        "which source saw it, whether it was merged as a duplicate or recorded at a first "
+        "poll, and for each subscription whether a filter did not match or the alert was "
+        "queued, sent or failed.",
+    )
+    why_cmd.add_argument("posting", help="the posting's link, or its jobbot id (#42)")
+    why_cmd.add_argument("--platform", help="only subscriptions of this platform")
+    why_cmd.add_argument("--channel", help="only subscriptions of this channel")
 
     subs = commands.add_parser(
         "subs",
@@ -218,6 +231,7 @@ async def _poll_once(settings: Settings) -> int:
         reports = await bot.poll_all()
         delivered = await bot.worker.run_once()
         digests = await bot.digests.run_due()
+        await bot.follow_up()
     finally:
         await bot.aclose()
     failed = [r for r in reports if not r.ok]
@@ -232,6 +246,16 @@ async def _poll_once(settings: Settings) -> int:
         print(f"{report.source}: {state}")
     print(f"{delivered.sent} alert(s) sent, {digests} digest(s) sent")
     return 1 if failed and len(failed) == len(reports) else 0
+
+
+async def _why(args: argparse.Namespace, settings: Settings) -> int:
+    bot = build(settings)
+    try:
+        subs = bot.store.subscriptions(platform=args.platform, channel=args.channel)
+        print(why(bot.store, args.posting, subs))
+    finally:
+        await bot.aclose()
+    return 0
 
 
 async def _subs(args: argparse.Namespace, settings: Settings) -> int:
@@ -442,6 +466,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_poll_once(settings))
         if args.command == "subs":
             return asyncio.run(_subs(args, settings))
+        if args.command == "why":
+            return asyncio.run(_why(args, settings))
         if args.command == "sources":
             return asyncio.run(_sources(args, settings))
         if args.command in ("export", "import"):

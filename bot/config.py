@@ -151,6 +151,12 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
         "More instant alerts than this for one channel in one poll go as one message.",
     ),
+    Setting(
+        "source_notice_after",
+        6 * 3600,
+        parse_interval,
+        "Tell channels once when a source they rely on has failed this long ('6h').",
+    ),
     Setting("fetch_timeout", 20, parse_interval, "Timeout for one source request, in seconds."),
     Setting("max_body_mb", 10, _positive_int, "Largest source response read, in megabytes."),
     Setting(
@@ -219,6 +225,7 @@ class Settings:
     delivery_interval: int = 5
     digest_check_interval: int = 60
     burst_threshold: int = 5
+    source_notice_after: int = 6 * 3600
     fetch_timeout: int = 20
     max_body_mb: int = 10
     admins: tuple[str, ...] = ()

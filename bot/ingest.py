@@ -82,6 +82,11 @@ class Poller:
             log.exception("source %s: unexpected error", name)
             return self._failed(source, now, error)
         if result.not_modified:
+            if getattr(kind, "lists_everything", False):
+                # The same board as last time: what it left out then, it leaves out again.
+                with self.store.transaction():
+                    if closed := self.store.mark_unlisted(source.name, None, now):
+                        self.store.flag_edits(closed)
             self._succeeded(source, now, result)
             log.info("source %s: not modified", name)
             return PollReport(name, ok=True, not_modified=True)
@@ -99,10 +104,19 @@ class Poller:
                 alerted = self.store.ingest(newest[: source.backfill], now, alert=True)
                 quiet = self.store.ingest(newest[source.backfill :], now, alert=False)
                 new, duplicates = alerted.new, alerted.duplicates + quiet.duplicates
+                changed = [*alerted.changed, *quiet.changed]
             else:
                 # A new source's first poll records its backlog without alerting anyone.
                 outcome = self.store.ingest(postings, now, alert=not first_poll)
                 new, duplicates = outcome.new, outcome.duplicates
+                changed = list(outcome.changed)
+            if getattr(kind, "lists_everything", False):
+                # A board that lists every open posting: what it stops listing has closed.
+                listed = {p.external_id for p in postings}
+                changed += self.store.mark_unlisted(source.name, listed, now)
+            if changed:
+                # Alerts already sent for these postings are edited to stay true.
+                self.store.flag_edits(changed)
             index = self.index()
             pairs = [(sub, stored.id) for stored in new for sub in index.match(stored.posting)]
             # The batch names this poll: a burst is what one poll brings to one channel.

@@ -29,11 +29,13 @@ __all__ = [
     "SCHEMA_VERSION",
     "Delivery",
     "DeliveryKind",
+    "PostingTrace",
     "IngestResult",
     "SourceState",
     "Store",
     "StoredPosting",
     "migrations",
+    "shown_state",
 ]
 
 DeliveryKind = Literal["instant", "digest"]
@@ -254,6 +256,7 @@ class SourceState:
     consecutive_failures: int = 0
     next_poll_at: datetime | None = None
     settings: dict[str, Any] | None = None
+    failing_since: datetime | None = None
 
     @property
     def healthy(self) -> bool:
@@ -279,6 +282,8 @@ class IngestResult:
     updated: int
     duplicates: int
     seen: int
+    # Stored postings whose title, deadline or open/closed state this batch changed.
+    changed: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +298,39 @@ class Delivery:
     attempts: int
     batch: str | None = None
     recovered: bool = False
+    sent_at: datetime | None = None
+    message_ref: str | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+    shown: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PostingTrace:
+    """Everything jobbot recorded about one posting, for `/jobs why`.
+
+    ``found`` is the row the question named; ``posting`` the one alerts are about (the
+    same row, or the earlier posting ``found`` was merged into as a duplicate).
+    ``alerted`` is False for a posting recorded silently at its source's first poll.
+    ``copies`` are the rows merged into ``posting`` (the same job seen elsewhere).
+    """
+
+    found: StoredPosting
+    posting: StoredPosting
+    alerted: bool
+    copies: tuple[StoredPosting, ...]
+    deliveries: tuple[Delivery, ...]
+    reminders: tuple[dict[str, Any], ...] = ()
+
+
+def shown_state(posting: Posting) -> str:
+    """What an alert shows that can change later: open or closed, the title, the deadline.
+
+    Stored with each single alert when it is sent; when the posting's state differs from
+    it, the alert is edited once (and the new state stored).
+    """
+    deadline = posting.deadline.date().isoformat() if posting.deadline else ""
+    return json.dumps([posting.active, posting.title, deadline])
 
 
 # ---------------------------------------------------------------- row mapping
@@ -388,6 +426,11 @@ _UPDATED_COLUMNS = (*_POSTING_COLUMNS[:20], "last_seen_at")
 _UPDATE_POSTING = (
     f"update postings set {', '.join(f'{c} = ?' for c in _UPDATED_COLUMNS)} where id = ?"
 )
+
+
+def _row_state(active: int | None, title: str, deadline: str | None) -> str:
+    """``shown_state`` from stored columns."""
+    return json.dumps([active is None or bool(active), title, (deadline or "")[:10]])
 
 
 def _update_params(row: dict[str, Any]) -> list[Any]:
@@ -507,6 +550,7 @@ def _source_from(row: dict[str, Any]) -> SourceState:
         consecutive_failures=row["consecutive_failures"] or 0,
         next_poll_at=_dt(row["next_poll_at"]),
         settings=json.loads(row["settings"]) if row["settings"] else None,
+        failing_since=_dt(row.get("failing_since")),
     )
 
 
@@ -625,7 +669,8 @@ class Store:
             self.db.execute(
                 "update sources set etag = ?, last_modified = ?, polls = polls + 1,"
                 " last_polled_at = ?, last_success_at = ?, last_error = null,"
-                " consecutive_failures = 0, next_poll_at = ?, backfill = 0 where name = ?",
+                " consecutive_failures = 0, failing_since = null, next_poll_at = ?, backfill = 0"
+                " where name = ?",
                 [etag, last_modified, _ts(now), _ts(now), _ts(next_poll_at), name],
             )
 
@@ -636,9 +681,9 @@ class Store:
         with self._atomic():
             self.db.execute(
                 "update sources set last_polled_at = ?, last_error = ?,"
-                " consecutive_failures = consecutive_failures + 1, next_poll_at = ?"
-                " where name = ?",
-                [_ts(now), error[:500], _ts(next_poll_at), name],
+                " consecutive_failures = consecutive_failures + 1, next_poll_at = ?,"
+                " failing_since = coalesce(failing_since, ?) where name = ?",
+                [_ts(now), error[:500], _ts(next_poll_at), _ts(now), name],
             )
         return self.source(name)
 
@@ -685,6 +730,7 @@ class Store:
         batch count for the ones after them, exactly as if they were stored one by one.
         """
         new: list[StoredPosting] = []
+        changed: list[int] = []
         updated = duplicates = 0
         stamp = _ts(now)
         since = now - NEAR_DUPLICATE_WINDOW
@@ -716,6 +762,8 @@ class Store:
                     row["id"] = identity[0]
                     updates.append(row)
                     updated += 1
+                    if shown_state(posting) != identity[2]:
+                        changed.append(identity[0])
                     # The edited posting is what later postings of this batch compare with.
                     old_near, old_url = placed.get(identity[0], (None, None))
                     if old_near is not None and old_near in near:
@@ -739,7 +787,11 @@ class Store:
                 }
                 cursor = self.db.conn.execute(_INSERT_POSTING, [row[c] for c in _POSTING_COLUMNS])
                 posting_id = int(cursor.lastrowid or 0)
-                known[(posting.source, posting.external_id)] = (posting_id, duplicate_of)
+                known[(posting.source, posting.external_id)] = (
+                    posting_id,
+                    duplicate_of,
+                    shown_state(posting),
+                )
                 if posting.url:
                     by_url.setdefault(posting.url, []).append(
                         (posting_id, posting.source, duplicate_of)
@@ -757,18 +809,61 @@ class Store:
                     new.append(StoredPosting(posting_id, posting, now))
             if updates:
                 self.db.conn.executemany(_UPDATE_POSTING, [_update_params(r) for r in updates])
+                # Listed again: no longer missing (see mark_unlisted); closed_at follows active.
+                self.db.conn.executemany(
+                    "update postings set missing_polls = 0, closed_at = case when active = 1"
+                    " then null else coalesce(closed_at, ?) end where id = ?",
+                    [(stamp, r["id"]) for r in updates],
+                )
             if refreshed:
                 self.db.conn.executemany(
                     "update postings set last_seen_at = ? where id = ?",
                     [(stamp, posting_id) for posting_id in sorted(refreshed)],
                 )
-        return IngestResult(new=new, updated=updated, duplicates=duplicates, seen=len(postings))
+        return IngestResult(
+            new=new,
+            updated=updated,
+            duplicates=duplicates,
+            seen=len(postings),
+            changed=tuple(dict.fromkeys(changed)),
+        )
+
+    def mark_unlisted(self, source: str, listed: Iterable[str] | None, now: datetime) -> list[int]:
+        """After a complete listing of a board: close what it left out twice in a row.
+
+        For sources that list every open posting each poll (ATS boards), a posting that
+        is missing from two consecutive polls has closed; one miss may be a glitch of the
+        board. ``listed`` None means "unchanged since the last poll" (a 304): what was
+        missing then is missing again. Returns the ids of postings closed by this poll.
+        """
+        listed_ids = set(listed) if listed is not None else None
+        stamp = _ts(now)
+        closed: list[int] = []
+        misses: list[tuple[int, int]] = []
+        rows = self.db.execute(
+            "select id, external_id, coalesce(missing_polls, 0) from postings"
+            " where source = ? and active = 1",
+            [source],
+        ).fetchall()
+        for posting_id, external_id, missing in rows:
+            if external_id in listed_ids if listed_ids is not None else missing == 0:
+                continue
+            misses.append((missing + 1, posting_id))
+            if missing + 1 >= 2:
+                closed.append(posting_id)
+        with self._atomic():
+            self.db.conn.executemany("update postings set missing_polls = ? where id = ?", misses)
+            self.db.conn.executemany(
+                "update postings set active = 0, closed_at = ? where id = ?",
+                [(stamp, posting_id) for posting_id in closed],
+            )
+        return closed
 
     def _identities(
         self, keys: set[tuple[str, str]]
-    ) -> dict[tuple[str, str], tuple[int, int | None]]:
-        """(source, external id) → (row id, duplicate_of) for the keys already stored."""
-        found: dict[tuple[str, str], tuple[int, int | None]] = {}
+    ) -> dict[tuple[str, str], tuple[int, int | None, str]]:
+        """(source, external id) → (row id, duplicate_of, shown state) for stored keys."""
+        found: dict[tuple[str, str], tuple[int, int | None, str]] = {}
         by_source: dict[str, list[str]] = {}
         for source, external_id in keys:
             by_source.setdefault(source, []).append(external_id)
@@ -776,11 +871,12 @@ class Store:
             for chunk in _chunks(sorted(ids)):
                 marks = ",".join("?" * len(chunk))
                 for row in self.db.execute(
-                    "select id, external_id, duplicate_of from postings"
+                    "select id, external_id, duplicate_of, active, title, deadline from postings"
                     f" where source = ? and external_id in ({marks})",
                     [source, *chunk],
                 ):
-                    found[(source, row[1])] = (int(row[0]), row[2])
+                    state = _row_state(row[3], row[4], row[5])
+                    found[(source, row[1])] = (int(row[0]), row[2], state)
         return found
 
     def _by_url(self, urls: set[str]) -> dict[str, list[tuple[int, str, int | None]]]:
@@ -867,6 +963,38 @@ class Store:
             [limit],
         )
         return [_stored_from(r) for r in rows]
+
+    def trace(self, posting_id: int | None = None, url: str | None = None) -> PostingTrace | None:
+        """What happened to one posting, found by row id or by (canonical) URL."""
+        if posting_id is not None:
+            rows = list(self.db.query("select * from postings where id = ?", [posting_id]))
+        else:
+            rows = list(
+                self.db.query(
+                    "select * from postings where url = ? order by duplicate_of is not null, id",
+                    [url or ""],
+                )
+            )
+        if not rows:
+            return None
+        found = rows[0]
+        root_id = found["duplicate_of"] or found["id"]
+        root = found
+        if root_id != found["id"]:
+            root = next(iter(self.db.query("select * from postings where id = ?", [root_id])))
+        copies = self.db.query(
+            "select * from postings where duplicate_of = ? order by id", [root_id]
+        )
+        return PostingTrace(
+            found=_stored_from(found),
+            posting=_stored_from(root),
+            alerted=bool(root["alerted"]),
+            copies=tuple(_stored_from(r) for r in copies),
+            deliveries=tuple(self._deliveries("d.posting_id = ? order by d.id", [root_id])),
+            reminders=tuple(
+                self.db.query("select * from reminders where posting_id = ?", [root_id])
+            ),
+        )
 
     def alerted_postings_since(self, since: datetime, limit: int = 1000) -> list[StoredPosting]:
         """Postings first seen after ``since`` that were new enough to alert, newest first.
@@ -1071,6 +1199,8 @@ class Store:
         rows = self.db.query(
             "select d.id as d_id, d.kind as d_kind, d.status as d_status,"
             " d.attempts as d_attempts, d.batch as d_batch, d.recovered as d_recovered,"
+            " d.sent_at as d_sent_at, d.message_ref as d_message_ref, d.error as d_error,"
+            " d.next_attempt_at as d_next_attempt_at, d.shown as d_shown,"
             " s.*, p.* , p.id as p_id, s.id as s_id"
             " from deliveries d join subscriptions s on s.id = d.subscription_id"
             f" join postings p on p.id = d.posting_id where {where}",
@@ -1112,6 +1242,11 @@ class Store:
                     attempts=row["d_attempts"],
                     batch=row["d_batch"],
                     recovered=bool(row["d_recovered"]),
+                    sent_at=_dt(row["d_sent_at"]),
+                    message_ref=row["d_message_ref"],
+                    error=row["d_error"],
+                    next_attempt_at=_dt(row["d_next_attempt_at"]),
+                    shown=row["d_shown"],
                 )
             )
         return result
@@ -1246,16 +1381,172 @@ class Store:
             )
         ]
 
-    def mark_sent(self, ids: Sequence[int], now: datetime, message_ref: str | None = None) -> None:
-        """Deliveries that reached their channel."""
+    def mark_sent(
+        self,
+        ids: Sequence[int],
+        now: datetime,
+        message_ref: str | None = None,
+        *,
+        shown: str | None = None,
+    ) -> None:
+        """Deliveries that reached their channel.
+
+        ``shown`` (``shown_state`` of the posting) is given for a single alert, which can
+        be edited later; grouped messages and digests leave it empty.
+        """
         if not ids:
             return
         marks = ",".join("?" * len(ids))
         with self._atomic():
             self.db.execute(
                 f"update deliveries set status = 'sent', sent_at = ?, message_ref = ?,"
-                f" lease_until = null, error = null where id in ({marks})",
-                [_ts(now), message_ref, *ids],
+                f" shown = ?, lease_until = null, error = null where id in ({marks})",
+                [_ts(now), message_ref, shown, *ids],
+            )
+
+    # ------------------------------------------------------------ edits
+
+    def flag_edits(self, posting_ids: Sequence[int]) -> int:
+        """Ask for the single alerts sent for these postings to be edited (they changed)."""
+        flagged = 0
+        with self._atomic():
+            for chunk in _chunks(list(posting_ids)):
+                marks = ",".join("?" * len(chunk))
+                flagged += self.db.execute(
+                    "update deliveries set edit_due = 1, edit_attempts = 0"
+                    f" where posting_id in ({marks}) and status = 'sent' and shown is not null"
+                    " and message_ref is not null",
+                    list(chunk),
+                ).rowcount
+        return flagged
+
+    def due_edits(self, limit: int = 100) -> list[Delivery]:
+        """Sent alerts waiting to be edited, oldest first."""
+        return self._deliveries("d.edit_due = 1 order by d.id limit ?", [limit])
+
+    def edit_done(self, delivery_id: int, shown: str | None) -> None:
+        """The alert now shows ``shown`` (or was left alone because it already did)."""
+        with self._atomic():
+            self.db.execute(
+                "update deliveries set edit_due = 0, shown = coalesce(?, shown) where id = ?",
+                [shown, delivery_id],
+            )
+
+    def edit_failed(self, delivery_id: int, error: str, *, give_up: bool) -> None:
+        """An edit did not go through: try again on a later pass, or never (``give_up``)."""
+        with self._atomic():
+            self.db.execute(
+                "update deliveries set edit_due = ?, error = ?,"
+                " edit_attempts = coalesce(edit_attempts, 0) + 1 where id = ?",
+                [0 if give_up else 1, f"edit: {error}"[:500], delivery_id],
+            )
+
+    # ------------------------------------------------------------ reminders
+
+    def reminder_candidates(self, now: datetime, horizon: timedelta) -> list[Delivery]:
+        """Sent alerts of open postings whose deadline is ahead (within ``horizon``), for
+        subscriptions that asked for reminders and have not had one for that posting."""
+        return self._deliveries(
+            "d.status = 'sent' and s.remind_days > 0 and s.paused = 0 and p.active = 1"
+            " and p.deadline > ? and p.deadline <= ? and not exists (select 1 from reminders r"
+            " where r.subscription_id = d.subscription_id and r.posting_id = d.posting_id"
+            " and r.status != 'retry') order by p.deadline, d.id",
+            [_ts(now), _ts(now + horizon)],
+        )
+
+    def claim_reminder(self, sub_id: int, posting_id: int, now: datetime) -> bool:
+        """Take the one reminder of (subscription, posting); False if it is already taken."""
+        with self._atomic():
+            cursor = self.db.execute(
+                "insert into reminders (subscription_id, posting_id, status, created_at)"
+                " values (?, ?, 'sending', ?) on conflict (subscription_id, posting_id)"
+                " do update set status = 'sending' where status = 'retry'",
+                [sub_id, posting_id, _ts(now)],
+            )
+        return cursor.rowcount > 0
+
+    def finish_reminder(
+        self,
+        sub_id: int,
+        posting_id: int,
+        status: Literal["sent", "retry", "failed", "skipped"],
+        *,
+        now: datetime,
+        message_ref: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record how a claimed reminder ended (``retry``: the next pass tries again)."""
+        with self._atomic():
+            self.db.execute(
+                "update reminders set status = ?, sent_at = ?, message_ref = ?, error = ?"
+                " where subscription_id = ? and posting_id = ?",
+                [
+                    status,
+                    _ts(now) if status == "sent" else None,
+                    message_ref,
+                    error[:500] if error else None,
+                    sub_id,
+                    posting_id,
+                ],
+            )
+
+    def reminders(self) -> list[dict[str, Any]]:
+        """Every reminder row (for tests and `jobbot why`)."""
+        return list(self.db.query("select * from reminders order by subscription_id, posting_id"))
+
+    # ------------------------------------------------------------ source notices
+
+    def source_postings(self, source: str, limit: int = 500) -> list[StoredPosting]:
+        """A source's newest distinct postings (to see which channels rely on it)."""
+        rows = self.db.query(
+            "select * from postings where source = ? and duplicate_of is null"
+            " order by id desc limit ?",
+            [source, limit],
+        )
+        return [_stored_from(r) for r in rows]
+
+    def notices(self, source: str) -> list[tuple[str, str, str]]:
+        """The channels (platform, workspace, channel) told that ``source`` is down."""
+        return [
+            (r["platform"], r["workspace"], r["channel"])
+            for r in self.db.query(
+                "select * from source_notices where source = ? order by platform, channel",
+                [source],
+            )
+        ]
+
+    def notice_sources(self) -> list[str]:
+        """Sources some channel was told are down."""
+        return [r["source"] for r in self.db.query("select distinct source from source_notices")]
+
+    def add_notice(
+        self, source: str, target: tuple[str, str, str], down_since: datetime, now: datetime
+    ) -> None:
+        """Remember that ``target`` was told ``source`` is down (so it is told once)."""
+        with self._atomic():
+            self.db.execute(
+                "insert or replace into source_notices"
+                " (source, platform, workspace, channel, down_since, notified_at)"
+                " values (?, ?, ?, ?, ?, ?)",
+                [source, *target, _ts(down_since), _ts(now)],
+            )
+
+    def notice_down_since(self, source: str, target: tuple[str, str, str]) -> datetime | None:
+        """When the outage began that ``target`` was told about."""
+        row = self.db.execute(
+            "select down_since from source_notices where source = ? and platform = ?"
+            " and workspace = ? and channel = ?",
+            [source, *target],
+        ).fetchone()
+        return _dt(row[0]) if row else None
+
+    def drop_notice(self, source: str, target: tuple[str, str, str]) -> None:
+        """Forget a notice (the recovery was told, or the channel is gone)."""
+        with self._atomic():
+            self.db.execute(
+                "delete from source_notices where source = ? and platform = ?"
+                " and workspace = ? and channel = ?",
+                [source, *target],
             )
 
     def mark_retry(self, ids: Sequence[int], next_attempt_at: datetime, error: str) -> None:

@@ -131,6 +131,8 @@ class Reply:
     digest_now: tuple[int, ...] = ()
     catch_up: tuple[tuple[int, datetime], ...] = ()
     subscription: Subscription | None = None
+    # `/jobs why`: the posting asked about; the caller looks it up and fills in the text.
+    why: str | None = None
 
 
 def _describe(sub: Subscription) -> str:
@@ -153,7 +155,23 @@ def _require_manage(ctx: CommandContext) -> None:
     if not ctx.can_manage:
         raise CommandError(
             f"Sorry, only {ctx.manage_rule} can change this channel's job alerts. "
-            "Anyone can use `/jobs list`, `/jobs preview`, `/jobs areas` and `/jobs help`."
+            "Anyone can use `/jobs list`, `/jobs why`, `/jobs preview`, `/jobs areas` "
+            "and `/jobs help`."
+        )
+
+
+_MENTION_KINDS = {"slack": ("group:", "a user group"), "discord": ("role:", "a role")}
+
+
+def _check_mention(mention: str, platform: str) -> None:
+    """A Discord role means nothing on Slack and a Slack user group nothing on Discord."""
+    expected = _MENTION_KINDS.get(platform)
+    if not mention or mention == "here" or expected is None:
+        return
+    if not mention.startswith(expected[0]):
+        raise CommandError(
+            f"On {platform.capitalize()}, `mention:` takes {expected[1]} or @here.",
+            USAGE["subscribe"],
         )
 
 
@@ -210,6 +228,9 @@ def _help(topic: str | None) -> str:
         "keywords, exclude, company, internship (yes, no, any; default yes), remote (yes).",
         "Several values: commas. Within one filter any value matches; all filters must hold.",
         "mode: instant (default), daily or weekly, with at:HH:MM tz:Area/City day:mon.",
+        "mention: the role or user group (or @here) each alert pings; remind:3d posts one",
+        "reminder that many days before a posting's deadline.",
+        "why: paste a posting's link to see what happened to it for each subscription here.",
     ]
     return "\n".join(lines)
 
@@ -267,6 +288,8 @@ def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
     if command.verb == "preview":
         assert command.filter is not None
         return Reply(_preview(repo, command.filter))
+    if command.verb == "why":
+        return Reply("", why=command.query)
     if command.verb == "digest":
         subs = [
             s
@@ -287,6 +310,7 @@ def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
     _require_manage(ctx)
     if command.verb == "subscribe":
         assert command.filter is not None and command.schedule is not None
+        _check_mention(command.schedule.mention, ctx.platform)
         sub = repo.add_subscription(
             platform=ctx.platform,
             workspace=ctx.workspace,

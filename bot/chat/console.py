@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from bot.chat.render import plain_alert, plain_digest
+from bot.chat.render import plain_alert, plain_digest, safe_text
 from bot.store import StoredPosting
 from subscriptions.model import Subscription
 
@@ -39,6 +39,31 @@ class ConsoleAdapter:
             + plain_alert(posting.posting)
         )
         return f"console:{delivery_id}"
+
+    async def edit_alert(
+        self, subscription: Subscription, posting: StoredPosting, message_ref: str
+    ) -> None:
+        """A terminal cannot edit what it printed: print the alert again, marked as an update."""
+        self._write(
+            f"\n[#{subscription.channel} · subscription {subscription.id} · update to an "
+            f"earlier alert]\n" + plain_alert(posting.posting)
+        )
+
+    async def send_reminder(
+        self, subscription: Subscription, posting: StoredPosting, key: str
+    ) -> str | None:
+        """Print the alert again under a deadline heading."""
+        days = subscription.schedule.remind_days
+        self._write(
+            f"\n[#{subscription.channel} · subscription {subscription.id} · deadline in "
+            f"{days} day(s)]\n" + plain_alert(posting.posting)
+        )
+        return f"console:{key}"
+
+    async def send_notice(self, subscription: Subscription, text: str, key: str) -> str | None:
+        """Print a notice from jobbot."""
+        self._write(f"\n[#{subscription.channel}] {safe_text(text, 1000)}")
+        return f"console:{key}"
 
     async def send_digest(
         self,

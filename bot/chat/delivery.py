@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from bot.chat.base import ChatAdapter, FindsSent
 from bot.chat.pacing import ChannelPacer
 from bot.errors import PermanentChatError, TransientChatError
-from bot.store import Delivery, Store
+from bot.store import Delivery, Store, shown_state
 from subscriptions.model import Subscription
 
 __all__ = [
@@ -345,6 +345,8 @@ class DeliveryWorker:
             give_up_on_channel(self.store, sub, ids, error, self.clock())
             report.failed += len(ids)
             return "permanent"
-        self.store.mark_sent(ids, self.clock(), ",".join(refs) or None)
+        # A single alert can be edited later (closed, retitled): remember what it showed.
+        shown = shown_state(group[0].posting.posting) if len(group) == 1 and refs else None
+        self.store.mark_sent(ids, self.clock(), ",".join(refs) or None, shown=shown)
         report.sent += len(ids)
         return "sent"

@@ -21,7 +21,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.slack_render import ALERT_EVENT, SlackMessage, alert_message, digest_messages
+from bot.chat.slack_render import (
+    ALERT_EVENT,
+    SlackMessage,
+    alert_message,
+    digest_messages,
+    notice_message,
+)
 from bot.errors import PermanentChatError, TransientChatError
 from bot.store import StoredPosting
 from subscriptions.model import Subscription
@@ -122,8 +128,50 @@ class SlackAdapter:
         self, subscription: Subscription, posting: StoredPosting, delivery_id: int
     ) -> str | None:
         """Post one Block Kit alert; its metadata carries the delivery id."""
-        message = alert_message(posting.posting, delivery_id)
+        message = alert_message(posting.posting, delivery_id, mention=subscription.schedule.mention)
         return await self._post(subscription.workspace, subscription.channel, message)
+
+    async def edit_alert(
+        self, subscription: Subscription, posting: StoredPosting, message_ref: str
+    ) -> None:
+        """Rewrite a sent alert in place (``chat.update``) to show the posting as it is now."""
+        channel, _, ts = message_ref.partition(":")
+        if not ts:
+            raise PermanentChatError("slack", "bad_message_ref", message_ref)
+        message = alert_message(posting.posting, 0, mention=subscription.schedule.mention)
+        payload = message.payload()
+        # The edit keeps the original message's metadata (the delivery id it carries).
+        for key in ("metadata", "unfurl_links", "unfurl_media"):
+            payload.pop(key, None)
+        client = await self._client(subscription.workspace)
+        try:
+            await client.chat_update(channel=channel, ts=ts, **payload)
+        except SlackApiError as error:
+            code = str(error.response.get("error") or "")
+            if code in ("message_not_found", "cant_update_message", "edit_window_closed"):
+                raise PermanentChatError("slack", code) from error
+            raise _chat_error(error) from error
+        except (TimeoutError, OSError) as error:
+            raise TransientChatError("slack", "network", str(error)) from error
+
+    async def send_reminder(
+        self, subscription: Subscription, posting: StoredPosting, key: str
+    ) -> str | None:
+        """Post the alert again, headed by how many days are left before its deadline."""
+        days = subscription.schedule.remind_days
+        view_deadline = posting.posting.deadline
+        when = view_deadline.strftime("%d %b %Y") if view_deadline else "soon"
+        message = alert_message(
+            posting.posting,
+            0,
+            mention=subscription.schedule.mention,
+            heading=f"Deadline in {days} day(s): apply by {when}",
+        )
+        return await self._post(subscription.workspace, subscription.channel, message)
+
+    async def send_notice(self, subscription: Subscription, text: str, key: str) -> str | None:
+        """Post a notice from jobbot (no mentions)."""
+        return await self._post(subscription.workspace, subscription.channel, notice_message(text))
 
     async def find_sent(
         self, subscription: Subscription, posting: StoredPosting, delivery_id: int
@@ -164,7 +212,13 @@ class SlackAdapter:
     ) -> list[str]:
         """Post a digest in as many messages as Slack's limits need."""
         refs = []
-        for message in digest_messages(title, [p.posting for p in postings], digest_key):
+        messages = digest_messages(
+            title,
+            [p.posting for p in postings],
+            digest_key,
+            mention=subscription.schedule.mention,
+        )
+        for message in messages:
             refs.append(await self._post(subscription.workspace, subscription.channel, message))
         return refs
 

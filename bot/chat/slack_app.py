@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -220,12 +221,28 @@ def build_slack(
     return SlackService(app, adapter, config)
 
 
+# With `should_escape` on, Slack sends a picked user group as <!subteam^S…|@handle> (what
+# `mention:` needs) and links as <https://…> or <https://…|label>; & < > typed by the user
+# arrive as entities.
+_ESCAPED_LINK = re.compile(r"<((?:https?|mailto):[^|>\s]+)(?:\|[^>]*)?>", re.I)
+
+
+def command_text(raw: str) -> str:
+    """Slash-command text as the grammar reads it: links unwrapped, entities decoded.
+
+    Mentions (``<!subteam^…>``, ``<!here>``, ``<@U…>``) stay as Slack wrote them, so the
+    grammar can tell a user group from a person.
+    """
+    text = _ESCAPED_LINK.sub(lambda m: m.group(1), raw)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
+
+
 def _register(app: AsyncApp, runner: CommandRunner, clock: Callable[[], datetime]) -> None:
     @app.command(COMMAND)
     async def jobs(
         ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        text = str(command.get("text") or "").strip()
+        text = command_text(str(command.get("text") or ""))
         team, channel = command["team_id"], command["channel_id"]
         if text.lower() == "subscribe":
             # The trigger id lives 3 s: acknowledge, then open the modal at once.

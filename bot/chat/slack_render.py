@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.chat.render import alert_view, digest_sections, safe_text
+from bot.chat.render import CLOSED_NOTE, alert_view, chat_safe, digest_sections, safe_text
 from bot.postings.geo import country_name, load_gazetteer, resolve_country
 from bot.postings.model import Posting
 from bot.postings.taxonomy import load_taxonomy
@@ -54,6 +54,7 @@ MAX_PART_CHARS = 10_000
 SUBSCRIBE_CALLBACK = "jobs_subscribe"
 ALERT_EVENT = "jobbot_alert"
 DIGEST_EVENT = "jobbot_digest"
+NOTICE_EVENT = "jobbot_notice"
 
 
 def escape(text: str) -> str:
@@ -110,8 +111,24 @@ def _plain(text: str, limit: int) -> dict[str, Any]:
     return {"type": "plain_text", "text": safe_text(text, limit) or "—", "emoji": False}
 
 
-def alert_message(posting: Posting, delivery_id: int) -> SlackMessage:
-    """One alert: header, facts as fields, source, an Apply button; metadata names the delivery."""
+def slack_mention(mention: str) -> str:
+    """A subscription's mention as Slack markup ('' for none, or one that is not Slack's)."""
+    if mention == "here":
+        return "<!here>"
+    if mention.startswith("group:"):
+        return f"<!subteam^{mention.removeprefix('group:')}>"
+    return ""
+
+
+def alert_message(
+    posting: Posting, delivery_id: int, *, mention: str = "", heading: str = ""
+) -> SlackMessage:
+    """One alert: header, facts as fields, source, an Apply button; metadata names the delivery.
+
+    ``mention`` (the subscription's, never the posting's) and ``heading`` (a reminder's
+    "Deadline in 3 days") open the message. A closed posting keeps every fact and says
+    it is closed.
+    """
     view = alert_view(posting, title_limit=MAX_HEADER)
     facts = [
         ("Company", view.company),
@@ -120,12 +137,21 @@ def alert_message(posting: Posting, delivery_id: int) -> SlackMessage:
         ("Degree", view.degree),
         ("Posted", view.posted),
     ]
+    if view.deadline:
+        facts.append(("Apply by", view.deadline))
     if view.pay:
         facts.append(("Pay", view.pay))
     if view.duration:
         facts.append(("Duration", view.duration))
     fields = [_mrkdwn(_cut(f"*{name}*\n{escape(value)}", MAX_FIELD)) for name, value in facts]
-    blocks: list[Block] = [
+    ping = slack_mention(mention)
+    blocks: list[Block] = []
+    opening = " ".join(part for part in (ping, escape(heading)) if part)
+    if opening:
+        blocks.append({"type": "section", "text": _mrkdwn(_cut(opening, MAX_SECTION))})
+    if view.closed:
+        blocks.append({"type": "section", "text": _mrkdwn(f"*{escape(CLOSED_NOTE)}*")})
+    blocks += [
         {"type": "header", "text": _plain(view.title, MAX_HEADER)},
         {"type": "section", "fields": fields[:MAX_FIELDS]},
         {"type": "context", "elements": [_mrkdwn(escape(f"via {view.source}"))]},
@@ -147,12 +173,26 @@ def alert_message(posting: Posting, delivery_id: int) -> SlackMessage:
             }
         )
     text = escape(f"{view.title} — {view.company} ({view.countries})")
+    if view.closed:
+        text = escape("[Closed] ") + text
     if url:
         text += f" {url.replace('&', '&amp;')}"
+    if opening:
+        text = f"{opening} {text}"
     return SlackMessage(
         text=_cut(text, MAX_TEXT),
         blocks=blocks,
         metadata={"event_type": ALERT_EVENT, "event_payload": {"delivery_id": str(delivery_id)}},
+    )
+
+
+def notice_message(text: str) -> SlackMessage:
+    """A short notice from jobbot (a source down or back): escaped, so it pings nobody."""
+    safe = _cut(escape(chat_safe(text, MAX_SECTION)), MAX_SECTION)
+    return SlackMessage(
+        text=safe,
+        blocks=[{"type": "section", "text": _mrkdwn(safe)}],
+        metadata={"event_type": NOTICE_EVENT, "event_payload": {}},
     )
 
 
@@ -165,7 +205,9 @@ def _digest_line(posting: Posting) -> str:
     return _cut(line, MAX_SECTION)
 
 
-def digest_messages(title: str, postings: Sequence[Posting], digest_key: str) -> list[SlackMessage]:
+def digest_messages(
+    title: str, postings: Sequence[Posting], digest_key: str, *, mention: str = ""
+) -> list[SlackMessage]:
     """A digest grouped by area, newest first, split into messages within Slack's limits.
 
     Each part has a header (numbered when there are several), at most ``MAX_BLOCKS``
@@ -179,8 +221,8 @@ def digest_messages(title: str, postings: Sequence[Posting], digest_key: str) ->
     size = 0
     for block in body:
         length = len(block["text"]["text"])
-        # One block is reserved for each part's header.
-        if parts[-1] and (len(parts[-1]) >= MAX_BLOCKS - 1 or size + length > MAX_PART_CHARS):
+        # Two blocks are reserved for each part's header and the first part's mention.
+        if parts[-1] and (len(parts[-1]) >= MAX_BLOCKS - 2 or size + length > MAX_PART_CHARS):
             parts.append([])
             size = 0
         parts[-1].append(block)
@@ -189,10 +231,14 @@ def digest_messages(title: str, postings: Sequence[Posting], digest_key: str) ->
     messages = []
     for number, blocks in enumerate(parts, start=1):
         heading = clean_title if len(parts) == 1 else f"{clean_title} ({number}/{len(parts)})"
+        # The subscription's mention opens the first part only: one ping per digest.
+        ping = slack_mention(mention) if number == 1 else ""
+        opening: list[Block] = [{"type": "section", "text": _mrkdwn(ping)}] if ping else []
+        summary = escape(f"{heading}: {len(postings)} posting(s)")
         messages.append(
             SlackMessage(
-                text=escape(f"{heading}: {len(postings)} posting(s)"),
-                blocks=[{"type": "header", "text": _plain(heading, MAX_HEADER)}, *blocks],
+                text=f"{ping} {summary}" if ping else summary,
+                blocks=[{"type": "header", "text": _plain(heading, MAX_HEADER)}, *opening, *blocks],
                 metadata={
                     "event_type": DIGEST_EVENT,
                     "event_payload": {"digest_key": digest_key, "part": number},

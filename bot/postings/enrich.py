@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from bot.postings.deadline import deadline_in_text
 from bot.postings.facts import (
     detect_degree,
     detect_duration,
@@ -203,7 +204,8 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
             title, description, intern_hint if isinstance(intern_hint, bool) else None
         ),
         posted_at=parse_posted(raw.posted, now),
-        deadline=_deadline(raw.hints.get("deadline"), now),
+        deadline=_deadline(raw.hints.get("deadline"), now)
+        or deadline_in_text(f"{title}\n{description}", now),
         pay=detect_pay(pay_text if isinstance(pay_text, str) else f"{title}\n{description}"),
         duration=detect_duration(f"{title}\n{description}"),
         description=description,

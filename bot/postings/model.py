@@ -118,4 +118,6 @@ def posting_json(posting: Posting) -> dict[str, Any]:
             else None
         ),
         "duration": posting.duration,
+        "deadline": posting.deadline.date().isoformat() if posting.deadline else None,
+        "active": posting.active,
     }

@@ -58,6 +58,8 @@ class AshbySource:
     """An organisation's Ashby job board."""
 
     name = "ashby"
+    # Every poll returns the whole board, so a posting it stops listing has closed.
+    lists_everything = True
 
     async def fetch(self, spec: SourceSpec, state: PollState, fetcher: Fetcher) -> FetchResult:
         """Poll the board conditionally; a bare token is expanded to the posting API."""

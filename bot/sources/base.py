@@ -60,7 +60,12 @@ class Fetcher(Protocol):
 
 
 class SourceKind(Protocol):
-    """A kind of source. ``fetch`` polls it; ``parse`` reads one body (pure, for classify)."""
+    """A kind of source. ``fetch`` polls it; ``parse`` reads one body (pure, for classify).
+
+    A kind whose every poll lists every open posting of its board (an ATS board, not a
+    feed's recent window) says so with a class attribute ``lists_everything = True``:
+    a posting missing from two such polls in a row is then taken as closed.
+    """
 
     name: str
 

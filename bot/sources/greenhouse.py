@@ -54,6 +54,8 @@ class GreenhouseSource:
     """A Greenhouse board (the public boards API, or a saved copy of it)."""
 
     name = "greenhouse"
+    # Every poll returns the whole board, so a posting it stops listing has closed.
+    lists_everything = True
 
     async def fetch(self, spec: SourceSpec, state: PollState, fetcher: Fetcher) -> FetchResult:
         """Poll the board conditionally; a bare token is expanded to its boards-api URL."""

@@ -43,6 +43,8 @@ class LeverSource:
     """A company's Lever job site."""
 
     name = "lever"
+    # Every poll returns the whole board, so a posting it stops listing has closed.
+    lists_everything = True
 
     async def fetch(self, spec: SourceSpec, state: PollState, fetcher: Fetcher) -> FetchResult:
         """Poll every page; the first page is asked conditionally.

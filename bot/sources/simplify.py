@@ -42,6 +42,8 @@ class SimplifySource:
     """A SimplifyJobs internship or new-grad list."""
 
     name = "simplify"
+    # Every poll returns the whole board, so a posting it stops listing has closed.
+    lists_everything = True
 
     async def fetch(self, spec: SourceSpec, state: PollState, fetcher: Fetcher) -> FetchResult:
         """Poll the listings file conditionally (raw.githubusercontent.com sends ETags)."""

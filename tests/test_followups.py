@@ -1,0 +1,198 @@
+"""Issue #10, piece by piece: the mention and remind grammar, deadlines read from text,
+boards that stop listing a posting, message links, and the follow-up passes' error paths."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.chat.followups import FollowUps
+from bot.chat.slack_app import command_text
+from bot.errors import CommandError, PermanentChatError, TransientChatError
+from bot.postings.deadline import deadline_in_text
+from bot.postings.model import Posting
+from bot.store import Store, StoredPosting, shown_state
+from bot.why import message_link, parse_query
+from subscriptions.grammar import format_filter, format_schedule, parse_command, parse_mention
+from subscriptions.matcher import SubscriptionIndex
+from subscriptions.model import Filter, Schedule, Subscription
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("<!subteam^S0ML123|@ml-interns>", "group:S0ML123"),
+        ("group:S0ML123", "group:S0ML123"),
+        ("<@&112233445566>", "role:112233445566"),
+        ("role:112233445566", "role:112233445566"),
+        ("112233445566", "role:112233445566"),
+        ("@here", "here"),
+        ("<!here>", "here"),
+        ("none", ""),
+    ],
+)
+def test_mentions_are_stored_by_id(typed: str, stored: str) -> None:
+    assert parse_mention(typed) == stored
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("@everyone", "ping everyone"),
+        ("<!channel>", "ping everyone"),
+        ("<@U0PERSON|bob>", "not one person"),
+        ("@ml-interns", "can't tell which role or user group"),
+    ],
+)
+def test_mentions_that_would_ping_too_many_or_are_ambiguous_are_refused(
+    typed: str, says: str
+) -> None:
+    with pytest.raises(CommandError, match=says):
+        parse_mention(typed)
+
+
+def test_mention_and_remind_round_trip_through_the_grammar() -> None:
+    command = parse_command("subscribe area:nlp mention:<@&42424242> remind:3d mode:daily")
+    assert command.schedule == Schedule(mode="daily", mention="role:42424242", remind_days=3)
+    assert command.filter is not None
+    text = f"subscribe {format_filter(command.filter)} {format_schedule(command.schedule)}"
+    assert parse_command(text) == command
+    for bad in ("remind:0.5d", "remind:90d", "remind:soon"):
+        with pytest.raises(CommandError, match="remind"):
+            parse_command(f"subscribe {bad}")
+    assert parse_command("subscribe remind:off").schedule == Schedule()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Application deadline: December 15, 2026.", "2026-12-15"),
+        ("Please apply by 1 Dec.", "2026-12-01"),
+        ("Applications close on Friday, 5th December 2026", "2026-12-05"),
+        ("The deadline to apply is 2027-01-31", "2027-01-31"),
+        ("Closing date: 10 Jan", "2027-01-10"),
+        ("Deadline: November 12 (Sun), 23:59 KST", "2026-11-12"),  # just past: kept
+        ("We review applications on a rolling basis.", None),
+        ("Deadline: 03/04/2027", None),  # day and month order differ by country
+        ("Deadline: 31 February 2027", None),
+        ("The 2019 deadline was March 3, 2019", None),  # long past: not this posting's
+        ("Join us in December 2026 for a 12-week internship", None),
+    ],
+)
+def test_deadlines_written_after_a_deadline_phrase(text: str, expected: str | None) -> None:
+    found = deadline_in_text(text, NOW)
+    assert (found.date().isoformat() if found else None) == expected
+
+
+def test_slash_command_text_unwraps_links_and_keeps_mentions() -> None:
+    raw = (
+        "why <https://boards.example/jobs/1?a=1&amp;b=2|boards.example/jobs/1>"
+        " keywords:R&amp;D mention:<!subteam^S1|@ml>"
+    )
+    assert command_text(raw) == (
+        "why https://boards.example/jobs/1?a=1&b=2 keywords:R&D mention:<!subteam^S1|@ml>"
+    )
+
+
+def test_why_reads_ids_and_links_and_builds_message_links() -> None:
+    assert parse_query("#42") == (42, None)
+    assert parse_query("<https://x.example/j/1?utm_source=a|x>") == (
+        None,
+        "https://x.example/j/1",
+    )
+    assert parse_query("not a link") == (None, None)
+    assert message_link("slack", "T1", "C1:1700000000.000100") == (
+        "https://slack.com/archives/C1/p1700000000000100"
+    )
+    assert message_link("discord", "9", "77/88") == "https://discord.com/channels/9/77/88"
+    assert message_link("console", "", "console:1") == ""
+
+
+def _posting(external_id: str, title: str = "NLP Research Intern") -> Posting:
+    return Posting(
+        source="board",
+        external_id=external_id,
+        url=f"https://board.example/{external_id}",
+        title=title,
+        company="Acme",
+        areas=("nlp",),
+        is_internship=True,
+    )
+
+
+def test_a_board_closes_what_it_leaves_out_of_two_polls_in_a_row() -> None:
+    store = Store.memory()
+    store.ingest([_posting("1"), _posting("2", "CV Intern")], NOW, alert=True)
+    assert store.mark_unlisted("board", {"2"}, NOW) == []
+    # Listed again: the count starts over.
+    store.ingest([_posting("1"), _posting("2", "CV Intern")], NOW, alert=True)
+    assert store.mark_unlisted("board", {"1", "2"}, NOW) == []
+    assert store.mark_unlisted("board", {"2"}, NOW) == []
+    [closed] = store.mark_unlisted("board", None, NOW)  # a 304: the same board again
+    stored = store.posting(closed)
+    assert stored is not None and stored.posting.external_id == "1"
+    assert not stored.posting.active
+    assert store.mark_unlisted("board", {"2"}, NOW) == []  # closed once, not again
+    # Listed again after closing: open again, and the change is reported for an edit.
+    result = store.ingest([_posting("1")], NOW, alert=True)
+    assert result.changed == (closed,)
+    reopened = store.posting(closed)
+    assert reopened is not None and reopened.posting.active
+
+
+class _Flaky:
+    """An adapter whose edits fail as told (the real ones are tested through the fakes)."""
+
+    platform = "console"
+
+    def __init__(self, *errors: Exception) -> None:
+        self.errors = list(errors)
+        self.edits: list[str] = []
+
+    async def send_alert(self, subscription: Subscription, posting: StoredPosting, d: int) -> str:
+        return f"ref-{d}"
+
+    async def send_digest(self, *args: object) -> list[str]:
+        return []
+
+    async def edit_alert(self, sub: Subscription, posting: StoredPosting, ref: str) -> None:
+        if self.errors:
+            raise self.errors.pop(0)
+        self.edits.append(ref)
+
+
+async def test_edits_are_retried_after_a_passing_error_and_dropped_after_a_lasting_one() -> None:
+    store = Store.memory()
+    sub = store.add_subscription(
+        platform="console",
+        workspace="",
+        channel="c",
+        filter=Filter(),
+        schedule=Schedule(),
+        created_by="t",
+        now=NOW,
+    )
+    [new] = store.ingest([_posting("1")], NOW, alert=True).new
+    store.enqueue([(sub, new.id)], NOW)
+    [delivery] = store.claim(NOW, lease=timedelta(minutes=1), owner="w")
+    store.mark_sent([delivery.id], NOW, "ref-1", shown=shown_state(new.posting))
+    adapter = _Flaky(TransientChatError("console", "timeout"), PermanentChatError("console", "x"))
+    followups = FollowUps(
+        store, {"console": adapter}, lambda: NOW, lambda: SubscriptionIndex(store.subscriptions())
+    )
+    store.ingest([_posting("1", "NLP Research Intern (closed soon)")], NOW, alert=True)
+    store.flag_edits([new.id])
+    assert await followups.edit_alerts() == 0  # timeout: still due
+    assert len(store.due_edits()) == 1
+    assert await followups.edit_alerts() == 0  # the message is gone: given up
+    assert store.due_edits() == []
+    store.ingest([_posting("1", "NLP Research Intern, again")], NOW, alert=True)
+    store.flag_edits([new.id])
+    assert await followups.edit_alerts() == 1
+    assert adapter.edits == ["ref-1"]
+    store.flag_edits([new.id])  # nothing changed since: nothing to edit
+    assert await followups.edit_alerts() == 0
+    assert adapter.edits == ["ref-1"]
