@@ -2053,6 +2053,9 @@ class FakeDiscord:
         }
         if scope is not None:
             data["guild_id"] = scope
+        resolved = self._resolved(gid, data["options"])
+        if resolved:
+            data["resolved"] = resolved
         uid = _sid(user_id if user_id is not None else self.user_id)
         perms = self.member_permissions if member_permissions is None else int(member_permissions)
         default_channel = {
@@ -2091,6 +2094,21 @@ class FakeDiscord:
             "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
+
+    def _resolved(self, guild_id: str, options: list[JSON]) -> JSON:
+        """``data.resolved`` for role options (type 8): the guild's role objects by id."""
+        guild = self._guilds.get(guild_id)
+        roles = {r["id"]: r for r in guild.roles} if guild else {}
+        found: JSON = {}
+        stack = list(options)
+        while stack:
+            option = stack.pop()
+            stack.extend(option.get("options") or [])
+            if option.get("type") == 8 and not option.get("focused"):
+                role = roles.get(str(option.get("value")))
+                if role is not None:
+                    found.setdefault("roles", {})[role["id"]] = role
+        return found
 
     # ---------------------------------------------------------------- object builders
 
