@@ -285,6 +285,28 @@ async def test_a_forum_gets_one_post_per_alert_with_area_tags(running: Running) 
     assert fake.messages_in(two["id"])[0]["embeds"][0]["title"].startswith("[Closed] ")
 
 
+async def test_an_archived_forum_post_is_unarchived_to_be_edited(running: Running) -> None:
+    fake = running.fake
+    sub = _sub(channel=FORUM)
+    ref = await running.adapter.send_alert(sub, _posting(), 1)
+    assert ref is not None
+    [thread] = fake.threads
+    fake.archive_thread(thread["id"])
+    await running.adapter.edit_alert(sub, _closed(_posting()), ref)
+    [unarchive] = fake.channel_edits
+    assert unarchive == {"channel_id": thread["id"], "body": {"archived": False}}
+    [edit] = fake.edits
+    assert fake.messages_in(thread["id"])[0]["embeds"][0]["title"].startswith("[Closed] ")
+    assert edit["message_id"] == ref.split("/")[1]
+
+    # A locked post stays as it is: unarchiving it needs Manage Threads.
+    fake.archive_thread(thread["id"], locked=True)
+    with pytest.raises(PermanentChatError) as raised:
+        await running.adapter.edit_alert(sub, _posting(), ref)
+    assert raised.value.code == "50013"
+    assert len(fake.edits) == 1
+
+
 async def test_a_digest_in_a_forum_is_one_post(running: Running) -> None:
     fake = running.fake
     postings = [_posting(i, title=f"Intern {i} " + "x" * 150) for i in range(60)]

@@ -66,6 +66,7 @@ PERMANENT_CODES = frozenset({10003, 10015, 50001, 50007, 50008, 50013})
 # An edit also gives up when the message is gone (10008 unknown message).
 EDIT_PERMANENT_CODES = PERMANENT_CODES | {10008}
 MAX_NONCE = 25
+THREAD_ARCHIVED = 50083
 # Forum posts opened (by channel and nonce) that this process remembers, to not open twice.
 POST_MEMORY = 2048
 MANAGE_RULE = "members with the Manage Channels permission"
@@ -523,12 +524,10 @@ class DiscordAdapter:
                 self._last_send[channel_id] = time.monotonic()
 
     async def _send(self, channel_id: str, message: DiscordMessage, nonce: str) -> str:
+        """Send a message to a channel (or thread) known to take messages."""
+
         async def call(client: discord.Client) -> str:
-            channel = client.get_partial_messageable(int(channel_id))
-            sent = await channel.send(
-                message.content or None, nonce=nonce, **_message_kwargs(message)
-            )
-            return f"{channel_id}/{sent.id}"
+            return await _post_message(client, channel_id, message, nonce)
 
         return await self._guarded(channel_id, call)
 
@@ -566,10 +565,10 @@ class DiscordAdapter:
         if key in self._posts:
             return self._posts[key]
 
-        async def call(client: discord.Client) -> str | None:
+        async def call(client: discord.Client) -> tuple[str, bool]:
             forum = await self._forum(client, channel_id)
             if forum is None:
-                return None
+                return await _post_message(client, channel_id, message, nonce), False
             wanted = set(forum_tag_ids([(t.id, t.name) for t in forum.available_tags], areas))
             kwargs = _message_kwargs(message)
             created = await forum.create_thread(
@@ -578,11 +577,12 @@ class DiscordAdapter:
                 applied_tags=[t for t in forum.available_tags if t.id in wanted],
                 **kwargs,
             )
-            return f"{created.thread.id}/{created.message.id}"
+            return f"{created.thread.id}/{created.message.id}", True
 
-        ref = await self._guarded(channel_id, call)
-        if ref is None:
-            return await self._send(channel_id, message, nonce)
+        # One paced call: the forum check and the send together.
+        ref, is_post = await self._guarded(channel_id, call)
+        if not is_post:
+            return ref
         # Creating a forum post takes no nonce, so Discord cannot de-duplicate it; this
         # memory keeps a retry within this process (say, a digest whose second part
         # failed) from opening a second post.
@@ -640,21 +640,34 @@ class DiscordAdapter:
         """Rewrite a sent alert from the posting as it now is (closed: greyed, marked).
 
         Only the embed and the Apply button change; the content (the mention) stays, and
-        the edit allows no mention, so it pings nobody. A deleted message (10008) or a
-        lost channel is a ``PermanentChatError``.
+        the edit allows no mention, so it pings nobody. An archived forum post is
+        unarchived first. A deleted message (10008) or a lost channel is a
+        ``PermanentChatError``.
         """
         channel_id, _, message_id = message_ref.partition("/")
         if not (channel_id.isdigit() and message_id.isdigit()):
             raise PermanentChatError(self.platform, "bad_ref", f"not a message: {message_ref!r}")
         message = alert_message(posting.posting)
 
-        async def call(client: discord.Client) -> None:
+        async def edit(client: discord.Client) -> None:
             channel = client.get_partial_messageable(int(channel_id))
             await channel.get_partial_message(int(message_id)).edit(
                 embeds=[discord.Embed.from_dict(e) for e in message.embeds],
                 view=_view(message),
                 allowed_mentions=discord.AllowedMentions.none(),
             )
+
+        async def call(client: discord.Client) -> None:
+            try:
+                await edit(client)
+            except discord.HTTPException as error:
+                if error.code != THREAD_ARCHIVED:
+                    raise
+                # A forum post archives itself after some days without activity, and its
+                # messages cannot be edited then. Unarchiving an unlocked thread needs only
+                # Send Messages; the post archives itself again later.
+                await client.http.edit_channel(int(channel_id), archived=False)
+                await edit(client)
 
         await self._guarded(channel_id, call, permanent=EDIT_PERMANENT_CODES)
 
@@ -685,6 +698,15 @@ class DiscordAdapter:
             _nonce("jn", key),
             name=f"jobbot: {first_line}",
         )
+
+
+async def _post_message(
+    client: discord.Client, channel_id: str, message: DiscordMessage, nonce: str
+) -> str:
+    """Send ``message`` with ``nonce``; returns ``channel/message``."""
+    channel = client.get_partial_messageable(int(channel_id))
+    sent = await channel.send(message.content or None, nonce=nonce, **_message_kwargs(message))
+    return f"{channel_id}/{sent.id}"
 
 
 def _nonce(prefix: str, key: str) -> str:
