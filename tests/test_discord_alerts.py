@@ -380,3 +380,24 @@ async def test_subscribe_refuses_everyone_and_two_mentions(running: Running) -> 
     [subscribe] = [o for o in jobs["options"] if o["name"] == "subscribe"]
     types = {o["name"]: o["type"] for o in subscribe["options"]}
     assert (types["mention"], types["here"], types["remind"]) == (8, 5, 3)
+
+
+async def test_jobs_in_a_forum_post_is_about_the_forum(running: Running) -> None:
+    """A forum has no message box: `/jobs` typed in one of its posts subscribes the forum."""
+    fake = running.fake
+    await running.adapter.send_notice(_sub(channel=FORUM), "jobbot is here.", "hello")
+    [post] = fake.threads
+    payload = fake.slash_interaction(
+        "jobs", "subscribe", {"areas": "nlp"}, channel_id=post["id"], member_permissions=MANAGER
+    )
+    await fake.dispatch("INTERACTION_CREATE", payload)
+    callback = await fake.wait_for_callback(payload["id"])
+    assert callback["data"]["content"].startswith("Subscribed #1")
+    [sub] = running.bot.store.subscriptions()
+    assert sub.channel == FORUM
+    await running.adapter.send_alert(sub, _posting(), 1)
+    assert [t["name"] for t in fake.threads][1:] == ["Research Intern 1, Parsing"]
+    listing = fake.slash_interaction("jobs", "list", channel_id=post["id"])
+    await fake.dispatch("INTERACTION_CREATE", listing)
+    answer = await fake.wait_for_callback(listing["id"])
+    assert "#1" in answer["data"]["content"]

@@ -277,7 +277,7 @@ class DiscordAdapter:
         return CommandContext(
             platform=self.platform,
             workspace=str(interaction.guild_id or ""),
-            channel=str(interaction.channel_id or ""),
+            channel=_channel_of(interaction),
             user=str(interaction.user.id),
             now=self.runner.clock(),
             # Discord hides the commands from other members (default_member_permissions),
@@ -324,7 +324,7 @@ class DiscordAdapter:
             for s in self.runner.store.subscriptions(
                 platform=self.platform, workspace=str(interaction.guild_id or "")
             )
-            if s.channel == str(interaction.channel_id or "")
+            if s.channel == _channel_of(interaction)
         ]
         needle = current.strip().lstrip("#")
         choices = []
@@ -774,6 +774,18 @@ def _target_command(
         await adapter.run(interaction, text)
 
     return resume
+
+
+def _channel_of(interaction: discord.Interaction[Any]) -> str:
+    """The channel a command is about: its channel, or the forum of a forum post.
+
+    Nobody can type in a forum channel itself, only in its posts, so `/jobs` in any post
+    of a forum subscribes (lists, pauses …) the forum.
+    """
+    channel = interaction.channel
+    if isinstance(channel, discord.Thread) and isinstance(channel.parent, discord.ForumChannel):
+        return str(channel.parent.id)
+    return str(interaction.channel_id or "")
 
 
 def _role_mention(role: discord.Role | None, guild_id: int | None) -> str | None:
