@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.chat.discord_adapter import DiscordAdapter
+from bot.chat.base import EditsAlerts, SendsNotices
 from bot.chat.discord_render import CLOSED_COLOUR
 from bot.chat.render import CLOSED_NOTE
 from bot.errors import PermanentChatError
@@ -102,11 +102,12 @@ def _closed(stored: StoredPosting) -> StoredPosting:
     return dataclasses.replace(stored, posting=dataclasses.replace(stored.posting, active=False))
 
 
-def _adapter(running: Running) -> DiscordAdapter:
-    return running.adapter
-
-
 # ------------------------------------------------------------------ mentions
+
+
+async def test_the_adapter_offers_the_edit_and_notice_hooks(running: Running) -> None:
+    assert isinstance(running.adapter, EditsAlerts)
+    assert isinstance(running.adapter, SendsNotices)
 
 
 async def test_a_role_subscription_pings_exactly_its_role(running: Running) -> None:

@@ -199,6 +199,7 @@ def test_a_reminder_is_headed_by_the_days_left() -> None:
     posting = _posting(deadline=DEADLINE)
     assert reminder_heading(posting, 3) == "Deadline in 3 days: apply by 27 Nov 2026"
     assert reminder_heading(posting, 1) == "Deadline in 1 day: apply by 27 Nov 2026"
+    assert reminder_heading(posting, 0) == "Deadline today: apply by 27 Nov 2026"
     assert reminder_heading(_posting(), 2) == "Deadline soon"
     message = reminder_message(posting, 3, "here")
     assert message.content == "@here Deadline in 3 days: apply by 27 Nov 2026"

@@ -233,8 +233,12 @@ def alert_message(posting: Posting) -> DiscordMessage:
 def reminder_heading(posting: Posting, days: int) -> str:
     """``Deadline in 3 days: apply by 27 Nov 2026`` (jobbot's own words, no posting text)."""
     view = alert_view(posting)
+    if not view.deadline:
+        return "Deadline soon"
+    if days <= 0:
+        return f"Deadline today: apply by {view.deadline}"
     when = "1 day" if days == 1 else f"{days} days"
-    return f"Deadline in {when}: apply by {view.deadline}" if view.deadline else "Deadline soon"
+    return f"Deadline in {when}: apply by {view.deadline}"
 
 
 def reminder_message(posting: Posting, days: int, mention: str = "") -> DiscordMessage:
