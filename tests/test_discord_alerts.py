@@ -23,6 +23,7 @@ from bot.errors import PermanentChatError
 from bot.postings.model import Posting
 from bot.store import StoredPosting
 from subscriptions.model import Filter, Schedule, Subscription
+from tests.conftest import FeedServer
 from tests.fakes.discord_api import (
     DEFAULT_FORUM_CHANNEL_ID,
     DEFAULT_GUILD_ID,
@@ -31,7 +32,7 @@ from tests.fakes.discord_api import (
     FakeDiscord,
 )
 from tests.fakes.specs import load_discord_spec
-from tests.test_discord import MANAGER, Running, _build
+from tests.test_discord import HOSTILE, MANAGER, NLP, OLD, Running, _build, feed
 
 with warnings.catch_warnings():
     warnings.filterwarnings(
@@ -402,3 +403,55 @@ async def test_jobs_in_a_forum_post_is_about_the_forum(running: Running) -> None
     await fake.dispatch("INTERACTION_CREATE", listing)
     answer = await fake.wait_for_callback(listing["id"])
     assert "#1" in answer["data"]["content"]
+
+
+# ------------------------------------------------------------------ through the whole bot
+
+
+async def _subscribe_with_a_feed(
+    running: Running, feed_server: FeedServer, options: dict[str, Any], channel: str
+) -> None:
+    feed_server.serve("/jobs.rss", feed(OLD))
+    running.bot.store.upsert_source(
+        "test", "rss", feed_server.url("/jobs.rss"), 600, now=running.bot.clock()
+    )
+    payload = running.fake.slash_interaction(
+        "jobs", "subscribe", options, channel_id=channel, member_permissions=MANAGER
+    )
+    await running.fake.dispatch("INTERACTION_CREATE", payload)
+    callback = await running.fake.wait_for_callback(payload["id"])
+    assert callback["data"]["content"].startswith("Subscribed #1"), callback
+    await running.bot.poll_all()  # the first poll records the backlog, alerts nobody
+    await running.bot.worker.run_once()
+
+
+async def test_a_hostile_posting_reaches_the_role_and_pings_nothing_else(
+    running: Running, feed_server: FeedServer
+) -> None:
+    await _subscribe_with_a_feed(running, feed_server, {"areas": "nlp", "mention": ROLE}, TEXT)
+    feed_server.serve("/jobs.rss", feed(OLD, HOSTILE, NLP))
+    await running.bot.poll_all()
+    await running.bot.worker.run_once()
+    messages = running.fake.messages_in(TEXT)
+    assert len(messages) == 2
+    for message in messages:
+        assert running.fake.pings(message) == {f"role:{ROLE}"}
+        assert running.fake.link_hosts(message) == {"jobs.test.example"}
+
+
+async def test_the_whole_bot_posts_alerts_into_a_forum(
+    running: Running, feed_server: FeedServer
+) -> None:
+    fake = running.fake
+    await running.adapter.send_notice(_sub(channel=FORUM), "jobbot is here.", "hello")
+    [hello] = fake.threads
+    await _subscribe_with_a_feed(running, feed_server, {"areas": "nlp"}, hello["id"])
+    feed_server.serve("/jobs.rss", feed(OLD, NLP))
+    await running.bot.poll_all()
+    await running.bot.worker.run_once()
+    [_, post] = fake.threads
+    assert post["parent_id"] == FORUM
+    assert post["name"] == "Research Intern – Parsing (PhD), Berlin"
+    nlp_tag = next(t["id"] for t in fake._channels[FORUM]["available_tags"] if t["name"] == "nlp")
+    assert post["applied_tags"] == [nlp_tag]
+    assert running.bot.store.delivery_statuses() == {"sent": 1}
