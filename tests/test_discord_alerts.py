@@ -338,6 +338,28 @@ async def test_reminders_and_notices_in_a_forum_are_posts(running: Running) -> N
     assert fake.pings(notice["message"]) == set()
 
 
+async def test_a_forum_requiring_a_tag_none_fits_is_permanent(running: Running) -> None:
+    fake = running.fake
+    tag = {
+        "id": "1310000000000000951",
+        "name": "computer VISION",
+        "moderated": False,
+        "emoji_id": None,
+        "emoji_name": None,
+    }
+    fake.add_channel(1_310_000_000_000_000_950, type=15, available_tags=[tag], flags=1 << 4)
+    sub = _sub(channel="1310000000000000950")
+    with pytest.raises(PermanentChatError) as raised:
+        await running.adapter.send_alert(sub, _posting(areas=("nlp",)), 1)
+    assert raised.value.code == "40067"
+    [refused] = fake.violations
+    fake.violations.clear()  # the fake records the refused post; it is what this test wants
+    assert refused["code"] == 40067
+    await running.adapter.send_alert(sub, _posting(2, areas=("cv",)), 2)  # by its label
+    [post] = fake.threads
+    assert post["applied_tags"] == [tag["id"]]
+
+
 async def test_a_forum_only_known_by_rest_is_fetched_once(running: Running) -> None:
     """A forum missing from the gateway cache is looked up once over REST, then remembered."""
     fake = running.fake

@@ -61,8 +61,9 @@ T = TypeVar("T")
 
 # Discord error codes after which a channel cannot be posted in until someone acts:
 # unknown channel, unknown webhook, missing access, cannot DM, non-text channel, missing
-# permissions (docs: topics/opcodes-and-status-codes "JSON Error Codes").
-PERMANENT_CODES = frozenset({10003, 10015, 50001, 50007, 50008, 50013})
+# permissions, a forum that requires a tag none of whose tags fits (docs:
+# topics/opcodes-and-status-codes "JSON Error Codes").
+PERMANENT_CODES = frozenset({10003, 10015, 40067, 50001, 50007, 50008, 50013})
 # An edit also gives up when the message is gone (10008 unknown message).
 EDIT_PERMANENT_CODES = PERMANENT_CODES | {10008}
 MAX_NONCE = 25
