@@ -389,8 +389,19 @@ async def test_subscribe_takes_a_role_here_and_remind(running: Running) -> None:
     assert running.fake.pings(callback) == set()
     [sub] = running.bot.store.subscriptions()
     assert (sub.schedule.mention, sub.schedule.remind_days) == (f"role:{ROLE}", 3)
+    assert "not mentionable" not in callback["data"]["content"]
     here = await running.slash("subscribe", {"areas": "cv", "here": True})
     assert "mention:here" in here["data"]["content"]
+
+
+async def test_subscribing_a_role_discord_will_not_notify_says_so(running: Running) -> None:
+    # The bot's own role is not mentionable, and the fake's bot lacks Mention Everyone.
+    bot_role = "1310000000000000401"
+    callback = await running.slash("subscribe", {"areas": "nlp", "mention": bot_role})
+    content = callback["data"]["content"]
+    assert content.startswith("Subscribed #1") and f"mention:role:{bot_role}" in content
+    assert "the role jobbot is not mentionable" in content
+    assert running.fake.pings(callback) == set()
 
 
 async def test_subscribe_refuses_everyone_and_two_mentions(running: Running) -> None:

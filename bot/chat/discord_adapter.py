@@ -288,9 +288,18 @@ class DiscordAdapter:
         )
 
     async def run(
-        self, interaction: discord.Interaction[Any], text: str, *, slow: bool = False
+        self,
+        interaction: discord.Interaction[Any],
+        text: str,
+        *,
+        slow: bool = False,
+        note: str = "",
     ) -> None:
-        """Run one `/jobs` command and answer the interaction (deferring first when slow)."""
+        """Run one `/jobs` command and answer the interaction (deferring first when slow).
+
+        ``note`` is added to a successful reply (a hint the platform-neutral handler
+        cannot know, such as a role Discord will not notify).
+        """
         assert self.runner is not None
         none = discord.AllowedMentions.none()
         if slow:
@@ -302,7 +311,7 @@ class DiscordAdapter:
         except Exception:
             log.exception("/jobs %s failed", text)
             reply = Reply("Something went wrong on jobbot's side; it was logged.", ok=False)
-        content = reply_text(reply.text)
+        content = reply_text(f"{reply.text}\n{note}" if note and reply.ok else reply.text)
         if slow:
             await interaction.followup.send(content, ephemeral=True, allowed_mentions=none)
         else:
@@ -410,7 +419,8 @@ class DiscordAdapter:
                 "mention": "here" if here else _role_mention(mention, interaction.guild_id),
                 "remind": remind,
             }
-            await adapter.run(interaction, render_options("subscribe", options))
+            note = _silent_role_note(mention, interaction) if mention is not None else ""
+            await adapter.run(interaction, render_options("subscribe", options), note=note)
 
         @jobs.command(name="preview", description="Show recent postings a filter would match")
         @app_commands.describe(
@@ -787,6 +797,17 @@ def _channel_of(interaction: discord.Interaction[Any]) -> str:
     if isinstance(channel, discord.Thread) and isinstance(channel.parent, discord.ForumChannel):
         return str(channel.parent.id)
     return str(interaction.channel_id or "")
+
+
+def _silent_role_note(role: discord.Role, interaction: discord.Interaction[Any]) -> str:
+    """A warning when Discord would show the role's mention without notifying anyone."""
+    if getattr(role, "mentionable", True) or interaction.app_permissions.mention_everyone:
+        return ""
+    return (
+        f"Note: the role {role.name} is not mentionable and jobbot lacks Mention Everyone, "
+        "so Discord will show the mention without notifying anyone. Make the role "
+        "mentionable (Server Settings → Roles) or give jobbot Mention Everyone."
+    )
 
 
 def _role_mention(role: discord.Role | None, guild_id: int | None) -> str | None:
