@@ -3,7 +3,9 @@
 A discord.py client runs on the bot's own event loop. Commands are rendered to the
 `/jobs` text grammar and handed to the platform-neutral handlers (``JobBot.command``), so
 Discord's typed options get the same validation and messages as Slack and the CLI.
-Everything sent carries ``AllowedMentions.none()``.
+Everything sent carries ``allowed_mentions`` that let nothing ping except, on alerts,
+digests and reminders, the subscription's own role (or @here). Alerts can be edited
+later (a posting closed or changed); in a forum channel each alert is a post of its own.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Discord rendering: alerts and digests as embed payloads (plain dicts), within Discord's limits.
 
 Pure: postings in, JSON-ready dicts out. The adapter turns them into ``discord.Embed`` and
-sends them with ``AllowedMentions.none()`` (the real guarantee against pings); the text
-here is also neutralised so that a posting cannot show a mention, a markdown link or a
-clickable URL other than its own.
+sends them with ``allowed_mentions`` that allow at most the subscription's own mention
+(the real guarantee against pings: posting text sits in embeds, which never ping); the
+text here is also neutralised so that a posting cannot show a mention, a markdown link
+or a clickable URL other than its own.
 """
 
 from __future__ import annotations
