@@ -235,3 +235,27 @@ def test_forum_tags_match_slug_or_label_at_most_five() -> None:
     assert forum_tag_ids(tags, ["speech"]) == []
     many = [(i, f"t{i}") for i in range(10)]
     assert forum_tag_ids(many, [f"t{i}" for i in range(10)]) == [0, 1, 2, 3, 4]
+
+
+_FAKE = FakeDiscord()  # for its ping computation only; no server is started
+_PINGS = {"": set(), "here": {"here"}, "role:42": {"role:42"}, "group:S0AB": set()}
+
+
+@given(
+    title=st.text(min_size=1, max_size=300).filter(str.strip),
+    company=st.text(max_size=100),
+    mention=st.sampled_from(sorted(_PINGS)),
+    days=st.integers(0, 60),
+)
+def test_only_the_subscriptions_mention_ever_pings(
+    title: str, company: str, mention: str, days: int
+) -> None:
+    posting = _posting(title=title, company=company, deadline=DEADLINE)
+    for message in (
+        with_mention(alert_message(posting), mention),
+        reminder_message(posting, days, mention),
+        with_mention(digest_messages(title, [posting])[0], mention),
+    ):
+        body = _payload(message) | {"allowed_mentions": allowed_mentions(message.mention)}
+        assert _FAKE.pings(body) == _PINGS[mention]
+        assert _within_limits(message) == []
