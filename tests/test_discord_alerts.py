@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.chat.base import EditsAlerts, SendsNotices
+from bot.chat.base import EditsAlerts, FindsSent, SendsNotices
 from bot.chat.discord_render import CLOSED_COLOUR
 from bot.chat.render import CLOSED_NOTE
 from bot.errors import PermanentChatError
@@ -336,6 +336,29 @@ async def test_reminders_and_notices_in_a_forum_are_posts(running: Running) -> N
     assert reminder["message"]["content"] == "Deadline in 1 day: apply by 27 Nov 2026"
     assert notice["name"] == "jobbot: Source test is back."
     assert fake.pings(notice["message"]) == set()
+
+
+async def test_after_a_crash_a_forum_post_that_went_out_is_found(running: Running) -> None:
+    """A forum post takes no nonce: find_sent looks for it among the forum's active posts."""
+    fake = running.fake
+    adapter = running.adapter
+    sub = _sub(channel=FORUM)
+    assert isinstance(adapter, FindsSent)
+    ref = await adapter.send_alert(sub, _posting(1), 7)
+    adapter._posts.clear()  # a restart forgets the posts this process opened
+    assert await adapter.find_sent(sub, _posting(1), 7) == ref
+    assert await adapter.find_sent(sub, _posting(2), 8) is None  # never sent
+    # Same name, another posting (another link): not it.
+    other = _posting(1, url="https://jobs.test.example/elsewhere")
+    assert await adapter.find_sent(sub, other, 9) is None
+    # In a channel the nonce makes a re-send safe: nothing to look up.
+    assert await adapter.find_sent(_sub(), _posting(1), 7) is None
+    [thread] = fake.threads
+    fake.archive_thread(thread["id"])
+    # Only active posts are searched: a crash is recovered within minutes, and a post
+    # archives itself only after a day without activity.
+    assert await adapter.find_sent(sub, _posting(1), 7) is None
+    assert len(fake.threads) == 1
 
 
 async def test_a_forum_requiring_a_tag_none_fits_is_permanent(running: Running) -> None:

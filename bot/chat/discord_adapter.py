@@ -622,6 +622,41 @@ class DiscordAdapter:
             areas=posting.posting.areas,
         )
 
+    async def find_sent(
+        self, subscription: Subscription, posting: StoredPosting, delivery_id: int
+    ) -> str | None:
+        """After a crash: the forum post an alert opened, if it went out (else None).
+
+        A message in a channel needs no lookup: sent again with the same nonce, Discord
+        returns the first one. A forum post takes no nonce, so the forum's active posts
+        are searched for one of this bot's, named like the posting, whose alert shows the
+        posting. (Two subscriptions of one forum alerting the same posting cannot be told
+        apart; the second is then taken as sent.)
+        """
+        key = f"{subscription.channel}/jb{delivery_id}"
+        if key in self._posts:
+            return self._posts[key]
+        expected = alert_message(posting.posting).embeds[0]
+        name = post_name(posting.posting.title)
+
+        async def call(client: discord.Client) -> str | None:
+            forum = await self._forum(client, subscription.channel)
+            me = client.user
+            if forum is None or me is None:
+                return None
+            for thread in await forum.guild.active_threads():
+                if (thread.parent_id, thread.owner_id, thread.name) != (forum.id, me.id, name):
+                    continue
+                starter = await thread.fetch_message(thread.id)
+                if any(
+                    (e.title, e.url) == (expected["title"], expected.get("url"))
+                    for e in starter.embeds
+                ):
+                    return f"{thread.id}/{starter.id}"
+            return None
+
+        return await self._guarded(subscription.channel, call)
+
     async def send_digest(
         self,
         subscription: Subscription,

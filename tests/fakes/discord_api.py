@@ -2334,6 +2334,7 @@ class FakeDiscord:
         )
         r.add_get(api + "/channels/{channel_id}", self._get_channel)
         r.add_patch(api + "/channels/{channel_id}", self._patch_channel)
+        r.add_get(api + "/guilds/{guild_id}/threads/active", self._active_threads)
         r.add_route("*", api + "/channels/{channel_id}/messages", self._channel_messages)
         r.add_route(
             "*", api + "/channels/{channel_id}/messages/{message_id}", self._channel_message
@@ -2552,6 +2553,28 @@ class FakeDiscord:
         cid = request.match_info["channel_id"]
         gate = self._channel_gate(cid)
         return gate or _json_response(200, self._channels[cid])
+
+    async def _active_threads(self, request: web.Request) -> web.Response:
+        """The guild's threads (forum posts included) that are not archived."""
+        gid = request.match_info["guild_id"]
+        guild = self._guilds.get(gid)
+        if guild is None:
+            return _error_response(404, 10004)
+        if guild.removed:
+            return _error_response(403, 50001)
+        threads = [
+            {k: v for k, v in c.items() if k != "member"}
+            for c in self._channels.values()
+            if c.get("guild_id") == gid
+            and "thread_metadata" in c
+            and not c["thread_metadata"]["archived"]
+        ]
+        members = [
+            self._channels[t["id"]]["member"]
+            for t in threads
+            if "member" in self._channels[t["id"]]
+        ]
+        return _json_response(200, {"threads": threads, "members": members})
 
     def _archived_gate(self, channel_id: str) -> web.Response | None:
         """400/50083 for a message edited in an archived thread."""
