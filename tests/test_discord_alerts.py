@@ -19,7 +19,7 @@ import pytest
 from bot.chat.base import EditsAlerts, FindsSent, SendsNotices
 from bot.chat.discord_render import CLOSED_COLOUR
 from bot.chat.render import CLOSED_NOTE
-from bot.errors import PermanentChatError
+from bot.errors import PermanentChatError, TransientChatError
 from bot.postings.model import Posting
 from bot.store import StoredPosting
 from subscriptions.model import Filter, Schedule, Subscription
@@ -217,6 +217,18 @@ async def test_editing_in_a_lost_channel_is_permanent(
     with pytest.raises(PermanentChatError) as raised:
         await running.adapter.edit_alert(_sub(), _closed(_posting()), ref)
     assert raised.value.code == str(code)
+
+
+async def test_a_429_discord_py_does_not_wait_out_is_transient(running: Running) -> None:
+    ref = await running.adapter.send_alert(_sub(), _posting(), 1)
+    assert ref is not None
+    # Without the headers discord.py trusts, a 429 reaches the adapter as an error.
+    running.fake.fail_channel(DEFAULT_TEXT_CHANNEL_ID, status=429, code=0, times=1)
+    with pytest.raises(TransientChatError) as raised:
+        await running.adapter.edit_alert(_sub(), _closed(_posting()), ref)
+    assert raised.value.code == "rate_limited"
+    await running.adapter.edit_alert(_sub(), _closed(_posting()), ref)  # later, it goes
+    assert len(running.fake.edits) == 1
 
 
 async def test_a_bad_message_ref_is_permanent(running: Running) -> None:

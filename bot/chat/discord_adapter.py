@@ -867,7 +867,22 @@ def _chat_error(
     code = str(error.code or error.status)
     if error.code in permanent or error.status in (403, 404):
         return PermanentChatError(platform, code, error.text)
+    if error.status == 429:
+        # discord.py waits out a 429 itself; one reaching here came without the headers
+        # it trusts (say, from a proxy), so only the Retry-After header, if any, says when.
+        return TransientChatError(
+            platform, "rate_limited", error.text, retry_after=_retry_after(error)
+        )
     if error.status == 400:
         # A refused payload is jobbot's bug, not the channel's: retry later, do not pause.
         log.error("Discord refused a message (%s): %s", error.code, error.text)
     return TransientChatError(platform, code, error.text)
+
+
+def _retry_after(error: discord.HTTPException) -> float | None:
+    """The seconds of a 429's Retry-After header, when it has a number."""
+    value = getattr(error.response, "headers", {}).get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
