@@ -278,7 +278,7 @@ async def test_a_forum_gets_one_post_per_alert_with_area_tags(running: Running) 
     again = await running.adapter.send_alert(sub, robots, 2)  # a retry opens no new post
     assert again == second
 
-    forum = fake._channels[FORUM]  # the fake's forum (tags nlp, vision, robotics)
+    forum = fake.channel(FORUM)  # the fake's forum (tags nlp, vision, robotics)
     tag_ids = {t["name"]: t["id"] for t in forum["available_tags"]}
     one, two = fake.threads
     assert one["parent_id"] == two["parent_id"] == FORUM
@@ -329,7 +329,7 @@ async def test_a_digest_in_a_forum_is_one_post(running: Running) -> None:
     )
     [thread] = fake.threads
     assert thread["name"] == "Daily digest for #1"
-    assert thread["applied_tags"] == [t["id"] for t in fake._channels[FORUM]["available_tags"]][:1]
+    assert thread["applied_tags"] == [t["id"] for t in fake.channel(FORUM)["available_tags"]][:1]
     parts = fake.messages_in(thread["id"])
     assert len(parts) == len(refs) > 1
     assert {r.split("/")[0] for r in refs} == {thread["id"]}
@@ -520,6 +520,6 @@ async def test_the_whole_bot_posts_alerts_into_a_forum(
     [_, post] = fake.threads
     assert post["parent_id"] == FORUM
     assert post["name"] == "Research Intern – Parsing (PhD), Berlin"
-    nlp_tag = next(t["id"] for t in fake._channels[FORUM]["available_tags"] if t["name"] == "nlp")
+    nlp_tag = next(t["id"] for t in fake.channel(FORUM)["available_tags"] if t["name"] == "nlp")
     assert post["applied_tags"] == [nlp_tag]
     assert running.bot.store.delivery_statuses() == {"sent": 1}

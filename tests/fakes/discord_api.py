@@ -1651,6 +1651,10 @@ class FakeDiscord:
 
     # ---------------------------------------------------------------- queries
 
+    def channel(self, channel_id: int | str) -> JSON:
+        """The fake's current record of a channel or thread (tags, thread metadata, ...)."""
+        return self._channels[_sid(channel_id)]
+
     def messages_in(self, channel_id: int | str) -> list[JSON]:
         """Channel (or thread) messages created in ``channel_id``, oldest first."""
         cid = _sid(channel_id)
