@@ -5,16 +5,29 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bot.chat.discord_render import (
+    CLOSED_COLOUR,
     LIMITS,
     DiscordMessage,
     alert_message,
+    allowed_mentions,
     area_colour,
     digest_messages,
     discord_text,
     embed_size,
+    forum_tag_ids,
+    mention_text,
+    notice_message,
+    post_name,
+    reminder_heading,
+    reminder_message,
     reply_text,
+    with_mention,
 )
+from bot.chat.render import CLOSED_NOTE
 from bot.postings.model import Posting
 from tests.fakes.discord_api import FakeDiscord, FormErrors, check_message_limits
 
@@ -148,3 +161,101 @@ def test_reply_text_keeps_own_links_and_defuses_quoted_ones() -> None:
     assert fake.link_hosts(body) == {"jobs.example.org"}
     assert fake.pings(body) == set()
     assert len(reply_text("x" * 3000)) == LIMITS["content"]
+
+
+DEADLINE = datetime(2026, 11, 27, tzinfo=UTC)
+
+
+def test_a_closed_alert_keeps_its_facts_within_the_limits() -> None:
+    posting = _posting(title="T" * 500, deadline=DEADLINE, active=False)
+    message = alert_message(posting)
+    [embed] = message.embeds
+    open_embed = alert_message(_posting(title="T" * 500, deadline=DEADLINE)).embeds[0]
+    assert len(embed["title"]) == LIMITS["title"]
+    assert embed["title"].startswith("[Closed] T") and embed["title"].endswith("…")
+    assert (embed["description"], embed["color"]) == (CLOSED_NOTE, CLOSED_COLOUR)
+    assert embed["fields"] == open_embed["fields"]
+    assert {f["name"]: f["value"] for f in embed["fields"]}["Apply by"] == "27 Nov 2026"
+    assert message.buttons == (("Apply", "https://jobs.example.org/1"),)
+    assert _within_limits(message) == []
+    assert "Apply by" not in {f["name"] for f in alert_message(_posting()).embeds[0]["fields"]}
+
+
+def test_mentions_become_content_and_exactly_their_allowance() -> None:
+    assert (mention_text("role:42"), allowed_mentions("role:42")) == (
+        "<@&42>",
+        {"parse": [], "roles": ["42"]},
+    )
+    assert (mention_text("here"), allowed_mentions("here")) == ("@here", {"parse": ["everyone"]})
+    for nobody in ("", "group:S0123", "role:x"):
+        assert (mention_text(nobody), allowed_mentions(nobody)) == ("", {"parse": []})
+    long = with_mention(DiscordMessage(content="x" * LIMITS["content"]), "role:42")
+    assert long.content.startswith("<@&42> x") and len(long.content) == LIMITS["content"]
+    assert long.mention == "role:42"
+    assert with_mention(DiscordMessage(content="hi"), "") == DiscordMessage(content="hi")
+
+
+def test_a_reminder_is_headed_by_the_days_left() -> None:
+    posting = _posting(deadline=DEADLINE)
+    assert reminder_heading(posting, 3) == "Deadline in 3 days: apply by 27 Nov 2026"
+    assert reminder_heading(posting, 1) == "Deadline in 1 day: apply by 27 Nov 2026"
+    assert reminder_heading(posting, 0) == "Deadline today: apply by 27 Nov 2026"
+    assert reminder_heading(_posting(), 2) == "Deadline soon"
+    message = reminder_message(posting, 3, "here")
+    assert message.content == "@here Deadline in 3 days: apply by 27 Nov 2026"
+    assert message.embeds == alert_message(posting).embeds
+    assert _within_limits(message) == []
+
+
+def test_a_notice_is_defused_text_within_the_limit() -> None:
+    message = notice_message("@everyone <@&1> [x](https://evil.example)\n" + "y" * 3000)
+    fake = FakeDiscord()
+    body = _payload(message)
+    assert fake.pings(body) == set() and fake.markdown_links(body) == []
+    assert len(message.content) == LIMITS["content"] and message.mention == ""
+    assert _within_limits(message) == []
+
+
+def test_post_names_fit_discord() -> None:
+    assert len(post_name("Research Intern " * 40)) == LIMITS["thread_name"]
+    assert post_name("  \u200b\x00  ") == "Job posting"
+    assert post_name("Intern\nsee https://evil.example/x") == "Intern see evil\u2024example/x"
+
+
+@given(st.text(max_size=300))
+def test_any_title_makes_a_valid_post_name(title: str) -> None:
+    name = post_name(title)
+    assert 1 <= len(name.strip()) <= len(name) <= LIMITS["thread_name"]
+
+
+def test_forum_tags_match_slug_or_label_at_most_five() -> None:
+    tags = [(1, "NLP"), (2, "vision"), (3, "Robotics"), (4, "Computer vision"), (5, "ml")]
+    assert forum_tag_ids(tags, ["nlp"]) == [1]
+    assert forum_tag_ids(tags, ["cv", "robotics"]) == [3, 4]  # forum order, label "Computer vision"
+    assert forum_tag_ids(tags, ["speech"]) == []
+    many = [(i, f"t{i}") for i in range(10)]
+    assert forum_tag_ids(many, [f"t{i}" for i in range(10)]) == [0, 1, 2, 3, 4]
+
+
+_FAKE = FakeDiscord()  # for its ping computation only; no server is started
+_PINGS = {"": set(), "here": {"here"}, "role:42": {"role:42"}, "group:S0AB": set()}
+
+
+@given(
+    title=st.text(min_size=1, max_size=300).filter(str.strip),
+    company=st.text(max_size=100),
+    mention=st.sampled_from(sorted(_PINGS)),
+    days=st.integers(0, 60),
+)
+def test_only_the_subscriptions_mention_ever_pings(
+    title: str, company: str, mention: str, days: int
+) -> None:
+    posting = _posting(title=title, company=company, deadline=DEADLINE)
+    for message in (
+        with_mention(alert_message(posting), mention),
+        reminder_message(posting, days, mention),
+        with_mention(digest_messages(title, [posting])[0], mention),
+    ):
+        body = _payload(message) | {"allowed_mentions": allowed_mentions(message.mention)}
+        assert _FAKE.pings(body) == _PINGS[mention]
+        assert _within_limits(message) == []

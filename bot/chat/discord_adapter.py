@@ -3,7 +3,9 @@
 A discord.py client runs on the bot's own event loop. Commands are rendered to the
 `/jobs` text grammar and handed to the platform-neutral handlers (``JobBot.command``), so
 Discord's typed options get the same validation and messages as Slack and the CLI.
-Everything sent carries ``AllowedMentions.none()``.
+Everything sent carries ``allowed_mentions`` that let nothing ping except, on alerts,
+digests and reminders, the subscription's own role (or @here). Alerts can be edited
+later (a posting closed or changed); in a forum channel each alert is a post of its own.
 """
 
 from __future__ import annotations
@@ -16,16 +18,28 @@ import shlex
 import time
 import warnings
 import zoneinfo
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 import pycountry
 import yarl
 
-from bot.chat.discord_render import DiscordMessage, alert_message, digest_messages, reply_text
+from bot.chat.discord_render import (
+    DiscordMessage,
+    alert_message,
+    allowed_mentions,
+    digest_messages,
+    forum_tag_ids,
+    notice_message,
+    post_name,
+    reminder_message,
+    reply_text,
+    with_mention,
+)
 from bot.errors import ConfigError, PermanentChatError, TransientChatError
 from bot.postings.taxonomy import load_taxonomy
 from bot.store import Store, StoredPosting
@@ -45,11 +59,19 @@ with warnings.catch_warnings():
 __all__ = ["DiscordAdapter", "point_discord_py_at", "render_options"]
 
 log = logging.getLogger("jobbot.discord")
+T = TypeVar("T")
 
 # Discord error codes after which a channel cannot be posted in until someone acts:
 # unknown channel, unknown webhook, missing access, cannot DM, non-text channel, missing
-# permissions (docs: topics/opcodes-and-status-codes "JSON Error Codes").
-PERMANENT_CODES = frozenset({10003, 10015, 50001, 50007, 50008, 50013})
+# permissions, a forum that requires a tag none of whose tags fits (docs:
+# topics/opcodes-and-status-codes "JSON Error Codes").
+PERMANENT_CODES = frozenset({10003, 10015, 40067, 50001, 50007, 50008, 50013})
+# An edit also gives up when the message is gone (10008 unknown message).
+EDIT_PERMANENT_CODES = PERMANENT_CODES | {10008}
+MAX_NONCE = 25
+THREAD_ARCHIVED = 50083
+# Forum posts opened (by channel and nonce) that this process remembers, to not open twice.
+POST_MEMORY = 2048
 MANAGE_RULE = "members with the Manage Channels permission"
 AUTOCOMPLETE_MAX = 25
 DEGREES = [
@@ -104,6 +126,8 @@ def render_options(verb: str, options: dict[str, str | None]) -> str:
         "time": "at",
         "timezone": "tz",
         "day": "day",
+        "mention": "mention",
+        "remind": "remind",
     }
     parts = [verb]
     for name, value in options.items():
@@ -187,6 +211,8 @@ class DiscordAdapter:
         self._task: asyncio.Task[None] | None = None
         self._last_send: dict[str, float] = {}
         self._channel_locks: dict[str, asyncio.Lock] = {}
+        self._fetched: dict[str, discord.ForumChannel | None] = {}
+        self._posts: OrderedDict[str, str] = OrderedDict()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -254,7 +280,7 @@ class DiscordAdapter:
         return CommandContext(
             platform=self.platform,
             workspace=str(interaction.guild_id or ""),
-            channel=str(interaction.channel_id or ""),
+            channel=_channel_of(interaction),
             user=str(interaction.user.id),
             now=self.runner.clock(),
             # Discord hides the commands from other members (default_member_permissions),
@@ -264,9 +290,18 @@ class DiscordAdapter:
         )
 
     async def run(
-        self, interaction: discord.Interaction[Any], text: str, *, slow: bool = False
+        self,
+        interaction: discord.Interaction[Any],
+        text: str,
+        *,
+        slow: bool = False,
+        note: str = "",
     ) -> None:
-        """Run one `/jobs` command and answer the interaction (deferring first when slow)."""
+        """Run one `/jobs` command and answer the interaction (deferring first when slow).
+
+        ``note`` is added to a successful reply (a hint the platform-neutral handler
+        cannot know, such as a role Discord will not notify).
+        """
         assert self.runner is not None
         none = discord.AllowedMentions.none()
         if slow:
@@ -278,13 +313,19 @@ class DiscordAdapter:
         except Exception:
             log.exception("/jobs %s failed", text)
             reply = Reply("Something went wrong on jobbot's side; it was logged.", ok=False)
-        content = reply_text(reply.text)
+        content = reply_text(f"{reply.text}\n{note}" if note and reply.ok else reply.text)
         if slow:
             await interaction.followup.send(content, ephemeral=True, allowed_mentions=none)
         else:
             await interaction.response.send_message(
                 content, ephemeral=reply.ephemeral or not reply.ok, allowed_mentions=none
             )
+
+    async def refuse(self, interaction: discord.Interaction[Any], problem: str) -> None:
+        """Answer a command the adapter itself can tell is wrong (only its caller sees it)."""
+        await interaction.response.send_message(
+            reply_text(problem), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
 
     async def _own_subscriptions(
         self, interaction: discord.Interaction[Any], current: str
@@ -295,7 +336,7 @@ class DiscordAdapter:
             for s in self.runner.store.subscriptions(
                 platform=self.platform, workspace=str(interaction.guild_id or "")
             )
-            if s.channel == str(interaction.channel_id or "")
+            if s.channel == _channel_of(interaction)
         ]
         needle = current.strip().lstrip("#")
         choices = []
@@ -341,6 +382,9 @@ class DiscordAdapter:
             time="Digest time, HH:MM",
             timezone="Digest time zone, e.g. Europe/Berlin",
             day="Day of a weekly digest",
+            mention="A role to ping with each alert (it must be mentionable)",
+            here="Ping @here with each alert instead of a role",
+            remind="Remind this many days before a posting's deadline, e.g. 3d",
         )
         @app_commands.choices(degree=DEGREES, mode=MODE_CHOICES, day=DAY_CHOICES)
         @app_commands.autocomplete(areas=areas_ac, countries=countries_ac, timezone=tz_ac)
@@ -356,7 +400,13 @@ class DiscordAdapter:
             time: str | None = None,
             timezone: str | None = None,
             day: str | None = None,
+            mention: discord.Role | None = None,
+            here: bool = False,
+            remind: str | None = None,
         ) -> None:
+            if mention is not None and here:
+                await adapter.refuse(interaction, "Pick a role to mention or @here, not both.")
+                return
             options = {
                 "areas": areas,
                 "countries": countries,
@@ -368,8 +418,11 @@ class DiscordAdapter:
                 "time": time,
                 "timezone": timezone,
                 "day": day,
+                "mention": "here" if here else _role_mention(mention, interaction.guild_id),
+                "remind": remind,
             }
-            await adapter.run(interaction, render_options("subscribe", options))
+            note = _silent_role_note(mention, interaction) if mention is not None else ""
+            await adapter.run(interaction, render_options("subscribe", options), note=note)
 
         @jobs.command(name="preview", description="Show recent postings a filter would match")
         @app_commands.describe(
@@ -451,8 +504,16 @@ class DiscordAdapter:
 
     # ------------------------------------------------------------ delivery
 
-    async def _send(self, channel_id: str, message: DiscordMessage, nonce: str) -> str:
-        if self.client is None or self.client.user is None:
+    async def _guarded(
+        self,
+        channel_id: str,
+        call: Callable[[discord.Client], Awaitable[T]],
+        *,
+        permanent: frozenset[int] = PERMANENT_CODES,
+    ) -> T:
+        """Run one REST call for a channel, paced, with Discord's errors as ``ChatError``."""
+        client = self.client
+        if client is None or client.user is None:
             raise TransientChatError(self.platform, "not_connected", "Discord is not logged in yet")
         lock = self._channel_locks.setdefault(channel_id, asyncio.Lock())
         async with lock:
@@ -463,41 +524,138 @@ class DiscordAdapter:
             if wait > 0:
                 await asyncio.sleep(wait)
             try:
-                channel = self.client.get_partial_messageable(int(channel_id))
-                view = None
-                if message.buttons:
-                    view = discord.ui.View(timeout=None)
-                    for label, url in message.buttons:
-                        view.add_item(discord.ui.Button(label=label, url=url))
-                kwargs: dict[str, Any] = {
-                    "embeds": [discord.Embed.from_dict(e) for e in message.embeds],
-                    "nonce": nonce,
-                    "allowed_mentions": discord.AllowedMentions.none(),
-                }
-                if view is not None:
-                    kwargs["view"] = view
-                sent = await channel.send(message.content or None, **kwargs)
+                return await call(client)
             except discord.RateLimited as error:
                 raise TransientChatError(
                     self.platform, "rate_limited", str(error), retry_after=error.retry_after
                 ) from error
             except discord.HTTPException as error:
-                raise _chat_error(self.platform, error) from error
+                raise _chat_error(self.platform, error, permanent) from error
             except (aiohttp.ClientError, TimeoutError) as error:
                 raise TransientChatError(self.platform, "network", str(error)) from error
             finally:
                 self._last_send[channel_id] = time.monotonic()
-        return f"{channel_id}/{sent.id}"
+
+    async def _send(self, channel_id: str, message: DiscordMessage, nonce: str) -> str:
+        """Send a message to a channel (or thread) known to take messages."""
+
+        async def call(client: discord.Client) -> str:
+            return await _post_message(client, channel_id, message, nonce)
+
+        return await self._guarded(channel_id, call)
+
+    async def _forum(self, client: discord.Client, channel_id: str) -> discord.ForumChannel | None:
+        """The channel as a forum, or None for a channel that takes messages.
+
+        The gateway's cache is used when it has the channel (it follows tag changes);
+        otherwise the channel is fetched once and its kind remembered.
+        """
+        cached = client.get_channel(int(channel_id))
+        if cached is not None:
+            return cached if isinstance(cached, discord.ForumChannel) else None
+        if channel_id not in self._fetched:
+            fetched = await client.fetch_channel(int(channel_id))
+            self._fetched[channel_id] = (
+                fetched if isinstance(fetched, discord.ForumChannel) else None
+            )
+        return self._fetched[channel_id]
+
+    async def _deliver(
+        self,
+        channel_id: str,
+        message: DiscordMessage,
+        nonce: str,
+        *,
+        name: str,
+        areas: Sequence[str] = (),
+    ) -> str:
+        """Send ``message`` to a channel, or open a forum post ``name`` with it in a forum.
+
+        Returns ``channel/message``; for a forum post that is ``thread/starter message``,
+        so that the message can be edited and further parts sent into the post.
+        """
+        key = f"{channel_id}/{nonce}"
+        if key in self._posts:
+            return self._posts[key]
+
+        async def call(client: discord.Client) -> tuple[str, bool]:
+            forum = await self._forum(client, channel_id)
+            if forum is None:
+                return await _post_message(client, channel_id, message, nonce), False
+            wanted = set(forum_tag_ids([(t.id, t.name) for t in forum.available_tags], areas))
+            kwargs = _message_kwargs(message)
+            created = await forum.create_thread(
+                name=post_name(name),
+                content=message.content or None,
+                applied_tags=[t for t in forum.available_tags if t.id in wanted],
+                **kwargs,
+            )
+            return f"{created.thread.id}/{created.message.id}", True
+
+        # One paced call: the forum check and the send together.
+        ref, is_post = await self._guarded(channel_id, call)
+        if not is_post:
+            return ref
+        # Creating a forum post takes no nonce, so Discord cannot de-duplicate it; this
+        # memory keeps a retry within this process (say, a digest whose second part
+        # failed) from opening a second post.
+        self._posts[key] = ref
+        while len(self._posts) > POST_MEMORY:
+            self._posts.popitem(last=False)
+        return ref
 
     async def send_alert(
         self, subscription: Subscription, posting: StoredPosting, delivery_id: int
     ) -> str | None:
-        """Post one alert embed with an Apply button; a retried delivery is not posted twice."""
-        # Discord returns the first message for a repeated nonce (enforce_nonce), so a
-        # retry after a lost answer creates nothing new.
-        return await self._send(
-            subscription.channel, alert_message(posting.posting), f"jb{delivery_id}"
+        """Post one alert embed with an Apply button (its own post in a forum channel).
+
+        The subscription's mention (a role or @here) is the only thing that can ping. A
+        retried delivery is not posted twice: Discord returns the first message for a
+        repeated nonce (enforce_nonce), so a retry after a lost answer creates nothing new.
+        """
+        message = with_mention(alert_message(posting.posting), subscription.schedule.mention)
+        return await self._deliver(
+            subscription.channel,
+            message,
+            f"jb{delivery_id}",
+            name=posting.posting.title,
+            areas=posting.posting.areas,
         )
+
+    async def find_sent(
+        self, subscription: Subscription, posting: StoredPosting, delivery_id: int
+    ) -> str | None:
+        """After a crash: the forum post an alert opened, if it went out (else None).
+
+        A message in a channel needs no lookup: sent again with the same nonce, Discord
+        returns the first one. A forum post takes no nonce, so the forum's active posts
+        are searched for one of this bot's, named like the posting, whose alert shows the
+        posting. (Two subscriptions of one forum alerting the same posting cannot be told
+        apart; the second is then taken as sent.)
+        """
+        key = f"{subscription.channel}/jb{delivery_id}"
+        if key in self._posts:
+            return self._posts[key]
+        expected = alert_message(posting.posting).embeds[0]
+        name = post_name(posting.posting.title)
+
+        async def call(client: discord.Client) -> str | None:
+            forum = await self._forum(client, subscription.channel)
+            me = client.user
+            if forum is None or me is None:
+                return None
+            for thread in await forum.guild.active_threads():
+                if (thread.parent_id, thread.owner_id, thread.name) != (forum.id, me.id, name):
+                    continue
+                starter = await thread.fetch_message(thread.id)
+                if any(
+                    (e.title, e.url) == (expected["title"], expected.get("url"))
+                    for e in starter.embeds
+                ):
+                    return f"{thread.id}/{starter.id}"
+            return None
+
+        return await self._guarded(subscription.channel, call)
 
     async def send_digest(
         self,
@@ -506,12 +664,135 @@ class DiscordAdapter:
         title: str,
         digest_key: str,
     ) -> list[str]:
-        """Post a digest as several embed messages, each within Discord's limits."""
+        """Post a digest as several embed messages, each within Discord's limits.
+
+        The first carries the subscription's mention. In a forum channel the digest is one
+        post named by ``title``, the further parts messages in it.
+        """
         key = hashlib.sha256(f"{subscription.id}:{digest_key}".encode()).hexdigest()[:19]
-        refs = []
-        for index, message in enumerate(digest_messages(title, [p.posting for p in postings])):
-            refs.append(await self._send(subscription.channel, message, f"jd{key}{index:03d}"))
+        messages = digest_messages(title, [p.posting for p in postings])
+        messages[0] = with_mention(messages[0], subscription.schedule.mention)
+        areas = sorted({a for p in postings for a in p.posting.areas})
+        first = await self._deliver(
+            subscription.channel, messages[0], f"jd{key}000", name=title, areas=areas
+        )
+        target = first.partition("/")[0]
+        refs = [first]
+        for index, message in enumerate(messages[1:], start=1):
+            refs.append(await self._send(target, message, f"jd{key}{index:03d}"))
         return refs
+
+    async def edit_alert(
+        self, subscription: Subscription, posting: StoredPosting, message_ref: str
+    ) -> None:
+        """Rewrite a sent alert from the posting as it now is (closed: greyed, marked).
+
+        Only the embed and the Apply button change; the content (the mention) stays, and
+        the edit allows no mention, so it pings nobody. An archived forum post is
+        unarchived first. A deleted message (10008) or a lost channel is a
+        ``PermanentChatError``.
+        """
+        channel_id, _, message_id = message_ref.partition("/")
+        if not (channel_id.isdigit() and message_id.isdigit()):
+            raise PermanentChatError(self.platform, "bad_ref", f"not a message: {message_ref!r}")
+        message = alert_message(posting.posting)
+
+        async def edit(client: discord.Client) -> None:
+            channel = client.get_partial_messageable(int(channel_id))
+            await channel.get_partial_message(int(message_id)).edit(
+                embeds=[discord.Embed.from_dict(e) for e in message.embeds],
+                view=_view(message),
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+
+        async def call(client: discord.Client) -> None:
+            try:
+                await edit(client)
+            except discord.HTTPException as error:
+                if error.code != THREAD_ARCHIVED:
+                    raise
+                # A forum post archives itself after some days without activity, and its
+                # messages cannot be edited then. Unarchiving an unlocked thread needs only
+                # Send Messages; the post archives itself again later.
+                await client.http.edit_channel(int(channel_id), archived=False)
+                await edit(client)
+
+        await self._guarded(channel_id, call, permanent=EDIT_PERMANENT_CODES)
+
+    async def send_reminder(
+        self, subscription: Subscription, posting: StoredPosting, key: str
+    ) -> str | None:
+        """Post the alert again, headed "Deadline in N days: apply by D", with the mention.
+
+        In a forum channel the reminder is a post of its own.
+        """
+        message = reminder_message(
+            posting.posting, subscription.schedule.remind_days, subscription.schedule.mention
+        )
+        return await self._deliver(
+            subscription.channel,
+            message,
+            _nonce("jr", key),
+            name=f"Reminder: {posting.posting.title}",
+            areas=posting.posting.areas,
+        )
+
+    async def send_notice(self, subscription: Subscription, text: str, key: str) -> str | None:
+        """Post a short notice from jobbot (no mentions); in a forum, as a post of its own."""
+        first_line = text.strip().split("\n", 1)[0]
+        return await self._deliver(
+            subscription.channel,
+            notice_message(text),
+            _nonce("jn", key),
+            name=f"jobbot: {first_line}",
+        )
+
+
+async def _post_message(
+    client: discord.Client, channel_id: str, message: DiscordMessage, nonce: str
+) -> str:
+    """Send ``message`` with ``nonce``; returns ``channel/message``."""
+    channel = client.get_partial_messageable(int(channel_id))
+    sent = await channel.send(message.content or None, nonce=nonce, **_message_kwargs(message))
+    return f"{channel_id}/{sent.id}"
+
+
+def _nonce(prefix: str, key: str) -> str:
+    """A nonce of Discord's at most 25 characters, the same for the same key."""
+    return prefix + hashlib.sha256(key.encode()).hexdigest()[: MAX_NONCE - len(prefix)]
+
+
+def _allowed(mention: str) -> discord.AllowedMentions:
+    """discord.py's form of ``allowed_mentions(mention)``: exactly that mention, or none."""
+    allowed = allowed_mentions(mention)
+    if "everyone" in allowed["parse"]:
+        return discord.AllowedMentions(everyone=True, users=False, roles=False, replied_user=False)
+    if allowed.get("roles"):
+        roles = [discord.Object(int(r)) for r in allowed["roles"]]
+        return discord.AllowedMentions(everyone=False, users=False, roles=roles, replied_user=False)
+    return discord.AllowedMentions.none()
+
+
+def _view(message: DiscordMessage) -> discord.ui.View | None:
+    """The message's link buttons as a view (None when it has none)."""
+    if not message.buttons:
+        return None
+    view = discord.ui.View(timeout=None)
+    for label, url in message.buttons:
+        view.add_item(discord.ui.Button(label=label, url=url))
+    return view
+
+
+def _message_kwargs(message: DiscordMessage) -> dict[str, Any]:
+    """Embeds, buttons and allowed mentions as discord.py's send keywords."""
+    kwargs: dict[str, Any] = {
+        "embeds": [discord.Embed.from_dict(e) for e in message.embeds],
+        "allowed_mentions": _allowed(message.mention),
+    }
+    view = _view(message)
+    if view is not None:
+        kwargs["view"] = view
+    return kwargs
 
 
 def _target_command(
@@ -543,17 +824,65 @@ def _target_command(
     return resume
 
 
+def _channel_of(interaction: discord.Interaction[Any]) -> str:
+    """The channel a command is about: its channel, or the forum of a forum post.
+
+    Nobody can type in a forum channel itself, only in its posts, so `/jobs` in any post
+    of a forum subscribes (lists, pauses …) the forum.
+    """
+    channel = interaction.channel
+    if isinstance(channel, discord.Thread) and isinstance(channel.parent, discord.ForumChannel):
+        return str(channel.parent.id)
+    return str(interaction.channel_id or "")
+
+
+def _silent_role_note(role: discord.Role, interaction: discord.Interaction[Any]) -> str:
+    """A warning when Discord would show the role's mention without notifying anyone."""
+    if getattr(role, "mentionable", True) or interaction.app_permissions.mention_everyone:
+        return ""
+    return (
+        f"Note: the role {role.name} is not mentionable and jobbot lacks Mention Everyone, "
+        "so Discord will show the mention without notifying anyone. Make the role "
+        "mentionable (Server Settings → Roles) or give jobbot Mention Everyone."
+    )
+
+
+def _role_mention(role: discord.Role | None, guild_id: int | None) -> str | None:
+    """A role option as a ``mention:`` value; @everyone (its id is the server's) as such,
+    so that the grammar refuses it with its usual message."""
+    if role is None:
+        return None
+    return "@everyone" if role.id == guild_id else f"role:{role.id}"
+
+
 def _log_gateway_end(task: asyncio.Task[None]) -> None:
     """A gateway connection that ends with an error is logged (sends still use REST)."""
     if not task.cancelled() and task.exception() is not None:
         log.error("the Discord gateway connection ended", exc_info=task.exception())
 
 
-def _chat_error(platform: str, error: discord.HTTPException) -> Exception:
+def _chat_error(
+    platform: str, error: discord.HTTPException, permanent: frozenset[int] = PERMANENT_CODES
+) -> Exception:
     code = str(error.code or error.status)
-    if error.code in PERMANENT_CODES or error.status in (403, 404):
+    if error.code in permanent or error.status in (403, 404):
         return PermanentChatError(platform, code, error.text)
+    if error.status == 429:
+        # discord.py waits out a 429 itself; one reaching here came without the headers
+        # it trusts (say, from a proxy), so only the Retry-After header, if any, says when.
+        return TransientChatError(
+            platform, "rate_limited", error.text, retry_after=_retry_after(error)
+        )
     if error.status == 400:
         # A refused payload is jobbot's bug, not the channel's: retry later, do not pause.
         log.error("Discord refused a message (%s): %s", error.code, error.text)
     return TransientChatError(platform, code, error.text)
+
+
+def _retry_after(error: discord.HTTPException) -> float | None:
+    """The seconds of a 429's Retry-After header, when it has a number."""
+    value = getattr(error.response, "headers", {}).get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

@@ -1,9 +1,10 @@
 """Discord rendering: alerts and digests as embed payloads (plain dicts), within Discord's limits.
 
 Pure: postings in, JSON-ready dicts out. The adapter turns them into ``discord.Embed`` and
-sends them with ``AllowedMentions.none()`` (the real guarantee against pings); the text
-here is also neutralised so that a posting cannot show a mention, a markdown link or a
-clickable URL other than its own.
+sends them with ``allowed_mentions`` that allow at most the subscription's own mention
+(the real guarantee against pings: posting text sits in embeds, which never ping); the
+text here is also neutralised so that a posting cannot show a mention, a markdown link
+or a clickable URL other than its own.
 """
 
 from __future__ import annotations
@@ -15,19 +16,29 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.chat.render import alert_view, digest_sections, safe_text
+from bot.chat.render import CLOSED_NOTE, alert_view, digest_sections, safe_text
 from bot.postings.model import Posting
+from bot.postings.taxonomy import load_taxonomy
 
 __all__ = [
+    "CLOSED_COLOUR",
     "LIMITS",
     "DiscordMessage",
     "alert_message",
+    "allowed_mentions",
     "area_colour",
     "digest_messages",
     "discord_text",
     "embed_size",
+    "forum_tag_ids",
     "link_url",
+    "mention_text",
+    "notice_message",
+    "post_name",
+    "reminder_heading",
+    "reminder_message",
     "reply_text",
+    "with_mention",
 ]
 
 # Discord's documented message limits (docs: resources/message "Embed Limits").
@@ -43,10 +54,15 @@ LIMITS = {
     "total": 6000,
     "button_url": 512,
     "embed_url": 2048,
+    "thread_name": 100,
+    "applied_tags": 5,
 }
 # Two full digest embeds (plus their titles) fit the 6000-character message total.
 DIGEST_DESCRIPTION = 2900
 DEFAULT_COLOUR = 0x5865F2
+# Discord's own grey for muted things: a closed posting's alert.
+CLOSED_COLOUR = 0x99AAB5
+CLOSED_PREFIX = "[Closed] "
 # Characters Discord markdown gives meaning to; a backslash shows them literally.
 _MARKDOWN = re.compile(r"([\\*_~|`>\[\]()#-])")
 _ZWSP = "\u200b"
@@ -115,25 +131,77 @@ def embed_size(embed: dict[str, Any]) -> int:
 
 @dataclass(frozen=True, slots=True)
 class DiscordMessage:
-    """One message to send: optional content, embeds (dicts) and link buttons (label, url)."""
+    """One message to send: optional content, embeds (dicts) and link buttons (label, url).
+
+    ``mention`` is the subscription's stored mention (``role:ID``, ``here`` or '') that
+    the content starts with; the adapter allows exactly that one to ping.
+    """
 
     content: str = ""
     embeds: tuple[dict[str, Any], ...] = ()
     buttons: tuple[tuple[str, str], ...] = field(default=())
+    mention: str = ""
 
 
 def _timestamp(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
+def mention_text(mention: str) -> str:
+    """The content that pings a stored mention: ``<@&ID>`` for a role, ``@here``, or ''.
+
+    A Slack user group (``group:…``) means nothing on Discord and pings nobody.
+    """
+    if mention == "here":
+        return "@here"
+    if mention.startswith("role:") and mention[5:].isdigit():
+        return f"<@&{mention[5:]}>"
+    return ""
+
+
+def allowed_mentions(mention: str) -> dict[str, Any]:
+    """Discord's ``allowed_mentions`` letting exactly ``mention`` ping (nothing when '').
+
+    ``@here`` can only be allowed together with @everyone (``parse: ["everyone"]``), so
+    the content of such a message holds no text but jobbot's own.
+    """
+    text = mention_text(mention)
+    if text == "@here":
+        return {"parse": ["everyone"]}
+    if text:
+        return {"parse": [], "roles": [mention[5:]]}
+    return {"parse": []}
+
+
+def with_mention(message: DiscordMessage, mention: str) -> DiscordMessage:
+    """``message`` with the subscription's mention in front of its content."""
+    text = mention_text(mention)
+    if not text:
+        return message
+    content = f"{text} {message.content}" if message.content else text
+    return DiscordMessage(
+        content=content[: LIMITS["content"]],
+        embeds=message.embeds,
+        buttons=message.buttons,
+        mention=mention,
+    )
+
+
 def alert_message(posting: Posting) -> DiscordMessage:
-    """One alert: an embed whose title links to the posting, its facts, and an Apply button."""
+    """One alert: an embed whose title links to the posting, its facts, and an Apply button.
+
+    A closed posting keeps every field: its title says so, the colour turns grey and a
+    line explains. A deadline shows as an "Apply by" field.
+    """
     view = alert_view(posting)
+    prefix = CLOSED_PREFIX if view.closed else ""
     embed: dict[str, Any] = {
         "type": "rich",
-        "title": discord_text(posting.title, LIMITS["title"]),
-        "color": area_colour(view.primary_area),
+        "title": prefix + discord_text(posting.title, LIMITS["title"] - len(prefix)),
+        "color": CLOSED_COLOUR if view.closed else area_colour(view.primary_area),
     }
+    if view.closed:
+        embed["description"] = CLOSED_NOTE
     url = link_url(posting.url, LIMITS["embed_url"])
     if url:
         embed["url"] = url
@@ -144,6 +212,8 @@ def alert_message(posting: Posting) -> DiscordMessage:
         ("Degree", view.degree),
         ("Posted", view.posted),
     ]
+    if view.deadline:
+        fields.append(("Apply by", view.deadline))
     if view.pay:
         fields.append(("Pay", view.pay))
     if view.duration:
@@ -159,6 +229,56 @@ def alert_message(posting: Posting) -> DiscordMessage:
         embed["timestamp"] = stamp
     button_url = link_url(posting.url, LIMITS["button_url"])
     return DiscordMessage(embeds=(embed,), buttons=(("Apply", button_url),) if button_url else ())
+
+
+def reminder_heading(posting: Posting, days: int) -> str:
+    """``Deadline in 3 days: apply by 27 Nov 2026`` (jobbot's own words, no posting text)."""
+    view = alert_view(posting)
+    if not view.deadline:
+        return "Deadline soon"
+    if days <= 0:
+        return f"Deadline today: apply by {view.deadline}"
+    when = "1 day" if days == 1 else f"{days} days"
+    return f"Deadline in {when}: apply by {view.deadline}"
+
+
+def reminder_message(posting: Posting, days: int, mention: str = "") -> DiscordMessage:
+    """A deadline reminder: the alert again, headed by the days left, with the mention."""
+    alert = alert_message(posting)
+    message = DiscordMessage(
+        content=reminder_heading(posting, days), embeds=alert.embeds, buttons=alert.buttons
+    )
+    return with_mention(message, mention)
+
+
+def notice_message(text: str) -> DiscordMessage:
+    """A notice from jobbot (a source is failing, or back): plain text that pings nobody."""
+    return DiscordMessage(content=reply_text(text.strip() or "(empty notice)"))
+
+
+def post_name(text: str) -> str:
+    """A forum post's name: one line of safe text within Discord's 100 characters.
+
+    Names show literally (no markdown, no mentions), so only control characters, live
+    URLs and length need care; a name that would be blank falls back to "Job posting".
+    """
+    return safe_text(text, LIMITS["thread_name"]).strip() or "Job posting"
+
+
+def forum_tag_ids(tags: Sequence[tuple[int, str]], areas: Sequence[str]) -> list[int]:
+    """Ids of the forum's tags named (case-insensitively) like one of the areas.
+
+    An area matches by slug (``nlp``) or label (``Natural language processing``); at most
+    5 tags, Discord's limit per post, in the forum's own order.
+    """
+    taxonomy = load_taxonomy()
+    names = set()
+    for area in areas:
+        names.add(area.casefold())
+        if area in taxonomy.areas:
+            names.add(taxonomy.areas[area].label.casefold())
+    found = [tag_id for tag_id, name in tags if name.strip().casefold() in names]
+    return found[: LIMITS["applied_tags"]]
 
 
 def _digest_line(posting: Posting) -> str:
@@ -201,8 +321,9 @@ def digest_messages(title: str, postings: Sequence[Posting]) -> list[DiscordMess
     for section in digest_sections(postings):
         lines = [_digest_line(p) for p in section.postings]
         embeds.extend(_section_embeds(section.label, section.area, lines))
-    # The heading is jobbot's own text (no posting text), so it keeps its characters.
-    heading = safe_text(f"{title} — {len(postings)} posting(s)", LIMITS["content"])
+    # The heading is jobbot's own text (no posting text), so it keeps its characters;
+    # reply_text still defuses any mention in it, as the message may allow one to ping.
+    heading = reply_text(safe_text(f"{title} — {len(postings)} posting(s)", LIMITS["content"]))
     messages: list[DiscordMessage] = []
     batch: list[dict[str, Any]] = []
     total = 0

@@ -182,6 +182,7 @@ _ERROR_MESSAGES: dict[int, str] = {
     50014: "Invalid authentication token",
     50027: "Invalid Webhook Token",
     50035: "Invalid Form Body",
+    50083: "Thread is archived",
     50109: "The request body contains invalid JSON.",
 }
 
@@ -190,6 +191,7 @@ _MESSAGE_CREATE_SCHEMA = "#/components/schemas/MessageCreateRequest"
 _MESSAGE_EDIT_SCHEMA = "#/components/schemas/MessageEditRequestPartial"
 _FORUM_THREAD_SCHEMA = "#/components/schemas/CreateForumThreadRequest"
 _TEXT_THREAD_SCHEMA = "#/components/schemas/CreateTextThreadWithoutMessageRequest"
+_THREAD_UPDATE_SCHEMA = "#/components/schemas/UpdateThreadRequestPartial"
 _WEBHOOK_EXECUTE_SCHEMA = "#/components/schemas/IncomingWebhookRequestPartial"
 _WEBHOOK_EDIT_SCHEMA = "#/components/schemas/IncomingWebhookUpdateRequestPartial"
 _GLOBAL_COMMANDS_SCHEMA = (
@@ -1229,7 +1231,8 @@ class _Guild:
 class FakeDiscord:
     """Fake Discord REST API + gateway served by one local aiohttp app.
 
-    Records (all lists of dicts unless noted): :attr:`messages`, :attr:`edits`,
+    Records (all lists of dicts unless noted): :attr:`messages`, :attr:`edits` (of
+    messages), :attr:`channel_edits` (of threads),
     :attr:`callbacks`, :attr:`followups`, :attr:`command_syncs`, :attr:`threads`,
     :attr:`violations`, :attr:`rate_limit_events` (+ :attr:`rate_limited_count`),
     :attr:`identifies`, :attr:`dispatched`, :attr:`requests`.
@@ -1292,6 +1295,7 @@ class FakeDiscord:
         # records
         self.messages: list[JSON] = []
         self.edits: list[JSON] = []
+        self.channel_edits: list[JSON] = []
         self.callbacks: list[JSON] = []
         self.followups: list[JSON] = []
         self.command_syncs: list[JSON] = []
@@ -1623,6 +1627,16 @@ class FakeDiscord:
         """Undo :meth:`fail_channel`."""
         self._failures.pop(_sid(channel_id), None)
 
+    def archive_thread(self, thread_id: int | str, *, locked: bool = False) -> None:
+        """Archive a thread (as Discord does after its auto-archive time without activity).
+
+        Messages in an archived thread cannot be edited (400/50083) until the
+        thread is unarchived (``PATCH /channels/{thread}`` with ``archived: false``, which
+        a locked thread refuses without Manage Threads).
+        """
+        metadata = self._channels[_sid(thread_id)]["thread_metadata"]
+        metadata.update(archived=True, locked=locked, archive_timestamp=_now_iso())
+
     async def remove_guild(self, guild_id: int | str) -> None:
         """Remove the bot from a guild: send ``GUILD_DELETE``; its channels answer 403/50001."""
         gid = _sid(guild_id)
@@ -1636,6 +1650,10 @@ class FakeDiscord:
             await self._send(conn, {"op": 7, "d": None, "s": None, "t": None})
 
     # ---------------------------------------------------------------- queries
+
+    def channel(self, channel_id: int | str) -> JSON:
+        """The fake's current record of a channel or thread (tags, thread metadata, ...)."""
+        return self._channels[_sid(channel_id)]
 
     def messages_in(self, channel_id: int | str) -> list[JSON]:
         """Channel (or thread) messages created in ``channel_id``, oldest first."""
@@ -2053,6 +2071,9 @@ class FakeDiscord:
         }
         if scope is not None:
             data["guild_id"] = scope
+        resolved = self._resolved(gid, data["options"])
+        if resolved:
+            data["resolved"] = resolved
         uid = _sid(user_id if user_id is not None else self.user_id)
         perms = self.member_permissions if member_permissions is None else int(member_permissions)
         default_channel = {
@@ -2091,6 +2112,21 @@ class FakeDiscord:
             "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
+
+    def _resolved(self, guild_id: str, options: list[JSON]) -> JSON:
+        """``data.resolved`` for role options (type 8): the guild's role objects by id."""
+        guild = self._guilds.get(guild_id)
+        roles = {r["id"]: r for r in guild.roles} if guild else {}
+        found: JSON = {}
+        stack = list(options)
+        while stack:
+            option = stack.pop()
+            stack.extend(option.get("options") or [])
+            if option.get("type") == 8 and not option.get("focused"):
+                role = roles.get(str(option.get("value")))
+                if role is not None:
+                    found.setdefault("roles", {})[role["id"]] = role
+        return found
 
     # ---------------------------------------------------------------- object builders
 
@@ -2301,6 +2337,8 @@ class FakeDiscord:
             "*", api + "/webhooks/{app_id}/{token}/messages/{message_id}", self._webhook_message
         )
         r.add_get(api + "/channels/{channel_id}", self._get_channel)
+        r.add_patch(api + "/channels/{channel_id}", self._patch_channel)
+        r.add_get(api + "/guilds/{guild_id}/threads/active", self._active_threads)
         r.add_route("*", api + "/channels/{channel_id}/messages", self._channel_messages)
         r.add_route(
             "*", api + "/channels/{channel_id}/messages/{message_id}", self._channel_message
@@ -2520,6 +2558,75 @@ class FakeDiscord:
         gate = self._channel_gate(cid)
         return gate or _json_response(200, self._channels[cid])
 
+    async def _active_threads(self, request: web.Request) -> web.Response:
+        """The guild's threads (forum posts included) that are not archived."""
+        gid = request.match_info["guild_id"]
+        guild = self._guilds.get(gid)
+        if guild is None:
+            return _error_response(404, 10004)
+        if guild.removed:
+            return _error_response(403, 50001)
+        threads = [
+            {k: v for k, v in c.items() if k != "member"}
+            for c in self._channels.values()
+            if c.get("guild_id") == gid
+            and "thread_metadata" in c
+            and not c["thread_metadata"]["archived"]
+        ]
+        members = [
+            self._channels[t["id"]]["member"]
+            for t in threads
+            if "member" in self._channels[t["id"]]
+        ]
+        return _json_response(200, {"threads": threads, "members": members})
+
+    def _archived_gate(self, channel_id: str) -> web.Response | None:
+        """400/50083 for a message edited in an archived thread."""
+        metadata = self._channels.get(channel_id, {}).get("thread_metadata")
+        if metadata and metadata.get("archived"):
+            return _error_response(400, 50083)
+        return None
+
+    async def _patch_channel(self, request: web.Request) -> web.Response:
+        """Modify a thread: ``name``, ``archived``, ``locked``, ``applied_tags`` (others: 400)."""
+        cid = request.match_info["channel_id"]
+        gate = self._channel_gate(cid)
+        if gate is not None:
+            return gate
+        channel = self._channels[cid]
+        metadata = channel.get("thread_metadata")
+        parsed = await self._read_body(request)
+        if isinstance(parsed, web.Response):
+            return parsed
+        body, _ = parsed
+        route = "PATCH /channels/{channel}"
+        errors = FormErrors()
+        if metadata is None or not isinstance(body, Mapping):
+            errors.add([], "MODEL_TYPE_CONVERT", "the fake modifies threads only")
+            return self._invalid_form(route, errors, body, channel_id=cid)
+        if self._validator is not None:
+            self._validator.validate(_THREAD_UPDATE_SCHEMA, body, errors)
+        unknown = set(body) - {"name", "archived", "locked", "applied_tags"}
+        for key in sorted(unknown):
+            errors.add([key], "UNSUPPORTED", "the fake does not modify this field")
+        if errors:
+            return self._invalid_form(route, errors, body, channel_id=cid)
+        # Unarchiving an unlocked thread needs only Send Messages; a locked one needs
+        # Manage Threads, which the fake's bot lacks. An archived thread changes nothing
+        # else unless the same request unarchives it.
+        if metadata["locked"] and ("archived" in body or "locked" in body):
+            return _error_response(403, 50013)
+        if metadata["archived"] and body.get("archived") is not False:
+            return _error_response(400, 50083)
+        for key in ("archived", "locked"):
+            if key in body:
+                metadata[key] = bool(body[key])
+        for key in ("name", "applied_tags"):
+            if key in body:
+                channel[key] = body[key]
+        self.channel_edits.append({"channel_id": cid, "body": body})
+        return _json_response(200, channel)
+
     async def _channel_messages(self, request: web.Request) -> web.Response:
         cid = request.match_info["channel_id"]
         if request.method == "GET":
@@ -2656,6 +2763,9 @@ class FakeDiscord:
             return web.Response(status=204)
         if request.method != "PATCH":
             return _error_response(405, 0, "405: Method Not Allowed")
+        archived = self._archived_gate(cid)
+        if archived is not None:
+            return archived
         parsed = await self._read_body(request)
         if isinstance(parsed, web.Response):
             return parsed
