@@ -96,7 +96,8 @@ def _delivery_stage(delivery: Delivery) -> str:
     if delivery.status == "sent":
         link = message_link(sub.platform, sub.workspace, delivery.message_ref)
         how = "in a digest" if delivery.kind == "digest" else "as an alert"
-        return f"sent {how} at {_when(delivery.sent_at)}" + (f": {link}" if link else "")
+        # The link on a line of its own: Discord keeps only such links clickable in replies.
+        return f"sent {how} at {_when(delivery.sent_at)}" + (f"\n    {link}" if link else "")
     if delivery.status == "failed":
         return f"failed, for good: {chat_safe(delivery.error or 'no reason recorded', 200)}"
     if delivery.kind == "digest" and delivery.status == "pending":

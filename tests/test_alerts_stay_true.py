@@ -193,8 +193,8 @@ async def test_why_names_the_stage_for_each_subscription(app: Bot) -> None:
     answer = await app.jobs(f"why <{NLP.json()['absolute_url']}?utm_source=newsletter>")
     assert "Seen: posting #" in answer and "on source `acme`" in answer
     ts = sent["ts"].replace(".", "")
-    assert "#1 (area:nlp country:DE): sent as an alert at 23 Nov 2026 10:00 UTC: " in answer
-    assert f"https://slack.com/archives/{CHANNEL}/p{ts}" in answer
+    assert "#1 (area:nlp country:DE): sent as an alert at 23 Nov 2026 10:00 UTC\n" in answer
+    assert f"\n    https://slack.com/archives/{CHANNEL}/p{ts}\n" in answer
     assert "#2 (area:cv): did not match — area: the posting's areas are" in answer
     assert "Also listed on `acme` (#" in answer
 

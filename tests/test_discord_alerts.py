@@ -8,6 +8,7 @@ fake from its content and ``allowed_mentions`` (embeds never ping). Refs #10.
 from __future__ import annotations
 
 import dataclasses
+import json
 import warnings
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -523,3 +524,74 @@ async def test_the_whole_bot_posts_alerts_into_a_forum(
     nlp_tag = next(t["id"] for t in fake.channel(FORUM)["available_tags"] if t["name"] == "nlp")
     assert post["applied_tags"] == [nlp_tag]
     assert running.bot.store.delivery_statuses() == {"sent": 1}
+
+
+def _listing(active: bool, *, extra: bool = False) -> bytes:
+    """A SimplifyJobs list with one NLP internship (open or closed), perhaps and one more."""
+    items = [
+        {
+            "id": "simplify-nlp-1",
+            "title": "NLP Research Intern",
+            "company_name": "Lingua Labs",
+            "locations": ["Berlin, Germany"],
+            "url": "https://jobs.test.example/simplify-nlp-1",
+            "date_posted": 1763629200,
+            "terms": ["Summer 2026"],
+            "active": active,
+            "is_visible": True,
+        }
+    ]
+    if extra:
+        items.append({**items[0], "id": "other", "title": "Robotics Intern", "url": ""})
+    return json.dumps(items).encode()
+
+
+async def test_the_whole_bot_edits_the_alert_of_a_closed_posting_exactly_once(
+    running: Running, feed_server: FeedServer
+) -> None:
+    fake, bot = running.fake, running.bot
+    feed_server.serve("/listings.json", b"[]", content_type="application/json")
+    bot.store.upsert_source(
+        "simplify", "simplify", feed_server.url("/listings.json"), 600, now=bot.clock()
+    )
+    payload = fake.slash_interaction(
+        "jobs",
+        "subscribe",
+        {"areas": "nlp", "mention": ROLE},
+        channel_id=TEXT,
+        member_permissions=MANAGER,
+    )
+    await fake.dispatch("INTERACTION_CREATE", payload)
+    assert (await fake.wait_for_callback(payload["id"]))["data"]["content"].startswith(
+        "Subscribed #1"
+    )
+
+    async def poll(body: bytes) -> None:
+        feed_server.serve("/listings.json", body, content_type="application/json")
+        await bot.poll_all()
+        await bot.worker.run_once()
+        await bot.follow_up()
+
+    await poll(b"[]")  # the first poll: nothing to record
+    await poll(_listing(active=True))
+    [alert] = fake.messages_in(TEXT)
+    assert fake.edits == []
+    await poll(_listing(active=False))  # the list marks it closed
+    await poll(_listing(active=False))  # unchanged (304)
+    await poll(_listing(active=False, extra=True))  # changed, still closed
+    [edit] = fake.edits
+    assert edit["message_id"] == alert["id"]
+    [edited] = fake.messages_in(TEXT)
+    embed = edited["embeds"][0]
+    assert embed["title"].startswith("[Closed] ") and embed["color"] == CLOSED_COLOUR
+    assert {f["name"] for f in embed["fields"]} >= {"Company", "Countries", "Areas"}
+    assert fake.pings(edit["body"]) == set()
+
+    why = fake.slash_interaction(
+        "jobs", "why", {"posting": "https://jobs.test.example/simplify-nlp-1"}, channel_id=TEXT
+    )
+    await fake.dispatch("INTERACTION_CREATE", why)
+    answer = (await fake.wait_for_callback(why["id"]))["data"]["content"]
+    assert "Closed: its source no longer lists it as open." in answer
+    link = f"https://discord.com/channels/{DEFAULT_GUILD_ID}/{TEXT}/{alert['id']}"
+    assert "#1 (area:nlp): sent as an alert at" in answer and link in answer

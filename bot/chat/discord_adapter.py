@@ -451,6 +451,11 @@ class DiscordAdapter:
         async def list_(interaction: discord.Interaction[Any]) -> None:
             await adapter.run(interaction, "list")
 
+        @jobs.command(name="why", description="What happened to one posting, per subscription")
+        @app_commands.describe(posting="The posting's link, or its jobbot id (#42)")
+        async def why(interaction: discord.Interaction[Any], posting: str) -> None:
+            await adapter.run(interaction, "why " + shlex.quote(posting.strip()[:2000]))
+
         for verb, description in (
             ("unsubscribe", "Remove a subscription"),
             ("pause", "Pause a subscription"),
