@@ -75,6 +75,9 @@ _TOOL = re.compile(
     r"kubernetes|docker|aws|gcp|azure|numpy|pandas|scikit-learn|hadoop|javascript)(?![\w+#])",
     re.I,
 )
+# An aggregator's tag line ("Categories: Data Science/ML/AI, Industry") files the posting
+# under broad headings; it says nothing about this role's work.
+_TAG_LINE = re.compile(r"^[\s*_#>-]*(?:categories|category|tags|keywords)[\s*_]*:", re.I)
 _SENTENCE_SPLIT = re.compile(r"\n|(?<=[.;!?])\s+")
 
 
@@ -82,7 +85,9 @@ def _without_qualifications(text: str) -> str:
     kept = [
         s
         for s in _SENTENCE_SPLIT.split(text)
-        if not _QUALIFICATION_SENTENCE.search(s) and len(_TOOL.findall(s)) < 3
+        if not _QUALIFICATION_SENTENCE.search(s)
+        and not _TAG_LINE.match(s)
+        and len(_TOOL.findall(s)) < 3
     ]
     return "\n".join(kept)
 
@@ -117,6 +122,8 @@ def _role_text(text: str) -> str:
 
 def _areas(title: str, text: str) -> tuple[str, ...]:
     taxonomy = load_taxonomy()
+    if taxonomy.is_role_without_area(title):
+        return ()
     found = taxonomy.find_in_title(title)
     counts = taxonomy.count(_role_text(text))
     # With a title that names the role's areas, the body must say an extra area twice to

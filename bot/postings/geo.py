@@ -23,6 +23,9 @@ _HYBRID = re.compile(r"\bhybrid\b", re.I)
 # Separators between the places of one location string. Spaces are not among them:
 # words are grouped into names ("New York", "Tel Aviv") by the longest match.
 _SPLIT = re.compile(r"\s*(?:[,;/|()\[\]:·•]|\s[-–—]\s|\bor\b|\band\b|\n)\s*", re.I)
+_ALTERNATIVES = re.compile(r"\s*(?:[;|\n]|\bor\b|\band\b)\s*", re.I)
+# Two words with a one-space gap where a letter may have been lost ("Z rich").
+_GAP = re.compile(r"([^\W\d_]{1,12}) ([^\W\d_]{1,12})")
 _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*\.?")
 _MAX_WORDS = 4
 # A city read from free text (not a location field) must be at least this large, so that
@@ -90,7 +93,31 @@ class Gazetteer:
     def countries_in(self, location: str) -> tuple[set[str], bool]:
         """Countries named in one location string, and whether it says remote (not hybrid)."""
         remote = bool(_REMOTE.search(location)) and not _HYBRID.search(location)
-        return self._resolve(self._hits(location, in_text=False), in_text=False), remote
+        found: set[str] = set()
+        # Each alternative ("Remote CA or USA", "Berlin; Paris") is one place, read on its
+        # own: a state code belongs to a country named in its own alternative only.
+        for place in _ALTERNATIVES.split(location):
+            hits = self._hits(place, in_text=False)
+            if not hits:
+                hits = self._lost_letter(place)
+            found |= self._resolve(hits, in_text=False)
+        return found, remote
+
+    def _lost_letter(self, place: str) -> list[_Hit]:
+        """A city whose accented letter a scraper turned into a space ("Z rich", "M nchen").
+
+        Only a whole location of two words, with one letter put back between them, and
+        only a sizeable city: a guess that must not turn noise into a country.
+        """
+        match = _GAP.fullmatch(place.strip())
+        if match is None:
+            return []
+        head, tail = normalise_key(match.group(1)), normalise_key(match.group(2))
+        for letter in "aeiouy":
+            places = self.world_cities.get(f"{head}{letter}{tail}")
+            if places and places[0][1] >= _TEXT_CITY_POPULATION:
+                return [_Hit("city", places[0][0], places)]
+        return []
 
     def countries_in_text(self, text: str) -> set[str]:
         """Countries that free text names: country and state names, and known cities.
@@ -215,6 +242,12 @@ class Gazetteer:
         for hit in hits:
             if hit.kind == "city":
                 seen[hit.key] = seen.get(hit.key, 0) + 1
+        # The countries a location names by name or by a known city: a two-letter code of
+        # one of their states next to them is that state ("PA Pittsburgh",
+        # "MountainView, CA, United States"), not a second country (Panama, Canada).
+        named = {h.value for h in hits if h.kind in ("country", "state")} | {
+            h.cities[0][0] for h in hits if h.kind == "city" and h.cities
+        }
         while index < len(hits):
             hit = hits[index]
             following = hits[index + 1] if index + 1 < len(hits) else None
@@ -224,6 +257,8 @@ class Gazetteer:
                     continue
                 if lead is not None:
                     continue  # "US, WA, Seattle": codes after a leading country are states
+                if len(hit.value) == 2 and self._subdivision_country(hit.value, named):
+                    continue
                 if (
                     index == 1
                     and following is not None
@@ -265,6 +300,19 @@ class Gazetteer:
                 elif not in_text and len(following.value) <= 3:
                     # "Chennai, TN, IND", "Gurugram, HR, IND": a code between a city and
                     # its country is a state we do not list, not a second country.
+                    after = hits[index + 1] if index + 1 < len(hits) else None
+                    country = None
+                    if after is not None and after.kind in ("country", "code"):
+                        country = after.value if after.kind == "country" else None
+                        country = country or self._code_country(after.value)
+                    if country and self._subdivision_country(following.value, {country}):
+                        # "Ann Arbour MI USA": a state and its own country agree, and
+                        # outweigh a small town of another country read from one word.
+                        chosen, confirmed = country, True
+                        index += 2
+                        following = hits[index] if index < len(hits) else None
+                        found.add(chosen)
+                        continue
                     index += 1
                     following = hits[index] if index < len(hits) else None
             if (

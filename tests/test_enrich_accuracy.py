@@ -1,0 +1,108 @@
+"""Rules added for issue #4 (area and country accuracy), each on small made-up postings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.postings.enrich import enrich
+from bot.postings.geo import load_gazetteer
+from bot.postings.model import RawPosting
+from bot.postings.taxonomy import load_taxonomy
+
+NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+
+
+def _posting(title: str, text: str = "", locations: tuple[str, ...] = ()) -> RawPosting:
+    return RawPosting(
+        source="test",
+        external_id="1",
+        url="https://example.org/jobs/1",
+        title=title,
+        company="Example",
+        locations=locations,
+        description=text,
+    )
+
+
+@pytest.mark.parametrize(
+    ("location", "countries"),
+    [
+        # A state code next to a country or city of its own country is that state.
+        ("PA Pittsburgh", {"US"}),
+        ("MountainView, CA, United States", {"US"}),
+        ("Springfield, IL, USA", {"US"}),
+        # ...but a code that stands as its own alternative is still a country.
+        ("Remote CA or USA", {"US", "CA"}),
+        ("Germany; CA", {"DE", "CA"}),
+        ("Various US UK CA", {"US", "GB", "CA"}),
+        # A state and its own country outweigh a small foreign town read from one word.
+        ("Ann Arbour MI USA", {"US"}),
+        # A state that contradicts its country: the city still decides.
+        ("Saskatoon SK USA", {"CA"}),
+        ("Chennai, TN, IND", {"IN"}),
+        # An accented letter a scraper turned into a space.
+        ("Z rich", {"CH"}),
+        ("M nchen", {"DE"}),
+        ("Foo bar", set()),
+    ],
+)
+def test_location_formats(location: str, countries: set[str]) -> None:
+    assert load_gazetteer().countries_in(location)[0] == countries
+
+
+def test_phrases_sharing_a_word_both_count() -> None:
+    taxonomy = load_taxonomy()
+    assert {"llm", "ml"} <= taxonomy.find_in_title("Agentic AI Engineer Co-Op")
+    assert {"nlp", "ml"} <= taxonomy.find_in_title("Conversational AI Engineer")
+
+
+def test_a_phrase_inside_a_longer_one_is_not_counted_again() -> None:
+    taxonomy = load_taxonomy()
+    assert taxonomy.count("natural language processing") == {"nlp": 1}
+    assert taxonomy.find("large language models") == {"llm"}
+
+
+def test_ai_alone_names_ml_in_a_title_only() -> None:
+    taxonomy = load_taxonomy()
+    assert "ml" in taxonomy.find_in_title("Intern - AI Research")
+    assert "ml" in taxonomy.find_in_title("Project Manager, Health AI")
+    assert "ml" not in taxonomy.find("We are an AI company.")
+    # "Generative AI" is the llm phrase; its "AI" does not also make it ml.
+    assert taxonomy.find_in_title("Internship - Generative AI for finance") == {"llm"}
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Agentic AI Teacher",
+        "ML Data Associate-II",
+        "Silicon AI/ML Architect",
+        "AI and HPC Cluster Group Manager",
+        "Technical Recruiter (AI + ML)",
+        "MBA Internship - AI Strategy & Operations",
+        "Account Executive, Machine Learning Platform",
+    ],
+)
+def test_roles_without_a_research_area(title: str) -> None:
+    text = "You will work with our machine learning and LLM teams every day."
+    assert enrich(_posting(title, text), NOW).areas == ()
+
+
+def test_a_research_title_is_not_mistaken_for_a_role_without_area() -> None:
+    raw = _posting("We are recruiting research interns", "Work on machine learning models.")
+    assert enrich(raw, NOW).areas == ("ml",)
+
+
+def test_an_aggregator_tag_line_is_not_the_role() -> None:
+    raw = _posting(
+        "Engineering Program Manager",
+        "Run the delivery of our enterprise platform.\n\n"
+        "Categories: Data Science/ML/AI, Industry, Project/Program Manager\n",
+    )
+    assert enrich(raw, NOW).areas == ()
+
+
+def test_biostatistics_is_data_science() -> None:
+    assert enrich(_posting("Intern - Biostatistics - Oncology"), NOW).areas == ("data-science",)
