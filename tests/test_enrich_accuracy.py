@@ -106,3 +106,31 @@ def test_an_aggregator_tag_line_is_not_the_role() -> None:
 
 def test_biostatistics_is_data_science() -> None:
     assert enrich(_posting("Intern - Biostatistics - Oncology"), NOW).areas == ("data-science",)
+
+
+def test_a_foundation_model_is_not_by_itself_a_language_model() -> None:
+    taxonomy = load_taxonomy()
+    assert "llm" not in taxonomy.find("foundation models for drug discovery")
+    assert taxonomy.find_in_title("Applied Scientist - Multimodal Foundation Model") == {
+        "ml",
+        "multimodal",
+    }
+
+
+def test_trust_and_safety_phrases_are_fraud_abuse() -> None:
+    taxonomy = load_taxonomy()
+    assert "fraud-abuse" in taxonomy.find("research on manipulated media identification")
+    assert "fraud-abuse" in taxonomy.find("tools for content moderation at scale")
+
+
+def test_chip_design_roles_have_no_area() -> None:
+    raw = _posting("Analog Mixed Signal Engineer - Intern", "We power generative AI and LLMs.")
+    assert enrich(raw, NOW).areas == ()
+
+
+def test_an_academic_background_is_a_qualification_not_an_area() -> None:
+    raw = _posting(
+        "Summer Analyst, Quantitative Research",
+        "We want a strong academic background in quantitative analysis (econometrics).",
+    )
+    assert enrich(raw, NOW).areas == ()

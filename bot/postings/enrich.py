@@ -67,7 +67,7 @@ _TEXT_SCAN = 12_000
 # which are not the posting's research areas; tool lists ("Java, C++, Python") neither.
 _QUALIFICATION_SENTENCE = re.compile(
     r"\b(degree|ph\.?d|master'?s|bachelor'?s|majoring in|major in|field of study|"
-    r"related fields?|related discipline|quantitative (field|discipline))\b",
+    r"related fields?|related discipline|quantitative (field|discipline)|academic background)\b",
     re.I,
 )
 _TOOL = re.compile(
