@@ -12,6 +12,10 @@ from importlib import resources
 __all__ = ["Area", "Taxonomy", "load_taxonomy"]
 
 
+# Where a word starts, to look for a phrase beginning inside another one.
+_WORD_START = re.compile(r"(?<![\w-])\w")
+
+
 @dataclass(frozen=True, slots=True)
 class Area:
     """One research area: its slug, label, broader area and the phrases that mark it."""
@@ -61,11 +65,16 @@ class Taxonomy:
         slugs: list[str] = []
         end = 0
         for match in pattern.finditer(text):
-            phrase = match.group(1)
-            stop = match.start() + len(phrase)
-            if stop > end:
-                slugs.append(self._slug_of[phrase.casefold()])
-                end = stop
+            if match.end() <= end:
+                continue  # inside a phrase that an earlier overlap ran into
+            slugs.append(self._slug_of[match.group(0).casefold()])
+            end = match.end()
+            # Matches are few: look again from each later word of this one.
+            for word in _WORD_START.finditer(text, match.start() + 1, match.end()):
+                inner = pattern.match(text, word.start())
+                if inner is not None and inner.end() > end:
+                    slugs.append(self._slug_of[inner.group(0).casefold()])
+                    end = inner.end()
         return slugs
 
     def is_role_without_area(self, title: str) -> bool:
@@ -128,8 +137,7 @@ def _compile(phrases: list[str]) -> re.Pattern[str]:
     ordered = sorted(phrases, key=len, reverse=True)
     alternation = "|".join(re.escape(p) for p in ordered)
     # Slashes separate phrases ("LLM/VLM"), hyphens join words ("non-nlp" is not nlp).
-    # A lookahead, so that a phrase may start inside the previous one (see _phrases).
-    return re.compile(rf"(?<![\w-])(?=((?:{alternation})(?![\w]|-\w)))", re.IGNORECASE)
+    return re.compile(rf"(?<![\w-])(?:{alternation})(?![\w]|-\w)", re.IGNORECASE)
 
 
 @cache
