@@ -134,3 +134,18 @@ def test_an_academic_background_is_a_qualification_not_an_area() -> None:
         "We want a strong academic background in quantitative analysis (econometrics).",
     )
     assert enrich(raw, NOW).areas == ()
+
+
+def test_a_qualifications_section_is_not_the_role() -> None:
+    raw = _posting(
+        "Software Engineer, University Graduate",
+        "Build services for our storage team.\n\n"
+        "Minimum qualifications\n"
+        "Experience working with distributed systems, machine learning or networking.\n",
+    )
+    assert enrich(raw, NOW).areas == ()
+    duties = _posting(
+        "Software Engineer, University Graduate",
+        "What you will do\nTrain machine learning models for spam filtering.\n",
+    )
+    assert enrich(duties, NOW).areas == ("ml",)

@@ -92,12 +92,16 @@ def _without_qualifications(text: str) -> str:
     return "\n".join(kept)
 
 
-# Headings of sections that describe the company, benefits or the law, not the role.
+# Headings of sections that describe the company, benefits, the law or the candidate,
+# not the role.
 _BOILERPLATE_HEADING = re.compile(
     r"^[\s#*_>-]*(about (us|the (company|team|employer)|[\w&.' -]{1,40})|company description|"
     r"who we are|our (mission|story|values|company|benefits|culture)|benefits|perks|"
     r"what we offer|why (join|work)|equal (employment )?opportunity|eeo|"
     r"preferred qualifications|nice to have|bonus points|pay (range|transparency)|"
+    # What a candidate must bring is not what the role does (LABELLING.md: areas go by the
+    # title and the duties); the degree fields and skill lists live here.
+    r"(?:minimum |basic |required )?qualifications|requirements|"
     r"compensation|salary|disclaimer|privacy)\b[^\n]{0,40}$",
     re.I,
 )
