@@ -149,3 +149,39 @@ def test_a_qualifications_section_is_not_the_role() -> None:
         "What you will do\nTrain machine learning models for spam filtering.\n",
     )
     assert enrich(duties, NOW).areas == ("ml",)
+
+
+@pytest.mark.parametrize(
+    ("location", "countries"),
+    [
+        # A state code after a town the gazetteer does not know, or knows only elsewhere.
+        ("Dulles, VA", {"US"}),
+        ("Western Springs, IL", {"US"}),
+        ("Chennai, TN", {"IN"}),  # a big city keeps its own country
+        # State codes typed in mixed case.
+        ("Santa Clara, Ca", {"US"}),
+        # A list of one country's states or cities, closed by that country once.
+        ("MD or DE or VA or PA or DC or WV USA", {"US"}),
+        ("San Carlos or San Diego CA or Seattle WA USA", {"US"}),
+        ("Remote SK CA", {"CA"}),
+        # "LA" in a location is Los Angeles; "St." is Saint.
+        ("LA", {"US"}),
+        ("St. Louis, MO", {"US"}),
+        ("Tbilisi, Georgia", {"GE"}),
+    ],
+)
+def test_more_location_formats(location: str, countries: set[str]) -> None:
+    assert load_gazetteer().countries_in(location)[0] == countries
+
+
+def test_the_locations_of_one_posting_explain_each_other() -> None:
+    gazetteer = load_gazetteer()
+    assert gazetteer.countries_in_locations(["Texas", "Georgia"]) == ({"US"}, False)
+    assert gazetteer.countries_in_locations(["Hartford CT", "St. Paul MN"]) == ({"US"}, False)
+    assert gazetteer.countries_in_locations(["Georgia"]) == ({"GE"}, False)
+    # One remote location makes the posting remote, as before.
+    assert gazetteer.countries_in_locations(["Remote", "Hybrid - Berlin"]) == ({"DE"}, True)
+
+
+def test_la_is_not_read_from_free_text() -> None:
+    assert load_gazetteer().countries_in_text("La empresa trabaja en Madrid.") == {"ES"}

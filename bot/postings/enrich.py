@@ -153,12 +153,7 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
         written = _GLOBE.findall(description) + _LOCATION_LINE.findall(description)
         locations = tuple(dict.fromkeys(m.strip() for m in written if m.strip()))[:5]
     gazetteer = load_gazetteer()
-    countries: set[str] = set()
-    remote = False
-    for location in locations:
-        found, says_remote = gazetteer.countries_in(location)
-        countries |= found
-        remote = remote or says_remote
+    countries, remote = gazetteer.countries_in_locations(locations)
     strong_remote = _says_remote(f"{title}\n{description}") or bool(
         _TITLE_REMOTE.search(title) and not _HYBRID_TEXT.search(title)
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -24,6 +25,10 @@ _HYBRID = re.compile(r"\bhybrid\b", re.I)
 # words are grouped into names ("New York", "Tel Aviv") by the longest match.
 _SPLIT = re.compile(r"\s*(?:[,;/|()\[\]:·•]|\s[-–—]\s|\bor\b|\band\b|\n)\s*", re.I)
 _ALTERNATIVES = re.compile(r"\s*(?:[;|\n]|\bor\b|\band\b)\s*", re.I)
+# ", Ca" at the end of a location: a state code typed in mixed case ("San Jose, Ca").
+_MIXED_CASE_STATE = re.compile(r",\s*([A-Z][a-z])\s*$")
+# "Dulles, VA": a town name, a comma and a two-letter code, and nothing else.
+_TOWN_AND_CODE = re.compile(r"[^\W\d_][^,;\d]{1,40},\s*[A-Za-z]{2}")
 # Two words with a one-space gap where a letter may have been lost ("Z rich").
 _GAP = re.compile(r"([^\W\d_]{1,12}) ([^\W\d_]{1,12})")
 _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*\.?")
@@ -89,19 +94,72 @@ class Gazetteer:
     not_text_cities: frozenset[str] = frozenset()
     not_text_countries: frozenset[str] = frozenset()
     regions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    us_state_countries: frozenset[str] = frozenset()  # "georgia": a state beside US places
 
     def countries_in(self, location: str) -> tuple[set[str], bool]:
         """Countries named in one location string, and whether it says remote (not hybrid)."""
-        remote = bool(_REMOTE.search(location)) and not _HYBRID.search(location)
+        return self.countries_in_locations((location,))
+
+    def countries_in_locations(self, locations: Sequence[str]) -> tuple[set[str], bool]:
+        """Countries of a posting's location fields read together, and whether one is remote.
+
+        Read together, the places of one posting explain each other: "Georgia" beside
+        "Texas" is the state, "St. Paul MN" beside "Hartford CT" is in Minnesota.
+        """
+        remote = any(_REMOTE.search(loc) and not _HYBRID.search(loc) for loc in locations)
         found: set[str] = set()
         # Each alternative ("Remote CA or USA", "Berlin; Paris") is one place, read on its
-        # own: a state code belongs to a country named in its own alternative only.
-        for place in _ALTERNATIVES.split(location):
-            hits = self._hits(place, in_text=False)
-            if not hits:
-                hits = self._lost_letter(place)
-            found |= self._resolve(hits, in_text=False)
+        # own: a state code belongs to a country named in its own alternative only...
+        readings = [
+            self._place_hits(place)
+            for location in locations
+            for place in _ALTERNATIVES.split(location)
+        ]
+        # ...unless another alternative shows the list is one of states or cities of a
+        # country ("MD or VA or DC USA", "San Carlos or San Diego CA or Seattle WA USA").
+        context: set[str] = set()
+        for hits in readings:
+            context |= self._state_confirmed(hits)
+        for hits in readings:
+            found |= self._resolve(hits, in_text=False, context=frozenset(context))
         return found, remote
+
+    def _place_hits(self, place: str) -> list[_Hit]:
+        """The hits of one alternative of a location field."""
+        # "San Jose, Ca", "Bellevue, Wa": a state code typed in mixed case.
+        place = _MIXED_CASE_STATE.sub(
+            lambda m: f", {m.group(1).upper()}" if m.group(1).upper() in self.us_states else m[0],
+            place,
+        )
+        hits = self._hits(place, in_text=False)
+        if not hits:
+            return self._lost_letter(place)
+        if (
+            len(hits) == 1
+            and hits[0].kind == "code"
+            and hits[0].value in self.us_states
+            and _TOWN_AND_CODE.fullmatch(place.strip())
+        ):
+            # "Dulles, VA", "Conshohocken, PA": a town too small for the gazetteer and a
+            # US state code, not the Vatican or Panama.
+            return [_Hit("state", "US")]
+        return hits
+
+    def _state_confirmed(self, hits: list[_Hit]) -> set[str]:
+        """Countries that a state or province confirms: "San Diego CA", "WV USA", "Texas"."""
+        confirmed = {hit.value for hit in hits if hit.kind == "state"}
+        for first, second in zip(hits, hits[1:], strict=False):
+            if first.kind == "city" and second.kind == "code":
+                candidates = {country for country, _ in first.cities}
+                sub = self._subdivision_country(second.value, candidates)
+                if sub is not None:
+                    confirmed.add(sub)
+            elif first.kind == "code" and second.kind in ("code", "country"):
+                country = second.value if second.kind == "country" else None
+                country = country or self._code_country(second.value)
+                if country and self._subdivision_country(first.value, {country}):
+                    confirmed.add(country)
+        return confirmed
 
     def _lost_letter(self, place: str) -> list[_Hit]:
         """A city whose accented letter a scraper turned into a space ("Z rich", "M nchen").
@@ -149,7 +207,9 @@ class Gazetteer:
         # A tie (a lab linking to partners in two countries) says nothing.
         return set(leaders) if len(leaders) == 1 else set()
 
-    def _subdivision_country(self, code: str, countries: set[str] | None = None) -> str | None:
+    def _subdivision_country(
+        self, code: str, countries: set[str] | frozenset[str] | None = None
+    ) -> str | None:
         """The country whose state or province code this is (limited to ``countries``)."""
         for country, codes in (
             ("US", self.us_states),
@@ -184,12 +244,14 @@ class Gazetteer:
             key = " ".join(keys[index : index + size])
             if not key:
                 continue
+            if key.startswith("st ") and key not in self.world_cities:
+                key = f"saint{key[2:]}"  # "St. Paul", "St Louis"
             if key in self.regions and (capitalised or not in_text):
                 return _Hit("region", "", region=self.regions[key]), size
             if key in self.names and (capitalised or not in_text):
                 if in_text and key in self.not_text_countries:
                     continue
-                return _Hit("country", self.names[key]), size
+                return _Hit("country", self.names[key], key=key), size
             if key in self.us_state_names and (capitalised or not in_text):
                 return _Hit("state", "US"), size
             if key in self.ca_province_names and (capitalised or not in_text):
@@ -203,7 +265,7 @@ class Gazetteer:
                 and key not in self.cities
             ):
                 continue  # "WA", "ON": a code, not the town of that name
-            if key in self.cities:
+            if key in self.cities and not (in_text and key in self.not_text_cities):
                 return _Hit("city", self.cities[key], ((self.cities[key], 0),)), size
             places = self.world_cities.get(key)
             if places and not (in_text and key in self.not_text_cities):
@@ -233,7 +295,9 @@ class Gazetteer:
             return self.alpha3[code]
         return self._subdivision_country(code)
 
-    def _resolve(self, hits: list[_Hit], in_text: bool) -> set[str]:
+    def _resolve(
+        self, hits: list[_Hit], in_text: bool, context: frozenset[str] = frozenset()
+    ) -> set[str]:
         found: set[str] = set()
         lead: str | None = None
         index = 0
@@ -259,6 +323,10 @@ class Gazetteer:
                     continue  # "US, WA, Seattle": codes after a leading country are states
                 if len(hit.value) == 2 and self._subdivision_country(hit.value, named):
                     continue
+                state_of = self._subdivision_country(hit.value, context)
+                if len(hit.value) == 2 and state_of is not None:
+                    found.add(state_of)  # "MD" in "MD or VA or DC USA"
+                    continue
                 if (
                     index == 1
                     and following is not None
@@ -276,6 +344,9 @@ class Gazetteer:
                 if code_country:
                     found.add(code_country)
                 continue
+            if hit.kind == "country" and hit.key in self.us_state_countries and "US" in context:
+                found.add("US")  # "Remote - Georgia; Remote - Texas": the state
+                continue
             if hit.kind in ("country", "state"):
                 found.add(hit.value)
                 continue
@@ -289,6 +360,9 @@ class Gazetteer:
             confirmed = False  # a state, province or country after the city agrees with it
             if lead in candidates:
                 chosen = lead
+            elif chosen not in context and candidates & context:
+                # "San Carlos" beside "San Diego CA": the country the other places confirm.
+                chosen = sorted(candidates & context)[0]
             if following is not None and following.kind == "code":
                 sub = self._subdivision_country(following.value, candidates)
                 if sub is None and not in_text and following.value in candidates:
@@ -312,6 +386,16 @@ class Gazetteer:
                         index += 2
                         following = hits[index] if index < len(hits) else None
                         found.add(chosen)
+                        continue
+                    if (
+                        after is None
+                        and following.value in self.us_states
+                        and hit.cities[0][1] < _TEXT_BIG_CITY
+                    ):
+                        # "Western Springs, IL": a US state after a small town that the
+                        # gazetteer knows only elsewhere; "Chennai, TN" keeps its city.
+                        found.add("US")
+                        index += 1
                         continue
                     index += 1
                     following = hits[index] if index < len(hits) else None
@@ -355,6 +439,9 @@ def _load() -> Gazetteer:
         alpha3=alpha3,
         us_states=frozenset(data["us_states"]["codes"]),
         us_state_names=frozenset(normalise_key(n) for n in data["us_states"]["names"]),
+        us_state_countries=frozenset(
+            normalise_key(n) for n in data["us_states"].get("also_countries", [])
+        ),
         ca_provinces=frozenset(data["ca_provinces"]["codes"]),
         ca_province_names=frozenset(normalise_key(n) for n in data["ca_provinces"]["names"]),
         au_states=frozenset(data["au_states"]["codes"]),
