@@ -185,3 +185,9 @@ def test_the_locations_of_one_posting_explain_each_other() -> None:
 
 def test_la_is_not_read_from_free_text() -> None:
     assert load_gazetteer().countries_in_text("La empresa trabaja en Madrid.") == {"ES"}
+
+
+def test_a_name_joined_in_front_of_an_area_by_a_hyphen() -> None:
+    taxonomy = load_taxonomy()
+    assert "recsys" in taxonomy.find_in_title("ML Engineer Intern - TikTok-Recommendation")
+    assert taxonomy.find("experience in non-NLP domains") == set()

@@ -136,8 +136,10 @@ def _build(data: dict[str, dict[str, object]]) -> Taxonomy:
 def _compile(phrases: list[str]) -> re.Pattern[str]:
     ordered = sorted(phrases, key=len, reverse=True)
     alternation = "|".join(re.escape(p) for p in ordered)
-    # Slashes separate phrases ("LLM/VLM"), hyphens join words ("non-nlp" is not nlp).
-    return re.compile(rf"(?<![\w-])(?:{alternation})(?![\w]|-\w)", re.IGNORECASE)
+    # Slashes separate phrases ("LLM/VLM"), hyphens join words ("non-nlp" is not nlp,
+    # "LLM-based" not an LLM), but a team or product name may be joined in front of one
+    # ("TikTok-Recommendation").
+    return re.compile(rf"(?<!\w)(?<!non-)(?:{alternation})(?![\w]|-\w)", re.IGNORECASE)
 
 
 @cache
