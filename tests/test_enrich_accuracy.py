@@ -83,6 +83,8 @@ def test_ai_alone_names_ml_in_a_title_only() -> None:
         "Technical Recruiter (AI + ML)",
         "MBA Internship - AI Strategy & Operations",
         "Account Executive, Machine Learning Platform",
+        "Senior Director, Analyst - High Performance Computing, AI Supercomputing",
+        "AI Prompt & Language Specialist - German",
     ],
 )
 def test_roles_without_a_research_area(title: str) -> None:
