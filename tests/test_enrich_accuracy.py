@@ -193,3 +193,14 @@ def test_a_name_joined_in_front_of_an_area_by_a_hyphen() -> None:
     taxonomy = load_taxonomy()
     assert "recsys" in taxonomy.find_in_title("ML Engineer Intern - TikTok-Recommendation")
     assert taxonomy.find("experience in non-NLP domains") == set()
+
+
+def test_about_the_role_and_team_count_about_us_does_not() -> None:
+    raw = _posting(
+        "Research Intern",
+        "### About the role\nYou will build recommender systems.\n"
+        "### About the team\nThe team trains speech recognition models.\n"
+        "### About us\nWe are a computer vision company.\n"
+        "### About Acme\nAcme also does robotics.\n",
+    )
+    assert enrich(raw, NOW).areas == ("recsys", "speech")

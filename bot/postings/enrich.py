@@ -95,7 +95,11 @@ def _without_qualifications(text: str) -> str:
 # Headings of sections that describe the company, benefits, the law or the candidate,
 # not the role.
 _BOILERPLATE_HEADING = re.compile(
-    r"^[\s#*_>-]*(about (us|the (company|team|employer)|[\w&.' -]{1,40})|company description|"
+    # "About the role" and "About the team" describe the work and stay; "About us",
+    # "About the company" and "About <Company>" do not.
+    r"^[\s#*_>-]*(about (?!(?:the |this |our )?(?:role|team|job|position|opportunity|"
+    r"internship|program|programme|project|work)\b)(us|the (company|employer)|[\w&.' -]{1,40})|"
+    r"company description|"
     r"who we are|our (mission|story|values|company|benefits|culture)|benefits|perks|"
     r"what we offer|why (join|work)|equal (employment )?opportunity|eeo|"
     r"preferred qualifications|nice to have|bonus points|pay (range|transparency)|"
