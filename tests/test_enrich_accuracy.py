@@ -204,3 +204,9 @@ def test_about_the_role_and_team_count_about_us_does_not() -> None:
         "### About Acme\nAcme also does robotics.\n",
     )
     assert enrich(raw, NOW).areas == ("recsys", "speech")
+
+
+def test_ml_and_llm_operations_synonyms() -> None:
+    taxonomy = load_taxonomy()
+    assert taxonomy.find("we run the MLOps platform") == {"ml"}
+    assert taxonomy.find("scaling our LLMOps platforms") == {"llm"}
