@@ -95,6 +95,9 @@ def test_roles_without_a_research_area(title: str) -> None:
 def test_a_research_title_is_not_mistaken_for_a_role_without_area() -> None:
     raw = _posting("We are recruiting research interns", "Work on machine learning models.")
     assert enrich(raw, NOW).areas == ("ml",)
+    # A department in the title does not make an analytics role a sales or marketing one.
+    for title in ("Marketing Data Analyst Intern", "Internship in Strategy & Data Science"):
+        assert enrich(_posting(title), NOW).areas == ("data-science",)
 
 
 def test_an_aggregator_tag_line_is_not_the_role() -> None:
