@@ -173,6 +173,12 @@ def test_a_qualifications_section_is_not_the_role() -> None:
         ("LA", {"US"}),
         ("St. Louis, MO", {"US"}),
         ("Tbilisi, Georgia", {"GE"}),
+        # A country after a small town it contradicts decides; after a big city it does not.
+        ("Surrey UK", {"GB"}),
+        ("Dubai, Saudi Arabia", {"AE"}),
+        # Australian state names ("New South Wales" is not Wales).
+        ("Sydney, New South Wales", {"AU"}),
+        ("Perth, Western Australia", {"AU"}),
     ],
 )
 def test_more_location_formats(location: str, countries: set[str]) -> None:
@@ -213,3 +219,7 @@ def test_ml_and_llm_operations_synonyms() -> None:
     taxonomy = load_taxonomy()
     assert taxonomy.find("we run the MLOps platform") == {"ml"}
     assert taxonomy.find("scaling our LLMOps platforms") == {"llm"}
+
+
+def test_an_australian_state_in_free_text_is_not_a_british_country() -> None:
+    assert load_gazetteer().countries_in_text("University of New South Wales") == {"AU"}

@@ -95,6 +95,7 @@ class Gazetteer:
     not_text_countries: frozenset[str] = frozenset()
     regions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     us_state_countries: frozenset[str] = frozenset()  # "georgia": a state beside US places
+    au_state_names: frozenset[str] = frozenset()
 
     def countries_in(self, location: str) -> tuple[set[str], bool]:
         """Countries named in one location string, and whether it says remote (not hybrid)."""
@@ -256,6 +257,8 @@ class Gazetteer:
                 return _Hit("state", "US"), size
             if key in self.ca_province_names and (capitalised or not in_text):
                 return _Hit("state", "CA"), size
+            if key in self.au_state_names and (capitalised or not in_text):
+                return _Hit("state", "AU"), size  # "New South Wales" is not Wales
             if not capitalised or key in self.never_cities:
                 continue
             if (
@@ -410,7 +413,11 @@ class Gazetteer:
             if following is not None and following.kind in ("country", "state"):
                 if following.value in candidates:
                     chosen, confirmed = following.value, True
-                # A country that contradicts its own city ("Dubai, Saudi Arabia"): the
+                elif not confirmed and not in_text and hit.cities[0][1] < _TEXT_BIG_CITY:
+                    # "Surrey UK": a town the gazetteer knows only in another country (or
+                    # not at all under this name) is where the country says.
+                    chosen, confirmed = following.value, True
+                # A country that contradicts a big city ("Dubai, Saudi Arabia"): the
                 # city decides, and the contradicting name is dropped.
                 index += 1
             if hit.weak and not confirmed and seen.get(hit.key, 0) < 2:
@@ -439,6 +446,7 @@ def _load() -> Gazetteer:
         alpha3=alpha3,
         us_states=frozenset(data["us_states"]["codes"]),
         us_state_names=frozenset(normalise_key(n) for n in data["us_states"]["names"]),
+        au_state_names=frozenset(normalise_key(n) for n in data["au_states"].get("names", [])),
         us_state_countries=frozenset(
             normalise_key(n) for n in data["us_states"].get("also_countries", [])
         ),
