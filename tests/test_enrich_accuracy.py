@@ -175,6 +175,8 @@ def test_a_qualifications_section_is_not_the_role() -> None:
         ("Tbilisi, Georgia", {"GE"}),
         # A country after a small town it contradicts decides; after a big city it does not.
         ("Surrey UK", {"GB"}),
+        ("Atlanta, Georgia", {"US"}),
+        ("Alpharetta, Georgia", {"US"}),
         ("Dubai, Saudi Arabia", {"AE"}),
         # Australian state names ("New South Wales" is not Wales).
         ("Sydney, New South Wales", {"AU"}),

@@ -413,6 +413,8 @@ class Gazetteer:
             if following is not None and following.kind in ("country", "state"):
                 if following.value in candidates:
                     chosen, confirmed = following.value, True
+                elif following.key in self.us_state_countries and "US" in candidates:
+                    chosen, confirmed = "US", True  # "Atlanta, Georgia": the state
                 elif not confirmed and not in_text and hit.cities[0][1] < _TEXT_BIG_CITY:
                     # "Surrey UK": a town the gazetteer knows only in another country (or
                     # not at all under this name) is where the country says.
