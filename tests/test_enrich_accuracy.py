@@ -225,3 +225,17 @@ def test_ml_and_llm_operations_synonyms() -> None:
 
 def test_an_australian_state_in_free_text_is_not_a_british_country() -> None:
     assert load_gazetteer().countries_in_text("University of New South Wales") == {"AU"}
+
+
+@pytest.mark.parametrize(
+    ("text", "remote"),
+    [
+        ("This role can be based remotely within one of our hubs in Europe.", True),
+        ("Remote work within Europe may be considered, although it is less desirable.", True),
+        ("Some work may be done remotely, but interns must be present for meetings.", False),
+        ("(Remote work can be considered for the extension.)", False),
+    ],
+)
+def test_remote_when_the_role_may_be_based_remotely(text: str, remote: bool) -> None:
+    raw = _posting("Category Manager", f"Where you'll be\n\n{text}", ("Amsterdam, Netherlands",))
+    assert enrich(raw, NOW).remote is remote

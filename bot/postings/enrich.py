@@ -37,7 +37,11 @@ _REMOTE_TEXT = re.compile(
     r"work[- ]from[- ]home arrangement|open to remote (?:hires|candidates|applicants)|"
     r"remote (?:position|role|internship|internships|job)s?\b|"
     r"(?:this|the) (?:role|position|internship) (?:is|can be) (?:fully )?remote|"
-    r"work remotely from anywhere|work from wherever|remote research internships?)",
+    r"work remotely from anywhere|work from wherever|remote research internships?|"
+    # "This role can be based remotely within one of our hubs", "Remote work within
+    # Europe may be considered": open to a remote hire.
+    r"(?:can|may) be based remotely|"
+    r"remote work(?:ing)? (?:within|from|in) (?:[\w,]+ ){1,4}(?:may|can) be considered)",
     re.I,
 )
 _ANYWHERE = re.compile(r"\b(from anywhere|100% remote|fully remote|work from wherever)\b", re.I)
