@@ -128,10 +128,9 @@ class Gazetteer:
     def _place_hits(self, place: str) -> list[_Hit]:
         """The hits of one alternative of a location field."""
         # "San Jose, Ca", "Bellevue, Wa": a state code typed in mixed case.
-        place = _MIXED_CASE_STATE.sub(
-            lambda m: f", {m.group(1).upper()}" if m.group(1).upper() in self.us_states else m[0],
-            place,
-        )
+        mixed = _MIXED_CASE_STATE.search(place)
+        if mixed is not None and mixed.group(1).upper() in self.us_states:
+            place = f"{place[: mixed.start()]}, {mixed.group(1).upper()}"
         hits = self._hits(place, in_text=False)
         if not hits:
             return self._lost_letter(place)
@@ -241,11 +240,12 @@ class Gazetteer:
     ) -> tuple[_Hit | None, int]:
         first = words[index]
         capitalised = first[:1].isupper()
+        saint = keys[index] == "st"
         for size in range(min(_MAX_WORDS, len(words) - index), 0, -1):
             key = " ".join(keys[index : index + size])
             if not key:
                 continue
-            if key.startswith("st ") and key not in self.world_cities:
+            if saint and size > 1 and key not in self.world_cities:
                 key = f"saint{key[2:]}"  # "St. Paul", "St Louis"
             if key in self.regions and (capitalised or not in_text):
                 return _Hit("region", "", region=self.regions[key]), size
