@@ -239,3 +239,10 @@ def test_an_australian_state_in_free_text_is_not_a_british_country() -> None:
 def test_remote_when_the_role_may_be_based_remotely(text: str, remote: bool) -> None:
     raw = _posting("Category Manager", f"Where you'll be\n\n{text}", ("Amsterdam, Netherlands",))
     assert enrich(raw, NOW).remote is remote
+
+
+def test_information_extraction_and_3d_vision_synonyms() -> None:
+    taxonomy = load_taxonomy()
+    assert "knowledge-graphs" in taxonomy.find("NLP tools to extract information from notes")
+    assert "cv" in taxonomy.find("research on 3D shape generation and editing")
+    assert "cv" in taxonomy.find("deep learning for medical imaging")
