@@ -7,6 +7,11 @@ For every (file, id) in benchmarks/eval/labels.jsonl the fixture file is classif
 that id is looked up (a page is one record, id "page") and each field is scored against
 the label. Files whose format no installed source kind parses yet are counted as
 ``not_found`` with the reason, so the score says what it covers.
+
+``areas_f1`` is the micro-F1 over the exact area sets (the target). ``areas_f1_as_matched``
+adds every broader area to both sides first, as subscriptions do when they match
+(``area:ml`` gets every ML sub-area), so it leaves out whether ``ml`` is written beside a
+sub-area, which no subscriber can see.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.classify import classify_document
+from bot.postings.taxonomy import load_taxonomy
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT / "benchmarks" / "eval" / "labels.jsonl"
@@ -77,6 +83,9 @@ class _Tally:
         self.right: dict[str, int] = defaultdict(int)
         self.total = 0
         self.tp = self.fp = self.fn = 0
+        # The same count over areas with their broader areas added: what subscriptions
+        # see, since `area:ml` matches every ML sub-area (subscriptions/matcher.py).
+        self.match_tp = self.match_fp = self.match_fn = 0
 
     def add(self, expected: dict[str, Any], got: dict[str, Any]) -> list[str]:
         self.total += 1
@@ -95,6 +104,14 @@ class _Tally:
         self.fn += len(want_areas - got_areas)
         if want_areas != got_areas:
             wrong.append("areas")
+        taxonomy = load_taxonomy()
+        want_seen, got_seen = (
+            taxonomy.with_ancestors(want_areas),
+            taxonomy.with_ancestors(got_areas),
+        )
+        self.match_tp += len(want_seen & got_seen)
+        self.match_fp += len(got_seen - want_seen)
+        self.match_fn += len(want_seen - got_seen)
         return wrong
 
     def scores(self) -> dict[str, Any]:
@@ -103,13 +120,22 @@ class _Tally:
         result: dict[str, Any] = {"n": self.total}
         for field in EXACT_FIELDS:
             result[field] = round(self.right[field] / self.total, 4)
-        precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-        recall = self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        precision, recall, f1 = _prf(self.tp, self.fp, self.fn)
         result["areas_precision"] = round(precision, 4)
         result["areas_recall"] = round(recall, 4)
         result["areas_f1"] = round(f1, 4)
+        result["areas_f1_as_matched"] = round(
+            _prf(self.match_tp, self.match_fp, self.match_fn)[2], 4
+        )
         return result
+
+
+def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    """Micro precision, recall and F1 from counts (1.0 where nothing was to be found)."""
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
 
 
 def evaluate(fixtures: Path = FIXTURES, details: bool = False) -> dict[str, Any]:

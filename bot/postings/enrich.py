@@ -38,7 +38,11 @@ _REMOTE_TEXT = re.compile(
     r"work[- ]from[- ]home arrangement|open to remote (?:hires|candidates|applicants)|"
     r"remote (?:position|role|internship|internships|job)s?\b|"
     r"(?:this|the) (?:role|position|internship) (?:is|can be) (?:fully )?remote|"
-    r"work remotely from anywhere|work from wherever|remote research internships?)",
+    r"work remotely from anywhere|work from wherever|remote research internships?|"
+    # "This role can be based remotely within one of our hubs", "Remote work within
+    # Europe may be considered": open to a remote hire.
+    r"(?:can|may) be based remotely|"
+    r"remote work(?:ing)? (?:within|from|in) (?:[\w,]+ ){1,4}(?:may|can) be considered)",
     re.I,
 )
 _ANYWHERE = re.compile(r"\b(from anywhere|100% remote|fully remote|work from wherever)\b", re.I)
@@ -68,7 +72,7 @@ _TEXT_SCAN = 12_000
 # which are not the posting's research areas; tool lists ("Java, C++, Python") neither.
 _QUALIFICATION_SENTENCE = re.compile(
     r"\b(degree|ph\.?d|master'?s|bachelor'?s|majoring in|major in|field of study|"
-    r"related fields?|related discipline|quantitative (field|discipline))\b",
+    r"related fields?|related discipline|quantitative (field|discipline)|academic background)\b",
     re.I,
 )
 _TOOL = re.compile(
@@ -76,6 +80,9 @@ _TOOL = re.compile(
     r"kubernetes|docker|aws|gcp|azure|numpy|pandas|scikit-learn|hadoop|javascript)(?![\w+#])",
     re.I,
 )
+# An aggregator's tag line ("Categories: Data Science/ML/AI, Industry") files the posting
+# under broad headings; it says nothing about this role's work.
+_TAG_LINE = re.compile(r"^[\s*_#>-]*(?:categories|category|tags|keywords)[\s*_]*:", re.I)
 _SENTENCE_SPLIT = re.compile(r"\n|(?<=[.;!?])\s+")
 
 
@@ -83,17 +90,27 @@ def _without_qualifications(text: str) -> str:
     kept = [
         s
         for s in _SENTENCE_SPLIT.split(text)
-        if not _QUALIFICATION_SENTENCE.search(s) and len(_TOOL.findall(s)) < 3
+        if not _QUALIFICATION_SENTENCE.search(s)
+        and not _TAG_LINE.match(s)
+        and len(_TOOL.findall(s)) < 3
     ]
     return "\n".join(kept)
 
 
-# Headings of sections that describe the company, benefits or the law, not the role.
+# Headings of sections that describe the company, benefits, the law or the candidate,
+# not the role.
 _BOILERPLATE_HEADING = re.compile(
-    r"^[\s#*_>-]*(about (us|the (company|team|employer)|[\w&.' -]{1,40})|company description|"
+    # "About the role" and "About the team" describe the work and stay; "About us",
+    # "About the company" and "About <Company>" do not.
+    r"^[\s#*_>-]*(about (?!(?:the |this |our )?(?:role|team|job|position|opportunity|"
+    r"internship|program|programme|project|work)\b)(us|the (company|employer)|[\w&.' -]{1,40})|"
+    r"company description|"
     r"who we are|our (mission|story|values|company|benefits|culture)|benefits|perks|"
     r"what we offer|why (join|work)|equal (employment )?opportunity|eeo|"
     r"preferred qualifications|nice to have|bonus points|pay (range|transparency)|"
+    # What a candidate must bring is not what the role does (LABELLING.md: areas go by the
+    # title and the duties); the degree fields and skill lists live here.
+    r"(?:minimum |basic |required )?qualifications|requirements|"
     r"compensation|salary|disclaimer|privacy)\b[^\n]{0,40}$",
     re.I,
 )
@@ -118,6 +135,8 @@ def _role_text(text: str) -> str:
 
 def _areas(title: str, text: str) -> tuple[str, ...]:
     taxonomy = load_taxonomy()
+    if taxonomy.is_role_without_area(title):
+        return ()
     found = taxonomy.find_in_title(title)
     counts = taxonomy.count(_role_text(text))
     # With a title that names the role's areas, the body must say an extra area twice to
@@ -143,12 +162,7 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
         written = _GLOBE.findall(description) + _LOCATION_LINE.findall(description)
         locations = tuple(dict.fromkeys(m.strip() for m in written if m.strip()))[:5]
     gazetteer = load_gazetteer()
-    countries: set[str] = set()
-    remote = False
-    for location in locations:
-        found, says_remote = gazetteer.countries_in(location)
-        countries |= found
-        remote = remote or says_remote
+    countries, remote = gazetteer.countries_in_locations(locations)
     strong_remote = _says_remote(f"{title}\n{description}") or bool(
         _TITLE_REMOTE.search(title) and not _HYBRID_TEXT.search(title)
     )

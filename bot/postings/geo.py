@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -23,6 +24,13 @@ _HYBRID = re.compile(r"\bhybrid\b", re.I)
 # Separators between the places of one location string. Spaces are not among them:
 # words are grouped into names ("New York", "Tel Aviv") by the longest match.
 _SPLIT = re.compile(r"\s*(?:[,;/|()\[\]:·•]|\s[-–—]\s|\bor\b|\band\b|\n)\s*", re.I)
+_ALTERNATIVES = re.compile(r"\s*(?:[;|\n]|\bor\b|\band\b)\s*", re.I)
+# ", Ca" at the end of a location: a state code typed in mixed case ("San Jose, Ca").
+_MIXED_CASE_STATE = re.compile(r",\s*([A-Z][a-z])\s*$")
+# "Dulles, VA": a town name, a comma and a two-letter code, and nothing else.
+_TOWN_AND_CODE = re.compile(r"[^\W\d_][^,;\d]{1,40},\s*[A-Za-z]{2}")
+# Two words with a one-space gap where a letter may have been lost ("Z rich").
+_GAP = re.compile(r"([^\W\d_]{1,12}) ([^\W\d_]{1,12})")
 _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*\.?")
 _MAX_WORDS = 4
 # A city read from free text (not a location field) must be at least this large, so that
@@ -86,11 +94,88 @@ class Gazetteer:
     not_text_cities: frozenset[str] = frozenset()
     not_text_countries: frozenset[str] = frozenset()
     regions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    us_state_countries: frozenset[str] = frozenset()  # "georgia": a state beside US places
+    au_state_names: frozenset[str] = frozenset()
 
     def countries_in(self, location: str) -> tuple[set[str], bool]:
         """Countries named in one location string, and whether it says remote (not hybrid)."""
-        remote = bool(_REMOTE.search(location)) and not _HYBRID.search(location)
-        return self._resolve(self._hits(location, in_text=False), in_text=False), remote
+        return self.countries_in_locations((location,))
+
+    def countries_in_locations(self, locations: Sequence[str]) -> tuple[set[str], bool]:
+        """Countries of a posting's location fields read together, and whether one is remote.
+
+        Read together, the places of one posting explain each other: "Georgia" beside
+        "Texas" is the state, "St. Paul MN" beside "Hartford CT" is in Minnesota.
+        """
+        remote = any(_REMOTE.search(loc) and not _HYBRID.search(loc) for loc in locations)
+        found: set[str] = set()
+        # Each alternative ("Remote CA or USA", "Berlin; Paris") is one place, read on its
+        # own: a state code belongs to a country named in its own alternative only...
+        readings = [
+            self._place_hits(place)
+            for location in locations
+            for place in _ALTERNATIVES.split(location)
+        ]
+        # ...unless another alternative shows the list is one of states or cities of a
+        # country ("MD or VA or DC USA", "San Carlos or San Diego CA or Seattle WA USA").
+        context: set[str] = set()
+        for hits in readings:
+            context |= self._state_confirmed(hits)
+        for hits in readings:
+            found |= self._resolve(hits, in_text=False, context=frozenset(context))
+        return found, remote
+
+    def _place_hits(self, place: str) -> list[_Hit]:
+        """The hits of one alternative of a location field."""
+        # "San Jose, Ca", "Bellevue, Wa": a state code typed in mixed case.
+        mixed = _MIXED_CASE_STATE.search(place)
+        if mixed is not None and mixed.group(1).upper() in self.us_states:
+            place = f"{place[: mixed.start()]}, {mixed.group(1).upper()}"
+        hits = self._hits(place, in_text=False)
+        if not hits:
+            return self._lost_letter(place)
+        if (
+            len(hits) == 1
+            and hits[0].kind == "code"
+            and hits[0].value in self.us_states
+            and _TOWN_AND_CODE.fullmatch(place.strip())
+        ):
+            # "Dulles, VA", "Conshohocken, PA": a town too small for the gazetteer and a
+            # US state code, not the Vatican or Panama.
+            return [_Hit("state", "US")]
+        return hits
+
+    def _state_confirmed(self, hits: list[_Hit]) -> set[str]:
+        """Countries that a state or province confirms: "San Diego CA", "WV USA", "Texas"."""
+        confirmed = {hit.value for hit in hits if hit.kind == "state"}
+        for first, second in zip(hits, hits[1:], strict=False):
+            if first.kind == "city" and second.kind == "code":
+                candidates = {country for country, _ in first.cities}
+                sub = self._subdivision_country(second.value, candidates)
+                if sub is not None:
+                    confirmed.add(sub)
+            elif first.kind == "code" and second.kind in ("code", "country"):
+                country = second.value if second.kind == "country" else None
+                country = country or self._code_country(second.value)
+                if country and self._subdivision_country(first.value, {country}):
+                    confirmed.add(country)
+        return confirmed
+
+    def _lost_letter(self, place: str) -> list[_Hit]:
+        """A city whose accented letter a scraper turned into a space ("Z rich", "M nchen").
+
+        Only a whole location of two words, with one letter put back between them, and
+        only a sizeable city: a guess that must not turn noise into a country.
+        """
+        match = _GAP.fullmatch(place.strip())
+        if match is None:
+            return []
+        head, tail = normalise_key(match.group(1)), normalise_key(match.group(2))
+        for letter in "aeiouy":
+            places = self.world_cities.get(f"{head}{letter}{tail}")
+            if places and places[0][1] >= _TEXT_CITY_POPULATION:
+                return [_Hit("city", places[0][0], places)]
+        return []
 
     def countries_in_text(self, text: str) -> set[str]:
         """Countries that free text names: country and state names, and known cities.
@@ -122,7 +207,9 @@ class Gazetteer:
         # A tie (a lab linking to partners in two countries) says nothing.
         return set(leaders) if len(leaders) == 1 else set()
 
-    def _subdivision_country(self, code: str, countries: set[str] | None = None) -> str | None:
+    def _subdivision_country(
+        self, code: str, countries: set[str] | frozenset[str] | None = None
+    ) -> str | None:
         """The country whose state or province code this is (limited to ``countries``)."""
         for country, codes in (
             ("US", self.us_states),
@@ -153,20 +240,25 @@ class Gazetteer:
     ) -> tuple[_Hit | None, int]:
         first = words[index]
         capitalised = first[:1].isupper()
+        saint = keys[index] == "st"
         for size in range(min(_MAX_WORDS, len(words) - index), 0, -1):
             key = " ".join(keys[index : index + size])
             if not key:
                 continue
+            if saint and size > 1 and key not in self.world_cities:
+                key = f"saint{key[2:]}"  # "St. Paul", "St Louis"
             if key in self.regions and (capitalised or not in_text):
                 return _Hit("region", "", region=self.regions[key]), size
             if key in self.names and (capitalised or not in_text):
                 if in_text and key in self.not_text_countries:
                     continue
-                return _Hit("country", self.names[key]), size
+                return _Hit("country", self.names[key], key=key), size
             if key in self.us_state_names and (capitalised or not in_text):
                 return _Hit("state", "US"), size
             if key in self.ca_province_names and (capitalised or not in_text):
                 return _Hit("state", "CA"), size
+            if key in self.au_state_names and (capitalised or not in_text):
+                return _Hit("state", "AU"), size  # "New South Wales" is not Wales
             if not capitalised or key in self.never_cities:
                 continue
             if (
@@ -176,7 +268,7 @@ class Gazetteer:
                 and key not in self.cities
             ):
                 continue  # "WA", "ON": a code, not the town of that name
-            if key in self.cities:
+            if key in self.cities and not (in_text and key in self.not_text_cities):
                 return _Hit("city", self.cities[key], ((self.cities[key], 0),)), size
             places = self.world_cities.get(key)
             if places and not (in_text and key in self.not_text_cities):
@@ -206,7 +298,9 @@ class Gazetteer:
             return self.alpha3[code]
         return self._subdivision_country(code)
 
-    def _resolve(self, hits: list[_Hit], in_text: bool) -> set[str]:
+    def _resolve(
+        self, hits: list[_Hit], in_text: bool, context: frozenset[str] = frozenset()
+    ) -> set[str]:
         found: set[str] = set()
         lead: str | None = None
         index = 0
@@ -215,6 +309,12 @@ class Gazetteer:
         for hit in hits:
             if hit.kind == "city":
                 seen[hit.key] = seen.get(hit.key, 0) + 1
+        # The countries a location names by name or by a known city: a two-letter code of
+        # one of their states next to them is that state ("PA Pittsburgh",
+        # "MountainView, CA, United States"), not a second country (Panama, Canada).
+        named = {h.value for h in hits if h.kind in ("country", "state")} | {
+            h.cities[0][0] for h in hits if h.kind == "city" and h.cities
+        }
         while index < len(hits):
             hit = hits[index]
             following = hits[index + 1] if index + 1 < len(hits) else None
@@ -224,6 +324,12 @@ class Gazetteer:
                     continue
                 if lead is not None:
                     continue  # "US, WA, Seattle": codes after a leading country are states
+                if len(hit.value) == 2 and self._subdivision_country(hit.value, named):
+                    continue
+                state_of = self._subdivision_country(hit.value, context)
+                if len(hit.value) == 2 and state_of is not None:
+                    found.add(state_of)  # "MD" in "MD or VA or DC USA"
+                    continue
                 if (
                     index == 1
                     and following is not None
@@ -241,6 +347,9 @@ class Gazetteer:
                 if code_country:
                     found.add(code_country)
                 continue
+            if hit.kind == "country" and hit.key in self.us_state_countries and "US" in context:
+                found.add("US")  # "Remote - Georgia; Remote - Texas": the state
+                continue
             if hit.kind in ("country", "state"):
                 found.add(hit.value)
                 continue
@@ -254,6 +363,9 @@ class Gazetteer:
             confirmed = False  # a state, province or country after the city agrees with it
             if lead in candidates:
                 chosen = lead
+            elif chosen not in context and candidates & context:
+                # "San Carlos" beside "San Diego CA": the country the other places confirm.
+                chosen = sorted(candidates & context)[0]
             if following is not None and following.kind == "code":
                 sub = self._subdivision_country(following.value, candidates)
                 if sub is None and not in_text and following.value in candidates:
@@ -265,6 +377,29 @@ class Gazetteer:
                 elif not in_text and len(following.value) <= 3:
                     # "Chennai, TN, IND", "Gurugram, HR, IND": a code between a city and
                     # its country is a state we do not list, not a second country.
+                    after = hits[index + 1] if index + 1 < len(hits) else None
+                    country = None
+                    if after is not None and after.kind in ("country", "code"):
+                        country = after.value if after.kind == "country" else None
+                        country = country or self._code_country(after.value)
+                    if country and self._subdivision_country(following.value, {country}):
+                        # "Ann Arbour MI USA": a state and its own country agree, and
+                        # outweigh a small town of another country read from one word.
+                        chosen, confirmed = country, True
+                        index += 2
+                        following = hits[index] if index < len(hits) else None
+                        found.add(chosen)
+                        continue
+                    if (
+                        after is None
+                        and following.value in self.us_states
+                        and hit.cities[0][1] < _TEXT_BIG_CITY
+                    ):
+                        # "Western Springs, IL": a US state after a small town that the
+                        # gazetteer knows only elsewhere; "Chennai, TN" keeps its city.
+                        found.add("US")
+                        index += 1
+                        continue
                     index += 1
                     following = hits[index] if index < len(hits) else None
             if (
@@ -278,7 +413,13 @@ class Gazetteer:
             if following is not None and following.kind in ("country", "state"):
                 if following.value in candidates:
                     chosen, confirmed = following.value, True
-                # A country that contradicts its own city ("Dubai, Saudi Arabia"): the
+                elif following.key in self.us_state_countries and "US" in candidates:
+                    chosen, confirmed = "US", True  # "Atlanta, Georgia": the state
+                elif not confirmed and not in_text and hit.cities[0][1] < _TEXT_BIG_CITY:
+                    # "Surrey UK": a town the gazetteer knows only in another country (or
+                    # not at all under this name) is where the country says.
+                    chosen, confirmed = following.value, True
+                # A country that contradicts a big city ("Dubai, Saudi Arabia"): the
                 # city decides, and the contradicting name is dropped.
                 index += 1
             if hit.weak and not confirmed and seen.get(hit.key, 0) < 2:
@@ -307,6 +448,10 @@ def _load() -> Gazetteer:
         alpha3=alpha3,
         us_states=frozenset(data["us_states"]["codes"]),
         us_state_names=frozenset(normalise_key(n) for n in data["us_states"]["names"]),
+        au_state_names=frozenset(normalise_key(n) for n in data["au_states"].get("names", [])),
+        us_state_countries=frozenset(
+            normalise_key(n) for n in data["us_states"].get("also_countries", [])
+        ),
         ca_provinces=frozenset(data["ca_provinces"]["codes"]),
         ca_province_names=frozenset(normalise_key(n) for n in data["ca_provinces"]["names"]),
         au_states=frozenset(data["au_states"]["codes"]),

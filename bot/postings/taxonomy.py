@@ -12,6 +12,10 @@ from importlib import resources
 __all__ = ["Area", "Taxonomy", "load_taxonomy"]
 
 
+# Where a word starts, to look for a phrase beginning inside another one.
+_WORD_START = re.compile(r"(?<![\w-])\w")
+
+
 @dataclass(frozen=True, slots=True)
 class Area:
     """One research area: its slug, label, broader area and the phrases that mark it."""
@@ -31,6 +35,7 @@ class Taxonomy:
     _pattern: re.Pattern[str]
     _slug_of: dict[str, str]
     _title_pattern: re.Pattern[str] | None = None
+    _no_area_role: re.Pattern[str] | None = None
 
     @property
     def slugs(self) -> tuple[str, ...]:
@@ -39,16 +44,47 @@ class Taxonomy:
 
     def find(self, text: str) -> set[str]:
         """Slugs whose synonyms occur in ``text`` (case-insensitive, whole words)."""
-        return {self._slug_of[m.group(0).casefold()] for m in self._pattern.finditer(text)}
+        return set(self._phrases(self._pattern, text))
 
     def count(self, text: str) -> Counter[str]:
         """How many times each slug's synonyms occur in ``text``."""
-        return Counter(self._slug_of[m.group(0).casefold()] for m in self._pattern.finditer(text))
+        return Counter(self._phrases(self._pattern, text))
 
     def find_in_title(self, title: str) -> set[str]:
         """Slugs a title names: its synonyms plus the phrases that count only in titles."""
-        pattern = self._title_pattern or self._pattern
-        return {self._slug_of[m.group(0).casefold()] for m in pattern.finditer(title)}
+        return set(self._phrases(self._title_pattern or self._pattern, title))
+
+    def _phrases(self, pattern: re.Pattern[str], text: str) -> list[str]:
+        """The slug of each phrase found, longest phrase first at each word.
+
+        Phrases may share words when the later one runs past the end of the earlier:
+        "Agentic AI Engineer" is both "agentic AI" (llm) and "AI engineer" (ml). A phrase
+        wholly inside a longer one is not counted again ("multimodal foundation model" is
+        not also a "foundation model").
+        """
+        slugs: list[str] = []
+        end = 0
+        for match in pattern.finditer(text):
+            if match.end() <= end:
+                continue  # inside a phrase that an earlier overlap ran into
+            slugs.append(self._slug_of[match.group(0).casefold()])
+            end = match.end()
+            # Matches are few: look again from each later word of this one.
+            for word in _WORD_START.finditer(text, match.start() + 1, match.end()):
+                inner = pattern.match(text, word.start())
+                if inner is not None and inner.end() > end:
+                    slugs.append(self._slug_of[inner.group(0).casefold()])
+                    end = inner.end()
+        return slugs
+
+    def is_role_without_area(self, title: str) -> bool:
+        """Whether a title names a kind of role that has no research area of its own.
+
+        Chip design, sales, recruiting and data-annotation roles ("Silicon AI/ML Architect",
+        "Technical Recruiter (AI + ML)", "Agentic AI Teacher") name an area only as
+        the thing they serve, not as the work they do.
+        """
+        return bool(self._no_area_role and self._no_area_role.search(title))
 
     def with_ancestors(self, slugs: set[str] | frozenset[str] | tuple[str, ...]) -> set[str]:
         """The slugs plus every broader area above them."""
@@ -62,7 +98,13 @@ class Taxonomy:
         return result
 
 
+# The one table of areas.toml that is not an area: titles of roles without a research area.
+_NO_AREA_TABLE = "roles_without_area"
+
+
 def _build(data: dict[str, dict[str, object]]) -> Taxonomy:
+    data = dict(data)
+    no_area = [str(p).casefold() for p in data.pop(_NO_AREA_TABLE, {}).get("title_phrases", [])]  # type: ignore[attr-defined]
     areas: dict[str, Area] = {}
     slug_of: dict[str, str] = {}
     title_phrases: set[str] = set()
@@ -86,14 +128,18 @@ def _build(data: dict[str, dict[str, object]]) -> Taxonomy:
         _compile([p for p in slug_of if p not in title_phrases]),
         slug_of,
         _compile(list(slug_of)),
+        # Whole words, hyphens allowed around them ("ML Data Associate-II").
+        re.compile(rf"\b(?:{'|'.join(map(re.escape, no_area))})\b", re.I) if no_area else None,
     )
 
 
 def _compile(phrases: list[str]) -> re.Pattern[str]:
     ordered = sorted(phrases, key=len, reverse=True)
     alternation = "|".join(re.escape(p) for p in ordered)
-    # Slashes separate phrases ("LLM/VLM"), hyphens join words ("non-nlp" is not nlp).
-    return re.compile(rf"(?<![\w-])(?:{alternation})(?![\w]|-\w)", re.IGNORECASE)
+    # Slashes separate phrases ("LLM/VLM"), hyphens join words ("non-nlp" is not nlp,
+    # "LLM-based" not an LLM), but a team or product name may be joined in front of one
+    # ("TikTok-Recommendation").
+    return re.compile(rf"(?<!\w)(?<!non-)(?:{alternation})(?![\w]|-\w)", re.IGNORECASE)
 
 
 @cache
