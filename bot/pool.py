@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
+from multiprocessing.context import BaseContext
 
 import bot.sources  # noqa: F401  (registers the built-in kinds in each worker process)
 from bot.errors import FetchError, ParseError, SourceError
@@ -26,7 +27,7 @@ from bot.postings.model import Posting, RawPosting
 from bot.postings.taxonomy import load_taxonomy
 from bot.sources.base import SourceKind, SourceSpec, kind_for
 
-__all__ = ["EnrichPool", "usable_cores"]
+__all__ = ["EnrichPool", "usable_cores", "warm_up"]
 
 log = logging.getLogger("jobbot.pool")
 
@@ -44,8 +45,8 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _warm_up() -> None:
-    """Worker initializer: build the taxonomy and gazetteer before the first body arrives."""
+def warm_up() -> None:
+    """Build the taxonomy and gazetteer (cached) before the first body arrives."""
     load_taxonomy()
     load_gazetteer()
 
@@ -136,12 +137,16 @@ class EnrichPool:
         if self._executor is None:
             # forkserver where there is one: workers start from a clean process, not a copy
             # of the running bot with its threads, sockets and database handle.
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context(
-                "forkserver" if "forkserver" in methods else "spawn"
-            )
+            context: BaseContext
+            if "forkserver" in multiprocessing.get_all_start_methods():
+                context = multiprocessing.get_context("forkserver")
+                # The server imports the code and builds the tables once; workers forked
+                # from it share them. ("__main__" is the default preload, kept.)
+                context.set_forkserver_preload(["__main__", "bot.pool_warm"])
+            else:
+                context = multiprocessing.get_context("spawn")
             self._executor = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=context, initializer=_warm_up
+                max_workers=self.workers, mp_context=context, initializer=warm_up
             )
             log.info("started %d ingest worker processes", self.workers)
         return self._executor
