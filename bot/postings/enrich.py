@@ -46,6 +46,9 @@ _CONDITION = re.compile(r"\b(if|unless|whether|some roles)\b", re.I)
 
 def _says_remote(text: str) -> bool:
     """A sentence states the role is remote (not "if the description says fully remote")."""
+    lowered = text.lower()
+    if "remote" not in lowered and "home" not in lowered and "wherever" not in lowered:
+        return False  # every _REMOTE_TEXT phrase has one of these words (issue #8: speed)
     for match in _REMOTE_TEXT.finditer(text):
         start = max(text.rfind(".", 0, match.start()), text.rfind("\n", 0, match.start()))
         if not _CONDITION.search(text[start + 1 : match.start()]):

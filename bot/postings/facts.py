@@ -155,13 +155,20 @@ def _has(lowered: str | None, cues: tuple[str, ...]) -> bool:
 
 
 def _requirement_sentences(text: str) -> list[str]:
-    if not _has(_lowered(text), _LEVEL_CUES):
+    lowered = _lowered(text)
+    if not _has(lowered, _LEVEL_CUES):
         return []  # no level named anywhere: no sentence to split and read
-    return [
-        s
-        for s in _SENTENCE.split(text)
-        if s and _has(_lowered(s), _LEVEL_CUES) and not _WISH.search(s)
-    ]
+    lines = text.split("\n")
+    if lowered is not None and not any(line[-1:].isspace() for line in lines):
+        # Without whitespace before a line break no separator spans two lines, so the
+        # lines split one by one give the same sentences, and lines without a cue need
+        # no splitting at all (enrichment's text has its lines stripped).
+        pieces = [
+            s for line in lines if _has(line.lower(), _LEVEL_CUES) for s in _SENTENCE.split(line)
+        ]
+    else:
+        pieces = _SENTENCE.split(text)
+    return [s for s in pieces if s and _has(_lowered(s), _LEVEL_CUES) and not _WISH.search(s)]
 
 
 def _says_phd(sentence: str) -> bool:

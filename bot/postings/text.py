@@ -90,6 +90,10 @@ def html_to_text(markup: str) -> str:
 
 def clean_inline(value: str) -> str:
     """One line of text: no markup, no invisible characters, single spaces."""
+    if value.isascii() and "<" not in value and "&" not in value:
+        # No markup, entity, invisible or non-ASCII space: html_to_text would only tidy
+        # whitespace, which the split below does anyway (the common case; issue #8).
+        return " ".join(value.split())
     return " ".join(html_to_text(value).split())
 
 
