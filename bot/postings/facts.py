@@ -95,7 +95,7 @@ _SENTENCE = re.compile(r"\n|(?<=[;!?])\s+|(?<=[a-z0-9)]\.)\s+(?=[A-Z])")
 # sentences of a posting name no level; checking these substrings first skips their
 # regex searches, which were most of enrichment's time (issue #8). A cue list may hold
 # more than its pattern needs (that only costs a search), never less: keep each list in
-# step with its pattern (tests/test_enrich.py checks the shipped examples both ways).
+# step with its pattern (tests/test_fast_paths.py compares with the full path).
 _PHD_CUES = ("ph", "doctor", "博士", "promotion", "doktorand")  # _PHD
 _POSTDOC_CUES = (*_PHD_CUES, "post")  # _PHD_TITLE
 # _MASTERS, _MASTERS_I, _MASTERS_TITLE: master…, mba, m1, m2, MS, M.S, MSc, MS/, /MS, 硕士
