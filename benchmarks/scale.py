@@ -827,6 +827,10 @@ def machine() -> dict[str, Any]:
         "cpu": model or platform.processor(),
         "python": platform.python_version(),
         "sqlite": __import__("sqlite3").sqlite_version,
+        # Other work on a shared machine takes cores the figures would otherwise get.
+        "load_average_1m_at_start": round(os.getloadavg()[0], 2)
+        if hasattr(os, "getloadavg")
+        else None,
     }
 
 

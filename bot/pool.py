@@ -13,6 +13,8 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -49,6 +51,30 @@ def warm_up() -> None:
     """Build the taxonomy and gazetteer (cached) before the first body arrives."""
     load_taxonomy()
     load_gazetteer()
+
+
+def _start_worker(bot_pid: int) -> None:
+    """Worker initializer: warm up, and leave when the bot's process is gone.
+
+    A bot killed without closing its pool (SIGKILL, out of memory) would otherwise leave
+    its workers waiting for work forever.
+    """
+    warm_up()
+    if os.name == "posix":  # os.kill(pid, 0) only asks on POSIX (on Windows it kills)
+        threading.Thread(
+            target=_exit_with, args=(bot_pid,), name="jobbot-bot-watch", daemon=True
+        ).start()
+
+
+def _exit_with(bot_pid: int) -> None:
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(bot_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # alive, under another user (the pid was reused)
+            os._exit(0)
 
 
 # (error class name, problem, retry_after): a SourceError does not survive pickling (its
@@ -146,7 +172,10 @@ class EnrichPool:
             else:
                 context = multiprocessing.get_context("spawn")
             self._executor = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=context, initializer=warm_up
+                max_workers=self.workers,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(os.getpid(),),
             )
             log.info("started %d ingest worker processes", self.workers)
         return self._executor

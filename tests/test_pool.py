@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -168,3 +173,47 @@ def test_ingest_workers_setting(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="ingest_workers"):
         load(ingest_workers=-1)
     assert usable_cores() >= 1
+
+
+BOT_THAT_DIES = """
+import asyncio, os, sys, time
+from bot.pool import EnrichPool
+pool = EnrichPool(2)
+executor = pool._start()
+executor.submit(os.getpid).result()
+print(" ".join(str(p) for p in executor._processes), flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
+def test_workers_leave_when_the_bot_is_killed_without_closing_them() -> None:
+    bot = subprocess.Popen(
+        [sys.executable, "-c", BOT_THAT_DIES],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert bot.stdout is not None
+        workers = [int(pid) for pid in bot.stdout.readline().split()]
+        assert workers  # started on demand: one for the one job
+    finally:
+        bot.kill()
+        bot.wait()
+        if bot.stdout is not None:
+            bot.stdout.close()
+    deadline = time.monotonic() + 30  # generous: the watch looks once a second
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A worker that exited stays a zombie until the fork server reaps it.
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "zombie" in status.read_text())
