@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from bot.classify import raw_records
 from bot.postings import facts, text
+from bot.postings.geo import load_gazetteer
 from bot.postings.taxonomy import _compile, load_taxonomy
 from tests.conftest import REAL_FIXTURES, needs_shared
 
@@ -203,3 +204,24 @@ def test_real_fixtures_read_the_same_without_the_shortcuts(monkeypatch: pytest.M
     _full_path(monkeypatch)
     monkeypatch.setattr(text, "_bare_markup_text", lambda _markup: None)
     assert [enrich_module.enrich(record, now) for record in records] == fast
+
+
+def test_places_read_from_the_segment_cache_are_what_a_fresh_read_gives() -> None:
+    gazetteer = load_gazetteer()
+    samples = [
+        "Seattle, WA",
+        "Berlin, Germany",
+        "Remote - US",
+        "Chennai, TN, IND",
+        "Research Intern - Paris, France",
+        "Katya Rodriguez joined us in Manila; Manila is home",
+        "authorized to work in the US",
+    ]
+
+    def read() -> list[object]:
+        return [(gazetteer.countries_in(s), gazetteer.countries_in_text(s)) for s in samples]
+
+    cached = read()
+    assert read() == cached
+    gazetteer._segment_hits.clear()
+    assert read() == cached
