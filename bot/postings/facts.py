@@ -154,21 +154,40 @@ def _has(lowered: str | None, cues: tuple[str, ...]) -> bool:
     return lowered is None or any(cue in lowered for cue in cues)
 
 
-def _requirement_sentences(text: str) -> list[str]:
+def _cued(present: frozenset[str] | None, cues: tuple[str, ...]) -> bool:
+    """True when a pattern with these cues may match a sentence with these cues present."""
+    return present is None or not present.isdisjoint(cues)
+
+
+def _requirement_sentences(text: str) -> list[tuple[str, frozenset[str] | None]]:
+    """The sentences that may require a level, each with the cues it has (None: unknown)."""
     lowered = _lowered(text)
-    if not _has(lowered, _LEVEL_CUES):
+    if lowered is None:
+        return [(s, None) for s in _SENTENCE.split(text) if s and not _WISH.search(s)]
+    # Only cues of the whole text can be in its lines and sentences: usually a few.
+    found = [cue for cue in _LEVEL_CUES if cue in lowered]
+    if not found:
         return []  # no level named anywhere: no sentence to split and read
     lines = text.split("\n")
-    if lowered is not None and not any(line[-1:].isspace() for line in lines):
+    if not any(line[-1:].isspace() for line in lines):
         # Without whitespace before a line break no separator spans two lines, so the
         # lines split one by one give the same sentences, and lines without a cue need
         # no splitting at all (enrichment's text has its lines stripped).
         pieces = [
-            s for line in lines if _has(line.lower(), _LEVEL_CUES) for s in _SENTENCE.split(line)
+            s
+            for line in lines
+            if any(cue in line.lower() for cue in found)
+            for s in _SENTENCE.split(line)
         ]
     else:
         pieces = _SENTENCE.split(text)
-    return [s for s in pieces if s and _has(_lowered(s), _LEVEL_CUES) and not _WISH.search(s)]
+    sentences: list[tuple[str, frozenset[str] | None]] = []
+    for piece in pieces:
+        lowered_piece = piece.lower()
+        present = frozenset(cue for cue in found if cue in lowered_piece)
+        if present and not _WISH.search(piece):
+            sentences.append((piece, present))
+    return sentences
 
 
 def _says_phd(sentence: str) -> bool:
@@ -200,31 +219,30 @@ def detect_degree(title: str, text: str) -> Degree:
     if title_phd:
         return "phd-only"
     phd = masters = bachelor_student = bachelor_held = generic = False
-    for sentence in _requirement_sentences(text):
+    for sentence, cues in _requirement_sentences(text):
         # Each pattern is searched only when its cues are in the sentence (see _LEVEL_CUES).
-        low = _lowered(sentence)
-        if _has(low, _ANY_LEVEL_CUES) and _ANY_LEVEL.search(sentence):
+        if _cued(cues, _ANY_LEVEL_CUES) and _ANY_LEVEL.search(sentence):
             return "any"
-        sentence_phd = _has(low, _PHD_CUES) and _says_phd(sentence)
-        sentence_masters = _has(low, _MASTERS_CUES) and bool(
+        sentence_phd = _cued(cues, _PHD_CUES) and _says_phd(sentence)
+        sentence_masters = _cued(cues, _MASTERS_CUES) and bool(
             _MASTERS.search(sentence) or _MASTERS_I.search(sentence)
         )
         phd = phd or sentence_phd
-        graduate = _has(low, _GRADUATE_CUES) and bool(_GRADUATE.search(sentence))
+        graduate = _cued(cues, _GRADUATE_CUES) and bool(_GRADUATE.search(sentence))
         if sentence_masters or (graduate and not sentence_phd):
             masters = True
-        bachelor = _has(low, _BACHELOR_CUES) and bool(_BACHELOR.search(sentence))
+        bachelor = _cued(cues, _BACHELOR_CUES) and bool(_BACHELOR.search(sentence))
         if bachelor and (sentence_phd or sentence_masters) and _ALTERNATIVES.search(sentence):
             # "A bachelor's, master's, or PhD degree": a bachelor's is enough.
             bachelor_student = True
-        if _has(low, _BACHELOR_CUES) and _UNDERGRAD_STUDENT.search(sentence):
+        if _cued(cues, _BACHELOR_CUES) and _UNDERGRAD_STUDENT.search(sentence):
             bachelor_student = True
         elif bachelor:
             if _STUDYING.search(sentence):
                 bachelor_student = True
             else:
                 bachelor_held = True
-        if _has(low, _GENERIC_CUES) and _GENERIC_DEGREE.search(sentence):
+        if _cued(cues, _GENERIC_CUES) and _GENERIC_DEGREE.search(sentence):
             generic = True
     if bachelor_student:
         return "any"
