@@ -98,7 +98,8 @@ class EnrichPool:
     """Parse and enrich polled records, in worker processes when that pays.
 
     ``workers`` is the ``ingest_workers`` setting resolved: 1 runs everything in the
-    calling process. The processes start at the first big body and stay until ``close``.
+    calling process. The processes start with ``start`` (``jobbot run`` calls it) or at
+    the first big body, and stay until ``close``.
     """
 
     def __init__(
@@ -159,6 +160,11 @@ class EnrichPool:
             raise error_class(spec.name, problem, retry_after=retry_after)
         return postings
 
+    def start(self) -> None:
+        """Start the worker processes now (if parallel), without waiting for them."""
+        if self.parallel:
+            self._start()
+
     def _start(self) -> Executor:
         if self._executor is None:
             # forkserver where there is one: workers start from a clean process, not a copy
@@ -177,6 +183,9 @@ class EnrichPool:
                 initializer=_start_worker,
                 initargs=(os.getpid(),),
             )
+            # The executor starts a process per job waiting: these start them all now.
+            for _ in range(self.workers):
+                self._executor.submit(os.getpid)
             log.info("started %d ingest worker processes", self.workers)
         return self._executor
 

@@ -96,9 +96,12 @@ def test_small_bodies_stay_in_this_process_and_close_stops_the_workers() -> None
     pool = EnrichPool(2)
     assert pool.parallel and pool.workers == 2
     assert not EnrichPool(1).parallel
-    assert pool._executor is None  # nothing started until a big body comes
-    executor = pool._start()
-    processes = list(executor._processes.values()) if executor._processes else []  # type: ignore[attr-defined]
+    assert pool._executor is None  # nothing started until a big body comes, or start()
+    pool.start()
+    executor = pool._executor
+    assert executor is not None
+    processes = list(executor._processes.values())
+    assert len(processes) == 2  # all started at once
     pool.close()
     assert pool._executor is None
     assert all(not process.is_alive() for process in processes)
