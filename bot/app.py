@@ -210,7 +210,6 @@ class JobBot:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll, deliver and send digests on schedule until ``stop`` is set."""
-        self.poller.pool.start()  # ingest workers boot beside the first polls
         scheduler = AsyncIOScheduler(timezone="UTC")
         tick = timedelta(seconds=POLL_TICK_SECONDS)
         job_options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}

@@ -98,8 +98,8 @@ class EnrichPool:
     """Parse and enrich polled records, in worker processes when that pays.
 
     ``workers`` is the ``ingest_workers`` setting resolved: 1 runs everything in the
-    calling process. The processes start with ``start`` (``jobbot run`` calls it) or at
-    the first big body, and stay until ``close``.
+    calling process. The processes start at the first big body (a bot whose feeds are all
+    small never starts them) or with ``start``, and stay until ``close``.
     """
 
     def __init__(
