@@ -28,6 +28,7 @@ from bot.config import Settings
 from bot.errors import ConfigError
 from bot.ingest import Poller, PollReport
 from bot.ops import Health, InstrumentedAdapters, Metrics, OpsServer, health
+from bot.pool import EnrichPool, usable_cores
 from bot.sources.base import registered_kinds
 from bot.sources.http import HttpFetcher, now_utc
 from bot.store import Store
@@ -71,7 +72,10 @@ class JobBot:
 
     def __post_init__(self) -> None:
         self.started_at = self.clock()
-        self.poller = Poller(self.store, self.fetcher, self.clock, self.index)
+        workers = self.settings.ingest_workers or usable_cores()
+        self.poller = Poller(
+            self.store, self.fetcher, self.clock, self.index, pool=EnrichPool(workers)
+        )
         # The worker and digests send through counting wrappers (sent, errors, 429s, latency).
         counted = self.counted_adapters = InstrumentedAdapters(
             self.adapters, self.metrics, self.clock
@@ -223,8 +227,8 @@ class JobBot:
             self._spawn(self.deliver())
 
     async def poll_all(self) -> list[PollReport]:
-        """Poll every enabled source once, one after another (CLI `poll --once`, demo)."""
-        reports = [await self.poller.poll(s.name) for s in self.store.sources() if s.enabled]
+        """Poll every enabled source once, stored in order (CLI `poll --once`, demo)."""
+        reports = await self.poller.poll_many([s.name for s in self.store.sources() if s.enabled])
         for report in reports:
             self._record(report)
         return reports
@@ -317,6 +321,7 @@ class JobBot:
             with suppress(Exception):
                 await service.close()
         await self.fetcher.aclose()
+        self.poller.pool.close()
         for adapter in self.adapters.values():
             if isinstance(adapter, WebhookAdapter):
                 await adapter.aclose()

@@ -160,6 +160,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("fetch_timeout", 20, parse_interval, "Timeout for one source request, in seconds."),
     Setting("max_body_mb", 10, _positive_int, "Largest source response read, in megabytes."),
     Setting(
+        "ingest_workers",
+        0,
+        _positive_int,
+        "Processes that parse and enrich big feeds (0: one per usable CPU core; 1: none).",
+    ),
+    Setting(
         "admins",
         (),
         _str_list,
@@ -228,6 +234,7 @@ class Settings:
     source_notice_after: int = 6 * 3600
     fetch_timeout: int = 20
     max_body_mb: int = 10
+    ingest_workers: int = 0
     admins: tuple[str, ...] = ()
     log_format: str = "text"
     log_level: str = "info"

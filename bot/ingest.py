@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.errors import SourceError
-from bot.postings.enrich import enrich
-from bot.sources.base import Fetcher, FetchResult, PollState, SourceSpec, kind_for
+from bot.pool import EnrichPool
+from bot.postings.model import Posting
+from bot.sources.base import Fetcher, FetchResult, OneBodyKind, PollState, SourceSpec, kind_for
 from bot.store import SourceState, Store
 from subscriptions.matcher import SubscriptionIndex
 
@@ -42,6 +45,16 @@ class PollReport:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    """A poll's first half: what the source answered, parsed and enriched, not yet stored."""
+
+    source: SourceState
+    now: datetime
+    result: FetchResult
+    postings: list[Posting]
+
+
 class Poller:
     """Polls sources and queues alerts for the subscriptions that match new postings."""
 
@@ -53,12 +66,14 @@ class Poller:
         index: Callable[[], SubscriptionIndex],
         *,
         jitter: float = 0.1,
+        pool: EnrichPool | None = None,
     ) -> None:
         self.store = store
         self.fetcher = fetcher
         self.clock = clock
         self.index = index
         self.jitter = jitter
+        self.pool = pool or EnrichPool(1)
 
     def _next_poll(self, source: SourceState, now: datetime) -> datetime:
         spread = source.interval_s * self.jitter * random.random()
@@ -66,23 +81,76 @@ class Poller:
 
     async def poll(self, name: str) -> PollReport:
         """Poll one source by name; every failure is recorded, never raised."""
+        fetched = await self._fetch(name)
+        return fetched if isinstance(fetched, PollReport) else self._store(fetched)
+
+    async def poll_many(self, names: Sequence[str]) -> list[PollReport]:
+        """Poll these sources once each, storing their postings in this order.
+
+        In one process, one after another. With worker processes, the next few sources
+        are fetched, parsed and enriched while this one's postings are stored, matched and
+        queued; the order of storing (which of two copies of a posting counts as the
+        duplicate) stays the order given.
+        """
+        if not self.pool.parallel:
+            return [await self.poll(name) for name in names]
+        ahead: deque[asyncio.Task[_Fetched | PollReport]] = deque()
+        waiting = iter(names)
+        reports: list[PollReport] = []
+        try:
+            while True:
+                while len(ahead) < 2 * self.pool.workers:
+                    name = next(waiting, None)
+                    if name is None:
+                        break
+                    ahead.append(asyncio.create_task(self._fetch(name), name=f"fetch:{name}"))
+                if not ahead:
+                    return reports
+                fetched = await ahead.popleft()
+                reports.append(fetched if isinstance(fetched, PollReport) else self._store(fetched))
+        finally:
+            for task in ahead:
+                task.cancel()
+
+    async def _fetch(self, name: str) -> _Fetched | PollReport:
+        """Fetch, parse and enrich; a failure is recorded and comes back as its report."""
         source = self.store.source(name)
         if source is None or not source.enabled:
             return PollReport(name, ok=False, error="no such source")
         now = self.clock()
         spec = SourceSpec(source.name, source.kind, source.url, source.interval_s, source.backfill)
+        state = PollState(source.etag, source.last_modified)
         try:
             kind = kind_for(source.kind)
-            result = await kind.fetch(
-                spec, PollState(source.etag, source.last_modified), self.fetcher
-            )
+            if isinstance(kind, OneBodyKind):
+                # One request: the body is parsed here or, when big, in a worker process.
+                result, body = await kind.fetch_body(spec, state, self.fetcher)
+                postings = (
+                    [] if body is None else await self.pool.parse_and_enrich(kind, body, spec, now)
+                )
+            else:
+                result = await kind.fetch(spec, state, self.fetcher)
+                postings = await self.pool.enrich(result.records, spec, now)
         except (SourceError, KeyError) as error:
             return self._failed(source, now, error)
         except Exception as error:  # the edge: a parser bug must not stop the other polls
             log.exception("source %s: unexpected error", name)
             return self._failed(source, now, error)
+        return _Fetched(source, now, result, postings)
+
+    def _store(self, fetched: _Fetched) -> PollReport:
+        """Store the postings, match them and queue their alerts, in one transaction."""
+        source, now, result, postings = (
+            fetched.source,
+            fetched.now,
+            fetched.result,
+            fetched.postings,
+        )
+        name = source.name
+        # A board that lists every open posting each poll: what it stops listing has closed.
+        complete = bool(getattr(kind_for(source.kind), "lists_everything", False))
         if result.not_modified:
-            if getattr(kind, "lists_everything", False):
+            if complete:
                 # The same board as last time: what it left out then, it leaves out again.
                 with self.store.transaction():
                     if closed := self.store.mark_unlisted(source.name, None, now):
@@ -90,7 +158,6 @@ class Poller:
             self._succeeded(source, now, result)
             log.info("source %s: not modified", name)
             return PollReport(name, ok=True, not_modified=True)
-        postings = [enrich(record, now) for record in result.records]
         first_poll = source.polls == 0
         # One transaction: a crash can never leave new postings stored but not queued
         # (they would then never be alerted), nor queued twice.
@@ -110,8 +177,7 @@ class Poller:
                 outcome = self.store.ingest(postings, now, alert=not first_poll)
                 new, duplicates = outcome.new, outcome.duplicates
                 changed = list(outcome.changed)
-            if getattr(kind, "lists_everything", False):
-                # A board that lists every open posting: what it stops listing has closed.
+            if complete:
                 listed = {p.external_id for p in postings}
                 changed += self.store.mark_unlisted(source.name, listed, now)
             if changed:

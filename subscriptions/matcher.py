@@ -410,10 +410,14 @@ class SubscriptionIndex:
         for plan, lists in (self._sure if sure else self._plans).items():
             if plan == "any":
                 keys: Iterable[_Key] = [()]
-            elif plan == "company":
-                keys = [(w,) for w in view.company_tokens]
-            elif plan == "keyword":
-                keys = [(w,) for w in view.tokens]
+            elif plan in ("company", "keyword"):
+                words = view.company_tokens if plan == "company" else view.tokens
+                # A long text has far more words than the plan has keys: look the keys up
+                # in the words rather than every word in the keys (same ids either way).
+                if len(words) > len(lists):
+                    keys = [key for key in lists if key[0] in words]
+                else:
+                    keys = [(w,) for w in words]
             else:
                 keys = product(*(view.keys(d) for d in plan.split("+")))
             for key in keys:

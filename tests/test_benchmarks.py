@@ -41,6 +41,8 @@ def test_tiny_run_emits_every_figure_as_one_json_object(
     assert printed["size"] == "tiny"
     assert printed["matcher_identical"] is True
     assert printed["repoll_parse_calls"] == 0
+    # The counter sees every body the first poll parsed (so the 0 above means something).
+    assert printed["ingest_first_poll_parse_calls"] == printed["ingest_sources"]
     assert printed["repoll_requests_per_source"] == 1.0
     assert printed["delivery_duplicates"] == 0
     assert printed["delivery_outbox"] == {"sent": printed["delivery_messages"]}

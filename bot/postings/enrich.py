@@ -49,8 +49,16 @@ _ANYWHERE = re.compile(r"\b(from anywhere|100% remote|fully remote|work from whe
 _CONDITION = re.compile(r"\b(if|unless|whether|some roles)\b", re.I)
 
 
+# Every _REMOTE_TEXT phrase has one of these words: text without them is not searched
+# (issue #8: speed). Keep in step with the pattern.
+_REMOTE_CUES = ("remote", "home", "wherever")
+
+
 def _says_remote(text: str) -> bool:
     """A sentence states the role is remote (not "if the description says fully remote")."""
+    lowered = text.lower()
+    if not any(cue in lowered for cue in _REMOTE_CUES):
+        return False
     for match in _REMOTE_TEXT.finditer(text):
         start = max(text.rfind(".", 0, match.start()), text.rfind("\n", 0, match.start()))
         if not _CONDITION.search(text[start + 1 : match.start()]):

@@ -91,8 +91,103 @@ _WISH = re.compile(
 _SENTENCE = re.compile(r"\n|(?<=[;!?])\s+|(?<=[a-z0-9)]\.)\s+(?=[A-Z])")
 
 
-def _requirement_sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE.split(text) if s and not _WISH.search(s)]
+# What each level pattern above needs in the lower-cased text to match at all. Most
+# sentences of a posting name no level; checking these substrings first skips their
+# regex searches, which were most of enrichment's time (issue #8). A cue list may hold
+# more than its pattern needs (that only costs a search), never less: keep each list in
+# step with its pattern (tests/test_fast_paths.py compares with the full path).
+_PHD_CUES = ("ph", "doctor", "博士", "promotion", "doktorand")  # _PHD
+_POSTDOC_CUES = (*_PHD_CUES, "post")  # _PHD_TITLE
+# _MASTERS, _MASTERS_I, _MASTERS_TITLE: master…, mba, m1, m2, MS, M.S, MSc, MS/, /MS, 硕士
+_MASTERS_CUES = ("master", "mba", "m1", "m2", "ms", "m.s", "硕士")
+_GRADUATE_CUES = (  # _GRADUATE
+    "graduate student",
+    "graduate intern",
+    "graduate program",
+    "graduate level",
+    "graduate degree",
+    "研究生",
+)
+# _BACHELOR and _UNDERGRAD_STUDENT (a subset); _UNDERGRAD_TITLE (bs/ms, b.s./m.s., BS).
+_BACHELOR_CUES = (
+    "bachelor",
+    "undergrad",
+    "btech",
+    "b.tech",
+    "hbo",
+    "associate",
+    "rising",
+    "juniors",
+    "college",
+    "bs",
+    "b.s",
+    "ug",
+    "本科",
+    "学士",
+)
+_GENERIC_CUES = ("degree", "universit", "college")  # _GENERIC_DEGREE
+_ANY_LEVEL_CUES = ("level", "ph", "bachelor", "及以上")  # _ANY_LEVEL
+_LEVEL_CUES = tuple(
+    dict.fromkeys(
+        _PHD_CUES
+        + _MASTERS_CUES
+        + _GRADUATE_CUES
+        + _BACHELOR_CUES
+        + _GENERIC_CUES
+        + _ANY_LEVEL_CUES
+    )
+)
+# Characters IGNORECASE matching equates with an ASCII letter while str.lower() does not
+# (dotless i, long s, dotted capital I): a text with one is read without the cues.
+_CASE_ODDITIES = ("ı", "ſ", "İ")
+
+
+def _lowered(text: str) -> str | None:
+    """``text`` lower-cased for the cue checks, or None when cues cannot be trusted on it."""
+    if not text.isascii() and any(odd in text for odd in _CASE_ODDITIES):
+        return None
+    return text.lower()
+
+
+def _has(lowered: str | None, cues: tuple[str, ...]) -> bool:
+    """True when a pattern with these cues may match (always, without a lowered text)."""
+    return lowered is None or any(cue in lowered for cue in cues)
+
+
+def _cued(present: frozenset[str] | None, cues: tuple[str, ...]) -> bool:
+    """True when a pattern with these cues may match a sentence with these cues present."""
+    return present is None or not present.isdisjoint(cues)
+
+
+def _requirement_sentences(text: str) -> list[tuple[str, frozenset[str] | None]]:
+    """The sentences that may require a level, each with the cues it has (None: unknown)."""
+    lowered = _lowered(text)
+    if lowered is None:
+        return [(s, None) for s in _SENTENCE.split(text) if s and not _WISH.search(s)]
+    # Only cues of the whole text can be in its lines and sentences: usually a few.
+    found = [cue for cue in _LEVEL_CUES if cue in lowered]
+    if not found:
+        return []  # no level named anywhere: no sentence to split and read
+    lines = text.split("\n")
+    if not any(line[-1:].isspace() for line in lines):
+        # Without whitespace before a line break no separator spans two lines, so the
+        # lines split one by one give the same sentences, and lines without a cue need
+        # no splitting at all (enrichment's text has its lines stripped).
+        pieces = [
+            s
+            for line in lines
+            if any(cue in line.lower() for cue in found)
+            for s in _SENTENCE.split(line)
+        ]
+    else:
+        pieces = _SENTENCE.split(text)
+    sentences: list[tuple[str, frozenset[str] | None]] = []
+    for piece in pieces:
+        lowered_piece = piece.lower()
+        present = frozenset(cue for cue in found if cue in lowered_piece)
+        if present and not _WISH.search(piece):
+            sentences.append((piece, present))
+    return sentences
 
 
 def _says_phd(sentence: str) -> bool:
@@ -114,38 +209,40 @@ def detect_degree(title: str, text: str) -> Degree:
     Bachelor's students being eligible makes it ``any``; a held bachelor's next to a
     required PhD or Master's does not.
     """
-    title_phd = _says_phd(title) or bool(_PHD_TITLE.search(title))
-    title_masters = bool(_MASTERS_TITLE.search(title))
-    if _UNDERGRAD_TITLE.search(title):
+    low = _lowered(title)
+    title_phd = _has(low, _POSTDOC_CUES) and (_says_phd(title) or bool(_PHD_TITLE.search(title)))
+    title_masters = _has(low, _MASTERS_CUES) and bool(_MASTERS_TITLE.search(title))
+    if _has(low, _BACHELOR_CUES) and _UNDERGRAD_TITLE.search(title):
         return "any"
     if title_phd and title_masters:
         return "phd-or-masters"
     if title_phd:
         return "phd-only"
     phd = masters = bachelor_student = bachelor_held = generic = False
-    for sentence in _requirement_sentences(text):
-        if _ANY_LEVEL.search(sentence):
+    for sentence, cues in _requirement_sentences(text):
+        # Each pattern is searched only when its cues are in the sentence (see _LEVEL_CUES).
+        if _cued(cues, _ANY_LEVEL_CUES) and _ANY_LEVEL.search(sentence):
             return "any"
-        sentence_phd = _says_phd(sentence)
-        sentence_masters = bool(_MASTERS.search(sentence) or _MASTERS_I.search(sentence))
+        sentence_phd = _cued(cues, _PHD_CUES) and _says_phd(sentence)
+        sentence_masters = _cued(cues, _MASTERS_CUES) and bool(
+            _MASTERS.search(sentence) or _MASTERS_I.search(sentence)
+        )
         phd = phd or sentence_phd
-        if sentence_masters or (_GRADUATE.search(sentence) and not sentence_phd):
+        graduate = _cued(cues, _GRADUATE_CUES) and bool(_GRADUATE.search(sentence))
+        if sentence_masters or (graduate and not sentence_phd):
             masters = True
-        if (
-            _BACHELOR.search(sentence)
-            and (sentence_phd or sentence_masters)
-            and _ALTERNATIVES.search(sentence)
-        ):
+        bachelor = _cued(cues, _BACHELOR_CUES) and bool(_BACHELOR.search(sentence))
+        if bachelor and (sentence_phd or sentence_masters) and _ALTERNATIVES.search(sentence):
             # "A bachelor's, master's, or PhD degree": a bachelor's is enough.
             bachelor_student = True
-        if _UNDERGRAD_STUDENT.search(sentence):
+        if _cued(cues, _BACHELOR_CUES) and _UNDERGRAD_STUDENT.search(sentence):
             bachelor_student = True
-        elif _BACHELOR.search(sentence):
+        elif bachelor:
             if _STUDYING.search(sentence):
                 bachelor_student = True
             else:
                 bachelor_held = True
-        if _GENERIC_DEGREE.search(sentence):
+        if _cued(cues, _GENERIC_CUES) and _GENERIC_DEGREE.search(sentence):
             generic = True
     if bachelor_student:
         return "any"
@@ -273,9 +370,26 @@ _PAY_SINGLE = re.compile(
     re.I,
 )
 _CURRENCY = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
-# Every pay the patterns accept names a currency: text without one is skipped cheaply
-# (the full patterns cost most of enrichment's time on long descriptions, issue #8).
-_ANY_CURRENCY = re.compile(r"[$€£¥]|usd|eur|gbp|chf|cad|aud|sgd|inr|jpy", re.I)
+# Every pay detect_pay returns has a currency written right before an amount ("$65",
+# "EUR 2,300"): text without one is skipped cheaply (the full patterns cost most of
+# enrichment's time on long descriptions, issue #8). Keep in step with _MONEY.
+_CURRENCY_CUES = ("$", "€", "£", "¥", "usd", "eur", "gbp", "chf", "cad", "aud", "sgd", "inr", "jpy")
+
+
+def _may_state_pay(text: str) -> bool:
+    """False only when no currency is followed by an amount (``\\s?\\d``) anywhere."""
+    lowered = _lowered(text)
+    if lowered is None:
+        return True
+    for cue in _CURRENCY_CUES:
+        start = lowered.find(cue)
+        while start != -1:
+            # _lowered keeps positions: the text has no character that lowers to two.
+            after = text[start + len(cue) : start + len(cue) + 2]
+            if after[:1].isdecimal() or (after[:1].isspace() and after[1:2].isdecimal()):
+                return True
+            start = lowered.find(cue, start + 1)
+    return False
 
 
 def _period(text: str | None) -> PayPeriod | None:
@@ -307,7 +421,7 @@ def _amount(raw: str, kilo: str | None) -> float:
 
 def detect_pay(text: str) -> Pay | None:
     """Pay stated in the text, such as ``$65.38/hr to $107.40/hr`` or ``€2,300 per month``."""
-    if not _ANY_CURRENCY.search(text):
+    if not _may_state_pay(text):
         return None
     for match in _PAY.finditer(text):
         cur = match.group("cur1") or match.group("cur2")
@@ -335,6 +449,9 @@ _DURATION = re.compile(r"\b(\d{1,2}\s?(?:-|–|to)\s?\d{1,2}|\d{1,2})[\s-]?(week
 
 def detect_duration(text: str) -> str | None:
     """A stated duration such as ``12 weeks`` or ``3-6 months``."""
+    lowered = text.lower()
+    if "week" not in lowered and "month" not in lowered:
+        return None  # the unit is needed; a substring test is much cheaper than the pattern
     match = _DURATION.search(text)
     if not match:
         return None

@@ -43,6 +43,7 @@ _DOMAIN = re.compile(r"(?:https?://|@|www\.)[\w.-]*?\.([a-z]{2,3})(?![\w.-]*\w)"
 # Country-code domains used as generic ones (.io, .ai, .co, .me, .tv, .ly …).
 _GENERIC_TLDS = frozenset({"IO", "AI", "CO", "ME", "TV", "LY", "FM", "AM", "GG", "SH", "TO", "WS"})
 _TEXT_BIG_CITY = 1_000_000
+_SEGMENT_CACHE = 50_000
 # Words before a name that make it a place ("in Aachen", "Universite de Lyon", "UC Davis").
 _PLACE_WORDS = frozenset(
     {
@@ -96,6 +97,11 @@ class Gazetteer:
     regions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     us_state_countries: frozenset[str] = frozenset()  # "georgia": a state beside US places
     au_state_names: frozenset[str] = frozenset()
+    # What each segment of a location or title reads as: feeds repeat them ("Berlin,
+    # Germany", "Research Intern"), and reading one is most of a title's cost (issue #8).
+    _segment_hits: dict[tuple[str, bool], tuple[_Hit, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def countries_in(self, location: str) -> tuple[set[str], bool]:
         """Countries named in one location string, and whether it says remote (not hybrid)."""
@@ -225,14 +231,25 @@ class Gazetteer:
         for segment in _SPLIT.split(text):
             if not segment or segment.isspace():
                 continue
-            words = _WORD.findall(segment)
-            keys = [normalise_key(w) for w in words]
-            index = 0
-            while index < len(words):
-                hit, used = self._match(words, keys, index, in_text)
-                if hit is not None:
-                    hits.append(hit)
-                index += used
+            cached = self._segment_hits.get((segment, in_text))
+            if cached is None:
+                cached = tuple(self._read_segment(segment, in_text))
+                if len(self._segment_hits) >= _SEGMENT_CACHE:
+                    self._segment_hits.clear()
+                self._segment_hits[(segment, in_text)] = cached
+            hits.extend(cached)
+        return hits
+
+    def _read_segment(self, segment: str, in_text: bool) -> list[_Hit]:
+        hits: list[_Hit] = []
+        words = _WORD.findall(segment)
+        keys = [normalise_key(w) for w in words]
+        index = 0
+        while index < len(words):
+            hit, used = self._match(words, keys, index, in_text)
+            if hit is not None:
+                hits.append(hit)
+            index += used
         return hits
 
     def _match(

@@ -134,12 +134,53 @@ def _build(data: dict[str, dict[str, object]]) -> Taxonomy:
 
 
 def _compile(phrases: list[str]) -> re.Pattern[str]:
-    ordered = sorted(phrases, key=len, reverse=True)
-    alternation = "|".join(re.escape(p) for p in ordered)
+    # Longest phrase first at each place; as a trie (see _trie), the same matches as the
+    # plain longest-first alternation at a fraction of its cost (issue #8).
+    alternation = _trie(phrases)
+    if alternation is None:
+        ordered = sorted(phrases, key=len, reverse=True)
+        alternation = "|".join(re.escape(p) for p in ordered)
     # Slashes separate phrases ("LLM/VLM"), hyphens join words ("non-nlp" is not nlp,
     # "LLM-based" not an LLM), but a team or product name may be joined in front of one
     # ("TikTok-Recommendation").
     return re.compile(rf"(?<!\w)(?<!non-)(?:{alternation})(?![\w]|-\w)", re.IGNORECASE)
+
+
+def _trie(phrases: list[str]) -> str | None:
+    """The phrases as a prefix tree in regex form, longest match first; None if unsafe.
+
+    ``machine learning`` and ``machine learning engineer`` become
+    ``machine learning(?: engineer)?``: the engine tries the longer phrase first and falls
+    back to the shorter one, as with the alternation sorted by length, but compares each
+    character once instead of once per phrase. Only one branch of a node can match a
+    given character, so the answers are the same; that needs the branches' characters to
+    differ even ignoring case (true of casefolded phrases, checked here all the same).
+    """
+    root: dict[str, dict[str, object]] = {}
+    for phrase in phrases:
+        node = root
+        for char in phrase:
+            node = node.setdefault(char, {})  # type: ignore[assignment]
+        node[""] = {}  # the end of a phrase
+
+    def emit(node: dict[str, dict[str, object]]) -> str | None:
+        chars = [c for c in node if c]
+        for i, first in enumerate(chars):
+            for second in chars[i + 1 :]:
+                if re.fullmatch(re.escape(first), second, re.IGNORECASE):
+                    return None
+        branches = []
+        for char in chars:
+            rest = emit(node[char])  # type: ignore[arg-type]
+            if rest is None:
+                return None
+            branches.append(re.escape(char) + rest)
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(root)
 
 
 @cache

@@ -68,6 +68,41 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
+# Markup whose every "<" opens a bare tag (``<p>``, ``</li>``, ``<br/>``: no attributes,
+# comments or declarations) is common in feeds and read here without HTMLParser, with
+# the same result (tests/test_fast_paths.py compares the two); anything else goes to it.
+_BARE_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)( ?/)?>")
+# Tags whose content HTMLParser reads as raw text (in some Python version) or we skip.
+_NOT_BARE = _SKIP_TAGS | {"title", "textarea", "xmp", "iframe", "noembed", "noframes", "plaintext"}
+
+
+def _bare_markup_text(markup: str) -> str | None:
+    """What _TextExtractor makes of markup with only bare tags; None for other markup."""
+    tags = list(_BARE_TAG.finditer(markup))
+    if len(tags) != markup.count("<"):
+        return None
+    parts: list[str] = []
+    position = 0
+    for tag in tags:
+        if tag.start() > position:
+            parts.append(html.unescape(markup[position : tag.start()]))
+        position = tag.end()
+        closing, name, self_closing = tag.groups()
+        name = name.lower()
+        if name in _NOT_BARE or (closing and self_closing):
+            return None
+        block = name in _BLOCK_TAGS
+        if block:
+            parts.append("\n")  # the start tag (or the end tag, for "</p>")
+        if not closing and name == "li":
+            parts.append("- ")
+        if self_closing and block:
+            parts.append("\n")  # "<br/>" is a start and an end tag
+    if position < len(markup):
+        parts.append(html.unescape(markup[position:]))
+    return "".join(parts)
+
+
 def html_to_text(markup: str) -> str:
     """Turn HTML (possibly entity-escaped twice, as some ATS APIs send it) into plain text.
 
@@ -77,10 +112,14 @@ def html_to_text(markup: str) -> str:
     if "<" not in markup and "&lt;" in markup:
         markup = html.unescape(markup)
     if "<" in markup:
-        extractor = _TextExtractor()
-        extractor.feed(markup)
-        extractor.close()
-        text = "".join(extractor.parts)
+        bare = _bare_markup_text(markup)
+        if bare is not None:
+            text = bare
+        else:
+            extractor = _TextExtractor()
+            extractor.feed(markup)
+            extractor.close()
+            text = "".join(extractor.parts)
     else:
         text = html.unescape(markup)
     text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
@@ -90,6 +129,10 @@ def html_to_text(markup: str) -> str:
 
 def clean_inline(value: str) -> str:
     """One line of text: no markup, no invisible characters, single spaces."""
+    if value.isascii() and "<" not in value and "&" not in value:
+        # No markup, entity, invisible or non-ASCII space: html_to_text would only tidy
+        # whitespace, which the split below does anyway (the common case; issue #8).
+        return " ".join(value.split())
     return " ".join(html_to_text(value).split())
 
 

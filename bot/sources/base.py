@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.postings.model import RawPosting
 
 __all__ = [
     "FetchResult",
+    "OneBodyKind",
     "PollState",
     "SourceKind",
     "SourceSpec",
@@ -79,6 +80,27 @@ class SourceKind(Protocol):
 
     def sniff(self, body: bytes) -> bool:
         """True when the body looks like this kind's format."""
+        ...
+
+
+@runtime_checkable
+class OneBodyKind(Protocol):
+    """A kind whose poll is one conditional request: its body can be parsed elsewhere.
+
+    ``fetch`` is ``fetch_body`` then ``parse``; the poller calls the two itself so that a big
+    body is parsed in a worker process (bot/pool.py).
+    """
+
+    name: str
+
+    async def fetch_body(
+        self, spec: SourceSpec, state: PollState, fetcher: Fetcher
+    ) -> tuple[FetchResult, bytes | None]:
+        """The conditional request alone: validators, and the body (None on 304)."""
+        ...
+
+    def parse(self, body: bytes, source: str, url: str) -> list[RawPosting]:
+        """Read raw records from one response body."""
         ...
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,16 +62,27 @@ class RssSource:
 
     async def fetch(self, spec: SourceSpec, state: PollState, fetcher: Fetcher) -> FetchResult:
         """Poll the feed conditionally; a 304 means nothing to parse."""
+        result, body = await self.fetch_body(spec, state, fetcher)
+        if body is None:
+            return result
+        return replace(result, records=self.parse(body, spec.name, spec.url))
+
+    async def fetch_body(
+        self, spec: SourceSpec, state: PollState, fetcher: Fetcher
+    ) -> tuple[FetchResult, bytes | None]:
+        """The conditional request alone: validators, and the body to parse (None on 304).
+
+        The poller parses the body itself, in a worker process when it is big (issue #8).
+        """
         status, body, headers = await fetcher.get(spec.url, state)
         if status == 304:
-            return FetchResult(
-                not_modified=True, etag=state.etag, last_modified=state.last_modified
+            return (
+                FetchResult(not_modified=True, etag=state.etag, last_modified=state.last_modified),
+                None,
             )
         return FetchResult(
-            records=self.parse(body, spec.name, spec.url),
-            etag=headers.get("etag"),
-            last_modified=headers.get("last-modified"),
-        )
+            etag=headers.get("etag"), last_modified=headers.get("last-modified")
+        ), body
 
     def sniff(self, body: bytes) -> bool:
         """True for a body that starts like an RSS or Atom document."""
