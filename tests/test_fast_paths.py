@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from bot.classify import raw_records
 from bot.postings import facts, text
 from bot.postings.geo import load_gazetteer
-from bot.postings.taxonomy import _compile, load_taxonomy
+from bot.postings.taxonomy import PHRASE_END, PHRASE_START, _compile, load_taxonomy
 from tests.conftest import REAL_FIXTURES, needs_shared
 
 # bot.postings exports the function enrich under the module's name.
@@ -116,7 +116,7 @@ def _flat(phrases: list[str]) -> re.Pattern[str]:
     """The plain longest-first alternation the prefix tree replaces."""
     ordered = sorted(phrases, key=len, reverse=True)
     alternation = "|".join(re.escape(p) for p in ordered)
-    return re.compile(rf"(?<![\w-])(?:{alternation})(?![\w]|-\w)", re.IGNORECASE)
+    return re.compile(rf"{PHRASE_START}(?:{alternation}){PHRASE_END}", re.IGNORECASE)
 
 
 PHRASES = sorted(load_taxonomy()._slug_of)

@@ -133,6 +133,11 @@ def _build(data: dict[str, dict[str, object]]) -> Taxonomy:
     )
 
 
+# Where an area phrase may start and end (see _compile).
+PHRASE_START = r"(?<!\w)(?<!non-)"
+PHRASE_END = r"(?![\w]|-\w)"
+
+
 def _compile(phrases: list[str]) -> re.Pattern[str]:
     # Longest phrase first at each place; as a trie (see _trie), the same matches as the
     # plain longest-first alternation at a fraction of its cost (issue #8).
@@ -143,7 +148,7 @@ def _compile(phrases: list[str]) -> re.Pattern[str]:
     # Slashes separate phrases ("LLM/VLM"), hyphens join words ("non-nlp" is not nlp,
     # "LLM-based" not an LLM), but a team or product name may be joined in front of one
     # ("TikTok-Recommendation").
-    return re.compile(rf"(?<!\w)(?<!non-)(?:{alternation})(?![\w]|-\w)", re.IGNORECASE)
+    return re.compile(rf"{PHRASE_START}(?:{alternation}){PHRASE_END}", re.IGNORECASE)
 
 
 def _trie(phrases: list[str]) -> str | None:
