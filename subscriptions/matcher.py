@@ -149,6 +149,19 @@ class _Compiled:
         self.keywords = tuple(_padded(p) for p in filter_.keywords)
         self.exclude = tuple(_padded(p) for p in filter_.exclude)
 
+    def signature(self) -> tuple[object, ...]:
+        """What the check tests: two checks with one signature give the same answers."""
+        return (
+            self.internship,
+            self.areas,
+            self.countries,
+            self.remote,
+            self.degrees,
+            self.companies,
+            self.keywords,
+            self.exclude,
+        )
+
     @property
     def trivial(self) -> bool:
         """True when nothing is left to check: every candidate from its lists matches."""
@@ -352,6 +365,10 @@ class SubscriptionIndex:
         # reaching them matches (nothing left to check); the others are confirmed one by one.
         self._plans: dict[str, dict[_Key, set[int]]] = {}
         self._sure: dict[str, dict[_Key, set[int]]] = {}
+        # One check object per distinct check: many channels share a filter (or what is
+        # left of it once the plan's keys are taken out), so a posting is checked against
+        # each distinct one once, however many subscriptions hold it.
+        self._checks: dict[tuple[object, ...], _Compiled] = {}
         for sub in subscriptions:
             self.add(sub)
 
@@ -364,6 +381,7 @@ class SubscriptionIndex:
         # subscription's keys in each of those dimensions: no need to check them again.
         covered = plan.split("+") if plan not in ("any", "company", "keyword") else []
         compiled = _Compiled(sub.filter, covered)
+        compiled = self._checks.setdefault(compiled.signature(), compiled)
         return plan, keys, compiled, compiled.trivial and not sub.paused
 
     def add(self, sub: Subscription) -> None:
@@ -440,9 +458,13 @@ class SubscriptionIndex:
         view = _PostingView(posting)
         compiled = self._compiled
         found = self._candidates(view, sure=True)
+        verdicts: dict[_Compiled, bool] = {}
         for sub_id in self._candidates(view) - found:
             sub, check = compiled[sub_id]
-            if not sub.paused and check.passes(view):
+            verdict = verdicts.get(check)
+            if verdict is None:
+                verdict = verdicts[check] = check.passes(view)
+            if verdict and not sub.paused:
                 found.add(sub_id)
         subs = self._subs
         return [subs[sub_id] for sub_id in sorted(found)]
