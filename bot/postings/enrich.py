@@ -95,10 +95,17 @@ _SENTENCE_SPLIT = re.compile(r"\n|(?<=[.;!?])\s+")
 
 
 def _without_qualifications(text: str) -> str:
+    """The sentences that name an area, less qualification, tag and tool-list lines.
+
+    Only area counts are read from the result, so a sentence naming no area is dropped
+    before the costlier tests (issue #8: the same counts, a fraction of the work).
+    """
+    mentions_any = load_taxonomy().mentions_any
     kept = [
         s
         for s in _SENTENCE_SPLIT.split(text)
-        if not _QUALIFICATION_SENTENCE.search(s)
+        if mentions_any(s)
+        and not _QUALIFICATION_SENTENCE.search(s)
         and not _TAG_LINE.match(s)
         and len(_TOOL.findall(s)) < 3
     ]

@@ -46,6 +46,10 @@ class Taxonomy:
         """Slugs whose synonyms occur in ``text`` (case-insensitive, whole words)."""
         return set(self._phrases(self._pattern, text))
 
+    def mentions_any(self, text: str) -> bool:
+        """True when ``text`` names some area (a cheap test before costlier reading)."""
+        return self._pattern.search(text) is not None
+
     def count(self, text: str) -> Counter[str]:
         """How many times each slug's synonyms occur in ``text``."""
         return Counter(self._phrases(self._pattern, text))
