@@ -20,10 +20,8 @@ import pytest
 
 from bot.app import JobBot, build
 from bot.chat.slack_app import SlackService
-from bot.config import load_settings
 from tests.conftest import FeedServer
 from tests.fakes.slack_api import (
-    BOT_TOKEN,
     FakeSlack,
     check_blocks,
     find_mentions,
@@ -31,11 +29,10 @@ from tests.fakes.slack_api import (
     slash_command_body,
 )
 from tests.fakes.specs import load_slack_spec
+from tests.test_slack import CHANNEL, SIGNING_SECRET, http_settings
 
 pytestmark = pytest.mark.integration
 
-SIGNING_SECRET = "test-signing-secret"
-CHANNEL = "C0JOBS"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
@@ -131,19 +128,7 @@ class Bot:
 async def app(tmp_path: Path, feed_server: FeedServer) -> AsyncIterator[Bot]:
     clock = Clock()
     async with FakeSlack(spec=load_slack_spec(), per_channel_interval=0.0) as slack:
-        settings = load_settings(
-            env={
-                "JOBBOT_DATA_DIR": str(tmp_path / "data"),
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": slack.api_url,
-                "JOBBOT_HOST": "127.0.0.1",
-                "JOBBOT_PORT": "0",
-            },
-            cwd=tmp_path,
-            overrides={"allow_private_sources": True, "default_sources": False},
-        )
-        bot = build(settings, console=io.StringIO(), clock=clock)
+        bot = build(http_settings(tmp_path, slack), console=io.StringIO(), clock=clock)
         [service] = bot.services
         await service.start()
         async with aiohttp.ClientSession() as http:

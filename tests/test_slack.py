@@ -26,7 +26,7 @@ from slack_sdk.http_retry import builtin_async_handlers
 
 from bot.app import JobBot, build
 from bot.chat.slack_app import SlackService
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.errors import ConfigError
 from bot.postings.model import Posting
 from tests.conftest import FeedServer
@@ -143,11 +143,9 @@ async def slack() -> AsyncIterator[FakeSlack]:
         yield fake
 
 
-@pytest.fixture
-async def harness(
-    tmp_path: Path, slack: FakeSlack, feed_server: FeedServer
-) -> AsyncIterator[Harness]:
-    settings = load_settings(
+def http_settings(tmp_path: Path, slack: FakeSlack) -> Settings:
+    """Settings for the Slack app in HTTP mode on 127.0.0.1 against ``slack``."""
+    return load_settings(
         env={
             "JOBBOT_DATA_DIR": str(tmp_path / "data"),
             "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -159,7 +157,13 @@ async def harness(
         cwd=tmp_path,
         overrides={"allow_private_sources": True, "default_sources": False},
     )
-    bot = build(settings, console=io.StringIO())
+
+
+@pytest.fixture
+async def harness(
+    tmp_path: Path, slack: FakeSlack, feed_server: FeedServer
+) -> AsyncIterator[Harness]:
+    bot = build(http_settings(tmp_path, slack), console=io.StringIO())
     [service] = bot.services
     await service.start()
     async with aiohttp.ClientSession() as http:
