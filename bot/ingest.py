@@ -177,7 +177,9 @@ class Poller:
                 outcome = self.store.ingest(postings, now, alert=not first_poll)
                 new, duplicates = outcome.new, outcome.duplicates
                 changed = list(outcome.changed)
-            if complete:
+            if complete and postings:
+                # An empty answer is more likely a glitch of the board than every posting
+                # closing at once: it closes nothing.
                 listed = {p.external_id for p in postings}
                 changed += self.store.mark_unlisted(source.name, listed, now)
             if changed:

@@ -206,6 +206,8 @@ def m004_alerts_that_stay_true(db: Database) -> None:
     db.table("postings").create_index(["deadline"])
     # failing_since: when the current run of failed polls began (null when healthy).
     db.table("sources").add_column("failing_since", str)
+    # A source already failing at the upgrade has failed since its last poll at least.
+    db.execute("update sources set failing_since = last_polled_at where consecutive_failures > 0")
     db.table("reminders").create(
         {
             "subscription_id": int,
@@ -1403,42 +1405,74 @@ class Store:
                 f" shown = ?, lease_until = null, error = null where id in ({marks})",
                 [_ts(now), message_ref, shown, *ids],
             )
+            if shown is not None:
+                # The posting may have changed while the alert was on its way.
+                self._flag_if_stale(ids)
+
+    def _flag_if_stale(self, ids: Sequence[int]) -> None:
+        """Flag for an edit the sent alerts whose shown state is no longer the posting's."""
+        marks = ",".join("?" * len(ids))
+        stale = [
+            (row[0],)
+            for row in self.db.execute(
+                "select d.id, d.shown, p.active, p.title, p.deadline from deliveries d"
+                f" join postings p on p.id = d.posting_id where d.id in ({marks})"
+                " and d.shown is not null",
+                list(ids),
+            )
+            if row[1] != _row_state(row[2], row[3], row[4])
+        ]
+        self.db.conn.executemany("update deliveries set edit_due = 1 where id = ?", stale)
 
     # ------------------------------------------------------------ edits
 
     def flag_edits(self, posting_ids: Sequence[int]) -> int:
-        """Ask for the single alerts sent for these postings to be edited (they changed)."""
+        """Ask for the single alerts sent for these postings to be edited (they changed).
+
+        A merged copy that changed stands for the posting it was merged into, which is
+        what alerts are about.
+        """
         flagged = 0
         with self._atomic():
             for chunk in _chunks(list(posting_ids)):
                 marks = ",".join("?" * len(chunk))
                 flagged += self.db.execute(
-                    "update deliveries set edit_due = 1, edit_attempts = 0"
-                    f" where posting_id in ({marks}) and status = 'sent' and shown is not null"
-                    " and message_ref is not null",
+                    "update deliveries set edit_due = 1, edit_attempts = 0 where posting_id in"
+                    f" (select coalesce(duplicate_of, id) from postings where id in ({marks}))"
+                    " and status = 'sent' and shown is not null and message_ref is not null",
                     list(chunk),
                 ).rowcount
         return flagged
 
     def due_edits(self, limit: int = 100) -> list[Delivery]:
-        """Sent alerts waiting to be edited, oldest first."""
-        return self._deliveries("d.edit_due = 1 order by d.id limit ?", [limit])
+        """Sent alerts waiting to be edited, fewest failed tries first, then oldest."""
+        return self._deliveries(
+            "d.edit_due = 1 order by coalesce(d.edit_attempts, 0), d.id limit ?", [limit]
+        )
 
     def edit_done(self, delivery_id: int, shown: str | None) -> None:
-        """The alert now shows ``shown`` (or was left alone because it already did)."""
+        """The alert now shows ``shown`` (or was left alone because it already did).
+
+        If the posting changed again while the edit was on its way, it stays due.
+        """
         with self._atomic():
             self.db.execute(
                 "update deliveries set edit_due = 0, shown = coalesce(?, shown) where id = ?",
                 [shown, delivery_id],
             )
+            self._flag_if_stale([delivery_id])
 
-    def edit_failed(self, delivery_id: int, error: str, *, give_up: bool) -> None:
-        """An edit did not go through: try again on a later pass, or never (``give_up``)."""
+    def edit_failed(self, delivery_id: int, error: str, *, give_up: bool, tries: int) -> None:
+        """An edit did not go through: try again on a later pass, or never.
+
+        Never when ``give_up`` (the message is gone) or after ``tries`` failed tries.
+        """
         with self._atomic():
             self.db.execute(
-                "update deliveries set edit_due = ?, error = ?,"
+                "update deliveries set edit_due = case when ? or coalesce(edit_attempts, 0) + 1"
+                " >= ? then 0 else 1 end, error = ?,"
                 " edit_attempts = coalesce(edit_attempts, 0) + 1 where id = ?",
-                [0 if give_up else 1, f"edit: {error}"[:500], delivery_id],
+                [int(give_up), tries, f"edit: {error}"[:500], delivery_id],
             )
 
     # ------------------------------------------------------------ reminders

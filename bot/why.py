@@ -23,7 +23,7 @@ from subscriptions.grammar import format_filter
 from subscriptions.matcher import mismatch
 from subscriptions.model import Subscription
 
-__all__ = ["explain", "message_link", "parse_query"]
+__all__ = ["explain", "message_link", "parse_query", "why"]
 
 _SLACK_LINK = re.compile(r"^<?(https?://[^|>\s]+)(?:\|[^>]*)?>?$", re.I)
 _ID = re.compile(r"^#?(\d{1,12})$")

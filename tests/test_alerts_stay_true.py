@@ -281,3 +281,15 @@ async def test_a_short_outage_tells_nobody_and_other_channels_are_left_alone(app
         await app.repoll()
         app.clock.advance(hours=1)
     assert app.alerts() == []
+
+
+async def test_a_board_that_answers_empty_closes_nothing(app: Bot) -> None:
+    await app.jobs("subscribe area:nlp")
+    await app.poll()
+    await app.poll(NLP)
+    for _ in range(3):
+        await app.poll()  # a valid but empty board: a glitch more likely than mass closing
+    assert app.slack.calls_to("chat.update") == []
+    await app.poll(CV)
+    await app.poll(CV)  # missing from two listings in a row: now it has closed
+    assert len(app.slack.calls_to("chat.update")) == 1

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.chat.followups import FollowUps
+from bot.chat.delivery import DeliveryWorker
+from bot.chat.followups import MAX_EDIT_ATTEMPTS, FollowUps
 from bot.chat.slack_app import command_text
 from bot.errors import CommandError, PermanentChatError, TransientChatError
 from bot.postings.deadline import deadline_in_text
@@ -196,3 +197,108 @@ async def test_edits_are_retried_after_a_passing_error_and_dropped_after_a_lasti
     store.flag_edits([new.id])  # nothing changed since: nothing to edit
     assert await followups.edit_alerts() == 0
     assert adapter.edits == ["ref-1"]
+
+
+def _sent_alert(store: Store) -> tuple[Subscription, StoredPosting, int]:
+    """One subscription, one posting and its single alert, sent and showing the posting."""
+    sub = store.add_subscription(
+        platform="console",
+        workspace="",
+        channel="c",
+        filter=Filter(),
+        schedule=Schedule(),
+        created_by="t",
+        now=NOW,
+    )
+    [new] = store.ingest([_posting("1")], NOW, alert=True).new
+    store.enqueue([(sub, new.id)], NOW)
+    [delivery] = store.claim(NOW, lease=timedelta(minutes=1), owner="w")
+    store.mark_sent([delivery.id], NOW, "ref-1", shown=shown_state(new.posting))
+    return sub, new, delivery.id
+
+
+class _ChangesWhileEditing(_Flaky):
+    """An edit during which the source changes the posting once more."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+
+    async def edit_alert(self, sub: Subscription, posting: StoredPosting, ref: str) -> None:
+        await super().edit_alert(sub, posting, ref)
+        if len(self.edits) == 1:
+            changed = self.store.ingest([_posting("1", "Third title")], NOW, alert=True)
+            self.store.flag_edits(list(changed.changed))
+
+
+async def test_a_change_during_an_edit_or_a_send_is_edited_in_afterwards() -> None:
+    store = Store.memory()
+    _, posting, _ = _sent_alert(store)
+    adapter = _ChangesWhileEditing(store)
+    followups = FollowUps(
+        store, {"console": adapter}, lambda: NOW, lambda: SubscriptionIndex(store.subscriptions())
+    )
+    store.flag_edits(list(store.ingest([_posting("1", "Second")], NOW, alert=True).changed))
+    assert await followups.edit_alerts() == 1
+    assert len(store.due_edits()) == 1  # the third title came while the second went out
+    assert await followups.edit_alerts() == 1
+    assert store.due_edits() == []
+    # A change while the alert itself was being sent: marked sent with what it showed.
+    other = store.add_subscription(
+        platform="console",
+        workspace="",
+        channel="d",
+        filter=Filter(),
+        schedule=Schedule(),
+        created_by="t",
+        now=NOW,
+    )
+    store.enqueue([(other, posting.id)], NOW)
+    [delivery] = store.claim(NOW, lease=timedelta(minutes=1), owner="w")
+    store.mark_sent([delivery.id], NOW, "ref-2", shown=shown_state(posting.posting))
+    assert [d.id for d in store.due_edits()] == [delivery.id]
+
+
+async def test_an_edit_that_keeps_failing_is_given_up_after_a_few_tries() -> None:
+    store = Store.memory()
+    _sent_alert(store)
+    failures = [TransientChatError("console", "timeout") for _ in range(10)]
+    adapter = _Flaky(*failures, RuntimeError("a bug in a renderer"))
+    followups = FollowUps(
+        store, {"console": adapter}, lambda: NOW, lambda: SubscriptionIndex(store.subscriptions())
+    )
+    store.flag_edits(list(store.ingest([_posting("1", "New")], NOW, alert=True).changed))
+    for _ in range(10):
+        await followups.edit_alerts()
+    assert store.due_edits() == []
+    assert adapter.edits == [] and len(adapter.errors) == 11 - MAX_EDIT_ATTEMPTS
+
+
+class _GoneForum(_Flaky):
+    """A platform whose channel vanished while an alert to it was in flight."""
+
+    async def find_sent(self, sub: Subscription, posting: StoredPosting, d: int) -> str | None:
+        raise PermanentChatError("console", "10003")
+
+
+async def test_a_channel_gone_during_crash_recovery_fails_its_rows_and_delivery_goes_on() -> None:
+    store = Store.memory()
+    sub = store.add_subscription(
+        platform="console",
+        workspace="",
+        channel="c",
+        filter=Filter(),
+        schedule=Schedule(),
+        created_by="t",
+        now=NOW,
+    )
+    [new] = store.ingest([_posting("1")], NOW, alert=True).new
+    store.enqueue([(sub, new.id)], NOW)
+    store.claim(NOW, lease=timedelta(minutes=1), owner="dead")  # a crash leaves it in flight
+    later = NOW + timedelta(minutes=5)
+    worker = DeliveryWorker(store, {"console": _GoneForum()}, lambda: later)
+    report = await worker.run_once()
+    assert report.failed == 1
+    assert store.delivery_statuses() == {"failed": 1}
+    [paused] = store.subscriptions()
+    assert paused.paused and "10003" in (paused.paused_reason or "")

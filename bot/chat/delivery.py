@@ -233,6 +233,13 @@ class DeliveryWorker:
                     )
                     report.retried += 1
                     continue
+                except PermanentChatError as error:
+                    # The channel is gone: nothing can be sent there, found or not.
+                    give_up_on_channel(
+                        self.store, delivery.subscription, [delivery.id], error, self.clock()
+                    )
+                    report.failed += 1
+                    continue
                 if ref is not None:
                     self.store.mark_sent([delivery.id], self.clock(), ref)
                     report.recovered += 1

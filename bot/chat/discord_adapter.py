@@ -660,7 +660,12 @@ class DiscordAdapter:
                     return f"{thread.id}/{starter.id}"
             return None
 
-        return await self._guarded(subscription.channel, call)
+        try:
+            return await self._guarded(subscription.channel, call)
+        except PermanentChatError as error:
+            # The forum is gone or unreadable: the send that follows will say so for good.
+            log.warning("cannot look for delivery %s in the forum: %s", delivery_id, error)
+            return None
 
     async def send_digest(
         self,

@@ -109,23 +109,33 @@ class FollowUps:
         for delivery in self.store.due_edits():
             state = shown_state(delivery.posting.posting)
             adapter = self.adapters.get(delivery.subscription.platform)
-            if state == delivery.shown or delivery.message_ref is None:
-                self.store.edit_done(delivery.id, None)  # changed back, or nothing to edit
+            if state == delivery.shown:
+                self.store.edit_done(delivery.id, None)  # it changed back
                 continue
-            if not isinstance(adapter, EditsAlerts):
-                self.store.edit_done(delivery.id, state)  # this platform cannot edit
+            if not isinstance(adapter, EditsAlerts) or delivery.message_ref is None:
+                self.store.edit_done(delivery.id, state)  # nothing this platform can edit
                 continue
             try:
                 await adapter.edit_alert(
                     delivery.subscription, delivery.posting, delivery.message_ref
                 )
             except TransientChatError as error:
-                self.store.edit_failed(delivery.id, str(error), give_up=False)
+                self.store.edit_failed(
+                    delivery.id, str(error), give_up=False, tries=MAX_EDIT_ATTEMPTS
+                )
                 continue
             except PermanentChatError as error:
                 # The message or the channel is gone: there is nothing left to keep true.
                 log.info("alert %s cannot be edited: %s", delivery.id, error)
-                self.store.edit_failed(delivery.id, str(error), give_up=True)
+                self.store.edit_failed(
+                    delivery.id, str(error), give_up=True, tries=MAX_EDIT_ATTEMPTS
+                )
+                continue
+            except Exception as error:  # the edge: one bad edit must not stop the others
+                log.exception("editing alert %s failed", delivery.id)
+                self.store.edit_failed(
+                    delivery.id, repr(error), give_up=False, tries=MAX_EDIT_ATTEMPTS
+                )
                 continue
             self.store.edit_done(delivery.id, state)
             edited += 1
@@ -162,6 +172,10 @@ class FollowUps:
                 continue
             except PermanentChatError as error:
                 self.store.finish_reminder(sub.id, stored.id, "failed", now=now, error=str(error))
+                continue
+            except Exception as error:  # the edge: a claimed reminder must not be stranded
+                log.exception("reminder for #%s failed", sub.id)
+                self.store.finish_reminder(sub.id, stored.id, "retry", now=now, error=repr(error))
                 continue
             self.store.finish_reminder(sub.id, stored.id, "sent", now=now, message_ref=ref)
             sent += 1
@@ -229,4 +243,7 @@ class FollowUps:
             return False
         except PermanentChatError as error:
             log.info("notice to %s #%s dropped: %s", sub.platform, sub.channel, error)
+        except Exception:  # the edge: try again on the next pass
+            log.exception("notice to %s #%s failed", sub.platform, sub.channel)
+            return False
         return True

@@ -170,6 +170,7 @@ def _deadline(value: object, now: datetime) -> datetime | None:
 
 def enrich(raw: RawPosting, now: datetime) -> Posting:
     """Work out areas, countries, degree, internship, dates and pay for one raw record."""
+    posted_at = parse_posted(raw.posted, now)
     title = clean_inline(raw.title)[:MAX_TITLE] or "(untitled)"
     description = html_to_text(raw.description)[:MAX_DESCRIPTION]
     locations = tuple(clean_inline(loc) for loc in raw.locations if loc and loc.strip())
@@ -232,9 +233,11 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
         and is_internship(
             title, description, intern_hint if isinstance(intern_hint, bool) else None
         ),
-        posted_at=parse_posted(raw.posted, now),
+        posted_at=posted_at,
+        # A deadline without a year is read against the posting's date where known, so
+        # that the same text gives the same deadline at every poll.
         deadline=_deadline(raw.hints.get("deadline"), now)
-        or deadline_in_text(f"{title}\n{description}", now),
+        or deadline_in_text(f"{title}\n{description}", posted_at or now),
         pay=detect_pay(pay_text if isinstance(pay_text, str) else f"{title}\n{description}"),
         duration=detect_duration(f"{title}\n{description}"),
         description=description,
