@@ -82,11 +82,17 @@ class SendsNotices(Protocol):
     """Messages that are not alerts: deadline reminders and notices about sources."""
 
     async def send_reminder(
-        self, subscription: Subscription, posting: StoredPosting, key: str
+        self,
+        subscription: Subscription,
+        posting: StoredPosting,
+        key: str,
+        *,
+        days_left: int | None = None,
     ) -> str | None:
         """Post a reminder that the posting's deadline is near (the alert again, headed so).
 
-        ``key`` is unique per reminder, for the platform's idempotency (Discord nonce).
+        ``key`` is unique per reminder, for the platform's idempotency (Discord nonce);
+        ``days_left`` (default: the subscription's ``remind:`` days) heads the message.
         """
         ...
 

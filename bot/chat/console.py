@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from bot.chat.render import plain_alert, plain_digest, safe_text
+from bot.chat.render import plain_alert, plain_digest, reminder_heading, safe_text
 from bot.store import StoredPosting
 from subscriptions.model import Subscription
 
@@ -50,13 +50,18 @@ class ConsoleAdapter:
         )
 
     async def send_reminder(
-        self, subscription: Subscription, posting: StoredPosting, key: str
+        self,
+        subscription: Subscription,
+        posting: StoredPosting,
+        key: str,
+        *,
+        days_left: int | None = None,
     ) -> str | None:
         """Print the alert again under a deadline heading."""
-        days = subscription.schedule.remind_days
+        days = subscription.schedule.remind_days if days_left is None else days_left
         self._write(
-            f"\n[#{subscription.channel} · subscription {subscription.id} · deadline in "
-            f"{days} day(s)]\n" + plain_alert(posting.posting)
+            f"\n[#{subscription.channel} · subscription {subscription.id} · "
+            f"{reminder_heading(posting.posting, days)}]\n" + plain_alert(posting.posting)
         )
         return f"console:{key}"
 

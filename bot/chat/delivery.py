@@ -241,7 +241,9 @@ class DeliveryWorker:
                     report.failed += 1
                     continue
                 if ref is not None:
-                    self.store.mark_sent([delivery.id], self.clock(), ref)
+                    # What was found is the alert itself (by its delivery id or posting).
+                    shown = shown_state(delivery.posting.posting)
+                    self.store.mark_sent([delivery.id], self.clock(), ref, shown=shown)
                     report.recovered += 1
                     continue
             rest.append(delivery)

@@ -730,15 +730,19 @@ class DiscordAdapter:
         await self._guarded(channel_id, call, permanent=EDIT_PERMANENT_CODES)
 
     async def send_reminder(
-        self, subscription: Subscription, posting: StoredPosting, key: str
+        self,
+        subscription: Subscription,
+        posting: StoredPosting,
+        key: str,
+        *,
+        days_left: int | None = None,
     ) -> str | None:
         """Post the alert again, headed "Deadline in N days: apply by D", with the mention.
 
         In a forum channel the reminder is a post of its own.
         """
-        message = reminder_message(
-            posting.posting, subscription.schedule.remind_days, subscription.schedule.mention
-        )
+        days = subscription.schedule.remind_days if days_left is None else days_left
+        message = reminder_message(posting.posting, days, subscription.schedule.mention)
         return await self._deliver(
             subscription.channel,
             message,

@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.chat.render import CLOSED_NOTE, alert_view, digest_sections, safe_text
+from bot.chat.render import (
+    CLOSED_NOTE,
+    alert_view,
+    digest_sections,
+    reminder_heading,
+    safe_text,
+)
 from bot.postings.model import Posting
 from bot.postings.taxonomy import load_taxonomy
 
@@ -35,7 +41,6 @@ __all__ = [
     "mention_text",
     "notice_message",
     "post_name",
-    "reminder_heading",
     "reminder_message",
     "reply_text",
     "with_mention",
@@ -229,17 +234,6 @@ def alert_message(posting: Posting) -> DiscordMessage:
         embed["timestamp"] = stamp
     button_url = link_url(posting.url, LIMITS["button_url"])
     return DiscordMessage(embeds=(embed,), buttons=(("Apply", button_url),) if button_url else ())
-
-
-def reminder_heading(posting: Posting, days: int) -> str:
-    """``Deadline in 3 days: apply by 27 Nov 2026`` (jobbot's own words, no posting text)."""
-    view = alert_view(posting)
-    if not view.deadline:
-        return "Deadline soon"
-    if days <= 0:
-        return f"Deadline today: apply by {view.deadline}"
-    when = "1 day" if days == 1 else f"{days} days"
-    return f"Deadline in {when}: apply by {view.deadline}"
 
 
 def reminder_message(posting: Posting, days: int, mention: str = "") -> DiscordMessage:

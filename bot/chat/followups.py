@@ -166,7 +166,11 @@ class FollowUps:
                 self.store.finish_reminder(sub.id, stored.id, "skipped", now=now)
                 continue
             try:
-                ref = await adapter.send_reminder(sub, stored, f"r{sub.id}-{stored.id}")
+                # Days left, not the lead time asked for: a late pass says what is true.
+                days_left = max(0, (deadline.date() - now.date()).days)
+                ref = await adapter.send_reminder(
+                    sub, stored, f"r{sub.id}-{stored.id}", days_left=days_left
+                )
             except TransientChatError as error:
                 self.store.finish_reminder(sub.id, stored.id, "retry", now=now, error=str(error))
                 continue

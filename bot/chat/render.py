@@ -25,6 +25,7 @@ __all__ = [
     "digest_sections",
     "plain_alert",
     "plain_digest",
+    "reminder_heading",
     "safe_text",
     "safe_url",
 ]
@@ -152,6 +153,17 @@ def alert_view(posting: Posting, *, title_limit: int = 250) -> AlertView:
         deadline=_date(posting.deadline) if posting.deadline else "",
         closed=not posting.active,
     )
+
+
+def reminder_heading(posting: Posting, days: int) -> str:
+    """``Deadline in 3 days: apply by 27 Nov 2026`` (jobbot's own words, no posting text)."""
+    view = alert_view(posting)
+    if not view.deadline:
+        return "Deadline soon"
+    if days <= 0:
+        return f"Deadline today: apply by {view.deadline}"
+    when = "1 day" if days == 1 else f"{days} days"
+    return f"Deadline in {when}: apply by {view.deadline}"
 
 
 def _date(moment: datetime | None) -> str:

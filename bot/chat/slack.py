@@ -21,6 +21,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.chat.render import reminder_heading
 from bot.chat.slack_render import (
     ALERT_EVENT,
     SlackMessage,
@@ -155,17 +156,20 @@ class SlackAdapter:
             raise TransientChatError("slack", "network", str(error)) from error
 
     async def send_reminder(
-        self, subscription: Subscription, posting: StoredPosting, key: str
+        self,
+        subscription: Subscription,
+        posting: StoredPosting,
+        key: str,
+        *,
+        days_left: int | None = None,
     ) -> str | None:
         """Post the alert again, headed by how many days are left before its deadline."""
-        days = subscription.schedule.remind_days
-        view_deadline = posting.posting.deadline
-        when = view_deadline.strftime("%d %b %Y") if view_deadline else "soon"
+        days = subscription.schedule.remind_days if days_left is None else days_left
         message = alert_message(
             posting.posting,
             0,
             mention=subscription.schedule.mention,
-            heading=f"Deadline in {days} day(s): apply by {when}",
+            heading=reminder_heading(posting.posting, days),
         )
         return await self._post(subscription.workspace, subscription.channel, message)
 
