@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -24,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.chat.render import reminder_heading
 from bot.chat.slack_render import (
     ALERT_EVENT,
+    REMINDER_EVENT,
     SlackMessage,
     alert_message,
     digest_messages,
@@ -171,7 +173,9 @@ class SlackAdapter:
             mention=subscription.schedule.mention,
             heading=reminder_heading(posting.posting, days),
         )
-        return await self._post(subscription.workspace, subscription.channel, message)
+        # Not an alert: crash recovery must never take it for one.
+        reminder = replace(message, metadata={"event_type": REMINDER_EVENT, "event_payload": {}})
+        return await self._post(subscription.workspace, subscription.channel, reminder)
 
     async def send_notice(self, subscription: Subscription, text: str, key: str) -> str | None:
         """Post a notice from jobbot (no mentions)."""

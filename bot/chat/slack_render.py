@@ -55,6 +55,7 @@ SUBSCRIBE_CALLBACK = "jobs_subscribe"
 ALERT_EVENT = "jobbot_alert"
 DIGEST_EVENT = "jobbot_digest"
 NOTICE_EVENT = "jobbot_notice"
+REMINDER_EVENT = "jobbot_reminder"
 
 
 def escape(text: str) -> str:
