@@ -144,6 +144,19 @@ def test_a_board_closes_what_it_leaves_out_of_two_polls_in_a_row() -> None:
     assert reopened is not None and reopened.posting.active
 
 
+def _console_sub(store: Store, channel: str = "c") -> Subscription:
+    """A subscription to everything, printed to the terminal channel ``channel``."""
+    return store.add_subscription(
+        platform="console",
+        workspace="",
+        channel=channel,
+        filter=Filter(),
+        schedule=Schedule(),
+        created_by="t",
+        now=NOW,
+    )
+
+
 class _Flaky:
     """An adapter whose edits fail as told (the real ones are tested through the fakes)."""
 
@@ -167,15 +180,7 @@ class _Flaky:
 
 async def test_edits_are_retried_after_a_passing_error_and_dropped_after_a_lasting_one() -> None:
     store = Store.memory()
-    sub = store.add_subscription(
-        platform="console",
-        workspace="",
-        channel="c",
-        filter=Filter(),
-        schedule=Schedule(),
-        created_by="t",
-        now=NOW,
-    )
+    sub = _console_sub(store)
     [new] = store.ingest([_posting("1")], NOW, alert=True).new
     store.enqueue([(sub, new.id)], NOW)
     [delivery] = store.claim(NOW, lease=timedelta(minutes=1), owner="w")
@@ -201,15 +206,7 @@ async def test_edits_are_retried_after_a_passing_error_and_dropped_after_a_lasti
 
 def _sent_alert(store: Store) -> tuple[Subscription, StoredPosting, int]:
     """One subscription, one posting and its single alert, sent and showing the posting."""
-    sub = store.add_subscription(
-        platform="console",
-        workspace="",
-        channel="c",
-        filter=Filter(),
-        schedule=Schedule(),
-        created_by="t",
-        now=NOW,
-    )
+    sub = _console_sub(store)
     [new] = store.ingest([_posting("1")], NOW, alert=True).new
     store.enqueue([(sub, new.id)], NOW)
     [delivery] = store.claim(NOW, lease=timedelta(minutes=1), owner="w")
@@ -244,15 +241,7 @@ async def test_a_change_during_an_edit_or_a_send_is_edited_in_afterwards() -> No
     assert await followups.edit_alerts() == 1
     assert store.due_edits() == []
     # A change while the alert itself was being sent: marked sent with what it showed.
-    other = store.add_subscription(
-        platform="console",
-        workspace="",
-        channel="d",
-        filter=Filter(),
-        schedule=Schedule(),
-        created_by="t",
-        now=NOW,
-    )
+    other = _console_sub(store, "d")
     store.enqueue([(other, posting.id)], NOW)
     [delivery] = store.claim(NOW, lease=timedelta(minutes=1), owner="w")
     store.mark_sent([delivery.id], NOW, "ref-2", shown=shown_state(posting.posting))
@@ -283,15 +272,7 @@ class _GoneForum(_Flaky):
 
 async def test_a_channel_gone_during_crash_recovery_fails_its_rows_and_delivery_goes_on() -> None:
     store = Store.memory()
-    sub = store.add_subscription(
-        platform="console",
-        workspace="",
-        channel="c",
-        filter=Filter(),
-        schedule=Schedule(),
-        created_by="t",
-        now=NOW,
-    )
+    sub = _console_sub(store)
     [new] = store.ingest([_posting("1")], NOW, alert=True).new
     store.enqueue([(sub, new.id)], NOW)
     store.claim(NOW, lease=timedelta(minutes=1), owner="dead")  # a crash leaves it in flight
