@@ -273,7 +273,7 @@ async def test_a_source_down_too_long_gives_one_notice_and_one_recovery(app: Bot
     assert len(app.alerts()) == 3
 
 
-async def test_a_short_outage_tells_nobody_and_other_channels_are_left_alone(app: Bot) -> None:
+async def test_a_channel_that_does_not_rely_on_a_failing_source_hears_nothing(app: Bot) -> None:
     await app.jobs("subscribe area:cv")  # nothing of this source matches it
     await app.poll()
     await app.poll(NLP)
