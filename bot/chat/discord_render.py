@@ -210,22 +210,9 @@ def alert_message(posting: Posting) -> DiscordMessage:
     url = link_url(posting.url, LIMITS["embed_url"])
     if url:
         embed["url"] = url
-    fields = [
-        ("Company", posting.company or "—"),
-        ("Countries", view.countries),
-        ("Areas", view.areas),
-        ("Degree", view.degree),
-        ("Posted", view.posted),
-    ]
-    if view.deadline:
-        fields.append(("Apply by", view.deadline))
-    if view.pay:
-        fields.append(("Pay", view.pay))
-    if view.duration:
-        fields.append(("Duration", view.duration))
     embed["fields"] = [
         {"name": name, "value": discord_text(value, LIMITS["field_value"]) or "—", "inline": True}
-        for name, value in fields
+        for name, value in view.facts(where="Countries")
     ]
     if view.source:
         embed["footer"] = {"text": discord_text(f"Source: {view.source}", LIMITS["footer"])}

@@ -127,6 +127,24 @@ class AlertView:
     deadline: str = ""
     closed: bool = False
 
+    def facts(self, where: str = "Where") -> list[tuple[str, str]]:
+        """The (label, value) facts every alert shows, in order; optional ones when known."""
+        facts = [
+            ("Company", self.company),
+            (where, self.countries),
+            ("Areas", self.areas),
+            ("Degree", self.degree),
+            ("Posted", self.posted),
+        ]
+        for label, value in (
+            ("Apply by", self.deadline),
+            ("Pay", self.pay),
+            ("Duration", self.duration),
+        ):
+            if value:
+                facts.append((label, value))
+        return facts
+
 
 CLOSED_NOTE = "Closed: the source no longer lists this posting."
 
@@ -173,20 +191,8 @@ def _date(moment: datetime | None) -> str:
 def plain_alert(posting: Posting) -> str:
     """A console alert: title, facts on one line each, and the link."""
     view = alert_view(posting)
-    lines = [
-        f"▶ {view.title}",
-        f"  Company:   {view.company}",
-        f"  Where:     {view.countries}",
-        f"  Areas:     {view.areas}",
-        f"  Degree:    {view.degree}",
-        f"  Posted:    {view.posted}",
-    ]
-    if view.pay:
-        lines.append(f"  Pay:       {view.pay}")
-    if view.duration:
-        lines.append(f"  Duration:  {view.duration}")
-    if view.deadline:
-        lines.append(f"  Apply by:  {view.deadline}")
+    lines = [f"▶ {view.title}"]
+    lines += [f"  {label + ':':<10} {value}" for label, value in view.facts()]
     lines.append(f"  Apply:     {view.url or '(no usable link)'}")
     if view.closed:
         lines.append(f"  {CLOSED_NOTE}")

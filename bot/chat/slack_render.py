@@ -131,20 +131,9 @@ def alert_message(
     it is closed.
     """
     view = alert_view(posting, title_limit=MAX_HEADER)
-    facts = [
-        ("Company", view.company),
-        ("Where", view.countries),
-        ("Areas", view.areas),
-        ("Degree", view.degree),
-        ("Posted", view.posted),
+    fields = [
+        _mrkdwn(_cut(f"*{name}*\n{escape(value)}", MAX_FIELD)) for name, value in view.facts()
     ]
-    if view.deadline:
-        facts.append(("Apply by", view.deadline))
-    if view.pay:
-        facts.append(("Pay", view.pay))
-    if view.duration:
-        facts.append(("Duration", view.duration))
-    fields = [_mrkdwn(_cut(f"*{name}*\n{escape(value)}", MAX_FIELD)) for name, value in facts]
     ping = slack_mention(mention)
     blocks: list[Block] = []
     opening = " ".join(part for part in (ping, escape(heading)) if part)
