@@ -246,3 +246,48 @@ def test_information_extraction_and_3d_vision_synonyms() -> None:
     assert "knowledge-graphs" in taxonomy.find("NLP tools to extract information from notes")
     assert "cv" in taxonomy.find("research on 3D shape generation and editing")
     assert "cv" in taxonomy.find("deep learning for medical imaging")
+
+
+def test_an_area_said_once_where_the_duties_are_stated_counts() -> None:
+    # The title names RL, so one passing mention of another area is not enough...
+    passing = "Our lab also publishes on large language models.\n"
+    assert enrich(_posting("RL Research Intern", passing), NOW).areas == ("rl",)
+    # ...but the same mention where the text says what the role does is.
+    duty = "The team is responsible for scaling large language models with distributed RL.\n"
+    assert enrich(_posting("RL Research Intern", duty), NOW).areas == ("llm", "rl")
+    listed = "### Responsibilities\n* Train speech recognition models\n"
+    assert enrich(_posting("ML Intern", listed), NOW).areas == ("ml", "speech")
+
+
+def test_a_duty_names_its_areas_within_a_few_words_of_its_cue() -> None:
+    # A long sentence drifts into the domains the team serves: those are not the work.
+    text = (
+        "You will join our team working on cutting-edge projects in AI safety, trustworthy "
+        "systems and responsible practices across domains including design, computer vision "
+        "and robotics.\n"
+    )
+    assert enrich(_posting("Machine Learning Research Scientist", text), NOW).areas == ("ml",)
+
+
+def test_title_only_words_count_in_duties_but_everyday_words_do_not() -> None:
+    ranking = "You will build ranking models for the feed.\n"
+    assert enrich(_posting("Research Intern", ranking), NOW).areas == ("ir",)
+    strategy = "You will deliver on the strategic vision for AI in security.\n"
+    assert enrich(_posting("Applied Sciences Manager", strategy), NOW).areas == ()
+    # What a role builds on AI is ML work; a workload it runs is not.
+    built = "We're looking for an engineer who wants to build AI-powered production systems.\n"
+    assert enrich(_posting("Software Development Engineer", built), NOW).areas == ("ml",)
+    served = "You will develop deep expertise in HPC and AI workloads.\n"
+    assert enrich(_posting("Workloads Team Lead", served), NOW).areas == ()
+
+
+def test_a_bonus_section_is_a_wish_list_not_the_work() -> None:
+    text = (
+        "### Fields of Research\n* Build deep learning models for multi-modal understanding.\n"
+        "### Bonus\n* Be familiar with one of: Natural Language Processing, Computer Vision.\n"
+    )
+    assert enrich(_posting("ML Research Intern", text), NOW).areas == (
+        "deep-learning",
+        "ml",
+        "multimodal",
+    )

@@ -19,7 +19,13 @@ from hypothesis import strategies as st
 from bot.classify import raw_records
 from bot.postings import facts, text
 from bot.postings.geo import load_gazetteer
-from bot.postings.taxonomy import PHRASE_END, PHRASE_START, _compile, load_taxonomy
+from bot.postings.taxonomy import (
+    DUTY_PHRASE_END,
+    PHRASE_END,
+    PHRASE_START,
+    _compile,
+    load_taxonomy,
+)
 from tests.conftest import REAL_FIXTURES, needs_shared
 
 # bot.postings exports the function enrich under the module's name.
@@ -112,11 +118,11 @@ def test_remote_cue_never_changes_the_answer(value: str) -> None:
     assert enrich_module._says_remote(value) == _says_remote_slow(value)
 
 
-def _flat(phrases: list[str]) -> re.Pattern[str]:
+def _flat(phrases: list[str], end: str = PHRASE_END) -> re.Pattern[str]:
     """The plain longest-first alternation the prefix tree replaces."""
     ordered = sorted(phrases, key=len, reverse=True)
     alternation = "|".join(re.escape(p) for p in ordered)
-    return re.compile(rf"{PHRASE_START}(?:{alternation}){PHRASE_END}", re.IGNORECASE)
+    return re.compile(rf"{PHRASE_START}(?:{alternation}){end}")
 
 
 PHRASES = sorted(load_taxonomy()._slug_of)
@@ -143,8 +149,14 @@ _phrase_text = st.lists(
 def test_the_prefix_tree_matches_what_the_alternation_matches(value: str) -> None:
     taxonomy = load_taxonomy()
     title_only = {p for area in taxonomy.areas.values() for p in area.title_only}
+    everyday = {p for area in taxonomy.areas.values() for p in area.everyday}
     body = _flat([p for p in PHRASES if p not in title_only])
-    for flat, tree in ((body, taxonomy._pattern), (_flat(PHRASES), taxonomy._title_pattern)):
+    duties = _flat([p for p in PHRASES if p not in everyday], DUTY_PHRASE_END)
+    for flat, tree in (
+        (body, taxonomy._pattern),
+        (_flat(PHRASES), taxonomy._title_pattern),
+        (duties, taxonomy._duty_pattern),
+    ):
         assert tree is not None
         assert [m.span() for m in tree.finditer(value)] == [m.span() for m in flat.finditer(value)]
 

@@ -94,22 +94,13 @@ _TAG_LINE = re.compile(r"^[\s*_#>-]*(?:categories|category|tags|keywords)[\s*_]*
 _SENTENCE_SPLIT = re.compile(r"\n|(?<=[.;!?])\s+")
 
 
-def _without_qualifications(text: str) -> str:
-    """The sentences that name an area, less qualification, tag and tool-list lines.
-
-    Only area counts are read from the result, so a sentence naming no area is dropped
-    before the costlier tests (issue #8: the same counts, a fraction of the work).
-    """
-    mentions_any = load_taxonomy().mentions_any
-    kept = [
-        s
-        for s in _SENTENCE_SPLIT.split(text)
-        if mentions_any(s)
-        and not _QUALIFICATION_SENTENCE.search(s)
-        and not _TAG_LINE.match(s)
-        and len(_TOOL.findall(s)) < 3
-    ]
-    return "\n".join(kept)
+def _says_nothing_of_the_work(sentence: str) -> bool:
+    """A qualification sentence (degree fields), a tag line or a tool list."""
+    return (
+        _QUALIFICATION_SENTENCE.search(sentence) is not None
+        or _TAG_LINE.match(sentence) is not None
+        or len(_TOOL.findall(sentence)) >= 3
+    )
 
 
 # Headings of sections that describe the company, benefits, the law or the candidate,
@@ -122,10 +113,11 @@ _BOILERPLATE_HEADING = re.compile(
     r"company description|"
     r"who we are|our (mission|story|values|company|benefits|culture)|benefits|perks|"
     r"what we offer|why (join|work)|equal (employment )?opportunity|eeo|"
-    r"preferred qualifications|nice to have|bonus points|pay (range|transparency)|"
+    r"preferred qualifications|nice to have|bonus(?: points)?|pay (range|transparency)|"
     # What a candidate must bring is not what the role does (LABELLING.md: areas go by the
     # title and the duties); the degree fields and skill lists live here.
-    r"(?:minimum |basic |required )?qualifications|requirements|"
+    r"(?:minimum |basic |required )?qualifications|requirements|what you (?:must have|need|bring)|"
+    r"must[- ]haves?|"
     r"compensation|salary|disclaimer|privacy)\b[^\n]{0,40}$",
     re.I,
 )
@@ -135,17 +127,61 @@ _HEADING = re.compile(r"^\s*(#{1,6}\s+.+|\*\*[^*]{2,80}\*\*:?|[A-Z][^.!?\n]{1,60
 _BODY_MENTIONS = 1
 
 
-def _role_text(text: str) -> str:
-    """The text without company boilerplate sections and qualification lines."""
-    kept: list[str] = []
-    skipping = False
+# Headings of the sections that list the role's duties.
+_DUTY_HEADING = re.compile(
+    r"^[\s#*_>-]*(?:key |main |your |job |the )?(?:responsibilities|duties|tasks|"
+    r"what you(?:'ll| will) (?:do|be doing|work on)|(?:the |your |this )?role(?: description)?|"
+    r"about the (?:role|internship|position|project)|in this role|project description|"
+    r"(?:fields|areas|topics) of research|research (?:topics|areas|directions|projects)|"
+    r"(?:types of |available |example |intern |internship )?projects)\b",
+    re.I,
+)
+# Words that introduce the work itself: "you will…", "the team is responsible for…".
+_DUTY_CUE = re.compile(
+    r"\b(?:you will|you'll|responsible for|work(?:s|ing)? on|focus(?:es|ed|ing)? on|"
+    r"in this role|(?:intern|role|team|position|internship) will|projects? (?:on|in)|"
+    r"(?:to|will) (?:build|develop|design|research))\b",
+    re.I,
+)
+# How far after a cue the work is named: further on, a sentence drifts to lists of
+# domains and other teams' topics.
+_DUTY_WINDOW = re.compile(r"(?:[^\w\n]*\w+){1,12}")
+
+
+def _role_text(text: str) -> tuple[str, str]:
+    """The sentences about the role that name an area, and those that state its duties.
+
+    Company boilerplate sections, qualification sentences, tag lines and tool lists are
+    left out. The duties are the lines under a duties heading and the few words after a
+    phrase that introduces the work ("you will", "responsible for").
+    """
+    taxonomy = load_taxonomy()
+    role: list[str] = []
+    duties: list[str] = []
+    skipping = in_duties = False
     for line in text.splitlines():
-        if _HEADING.match(line) or _BOILERPLATE_HEADING.match(line):
-            skipping = bool(_BOILERPLATE_HEADING.match(line))
+        boilerplate = _BOILERPLATE_HEADING.match(line) is not None
+        if boilerplate or _HEADING.match(line):
+            skipping = boilerplate
+            in_duties = not boilerplate and _DUTY_HEADING.match(line) is not None
             continue
-        if not skipping:
-            kept.append(line)
-    return _without_qualifications("\n".join(kept))
+        if skipping:
+            continue
+        for sentence in _SENTENCE_SPLIT.split(line):
+            # Every area phrase is also a duty phrase: a sentence naming none is dropped
+            # before the costlier tests (issue #8).
+            if not taxonomy.mentions_in_duties(sentence) or _says_nothing_of_the_work(sentence):
+                continue
+            if taxonomy.mentions_any(sentence):
+                role.append(sentence)
+            if in_duties:
+                duties.append(sentence)
+                continue
+            for cue in _DUTY_CUE.finditer(sentence):
+                window = _DUTY_WINDOW.match(sentence, cue.end())
+                if window is not None:
+                    duties.append(sentence[cue.start() : window.end()])
+    return "\n".join(role), "\n".join(duties)
 
 
 def _areas(title: str, text: str) -> tuple[str, ...]:
@@ -153,11 +189,14 @@ def _areas(title: str, text: str) -> tuple[str, ...]:
     if taxonomy.is_role_without_area(title):
         return ()
     found = taxonomy.find_in_title(title)
-    counts = taxonomy.count(_role_text(text))
+    role, duties = _role_text(text)
+    counts = taxonomy.count(role)
     # With a title that names the role's areas, the body must say an extra area twice to
-    # add it; a bare title ("Research Intern") lets one mention count.
+    # add it (a bare title, "Research Intern", lets one mention count), unless it says it
+    # where it states the duties.
     needed = _BODY_MENTIONS + 1 if found else _BODY_MENTIONS
     found |= {slug for slug, n in counts.items() if n >= needed}
+    found |= taxonomy.find_in_duties(duties)
     return tuple(sorted(found))
 
 

@@ -25,6 +25,7 @@ class Area:
     parent: str | None
     synonyms: tuple[str, ...]
     title_only: tuple[str, ...] = ()
+    everyday: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ class Taxonomy:
     _slug_of: dict[str, str]
     _title_pattern: re.Pattern[str] | None = None
     _no_area_role: re.Pattern[str] | None = None
+    _duty_pattern: re.Pattern[str] | None = None
 
     @property
     def slugs(self) -> tuple[str, ...]:
@@ -48,7 +50,11 @@ class Taxonomy:
 
     def mentions_any(self, text: str) -> bool:
         """True when ``text`` names some area (a cheap test before costlier reading)."""
-        return self._pattern.search(text) is not None
+        return self._pattern.search(text.casefold()) is not None
+
+    def mentions_in_duties(self, text: str) -> bool:
+        """True when ``text`` names some area as a statement of duties may (see find_in_duties)."""
+        return (self._duty_pattern or self._pattern).search(text.casefold()) is not None
 
     def count(self, text: str) -> Counter[str]:
         """How many times each slug's synonyms occur in ``text``."""
@@ -58,6 +64,14 @@ class Taxonomy:
         """Slugs a title names: its synonyms plus the phrases that count only in titles."""
         return set(self._phrases(self._title_pattern or self._pattern, title))
 
+    def find_in_duties(self, text: str) -> set[str]:
+        """Slugs named where a text states the role's duties ("you will build …").
+
+        Title-only phrases count there too, except words with an everyday sense ("our
+        vision", "make recommendations") that name an area only in a title.
+        """
+        return set(self._phrases(self._duty_pattern or self._pattern, text))
+
     def _phrases(self, pattern: re.Pattern[str], text: str) -> list[str]:
         """The slug of each phrase found, longest phrase first at each word.
 
@@ -66,18 +80,21 @@ class Taxonomy:
         wholly inside a longer one is not counted again ("multimodal foundation model" is
         not also a "foundation model").
         """
+        # Phrases are stored casefolded and matched case-sensitively on casefolded text:
+        # the same matches as a case-insensitive search, in a little over half the time.
+        text = text.casefold()
         slugs: list[str] = []
         end = 0
         for match in pattern.finditer(text):
             if match.end() <= end:
                 continue  # inside a phrase that an earlier overlap ran into
-            slugs.append(self._slug_of[match.group(0).casefold()])
+            slugs.append(self._slug_of[match.group(0)])
             end = match.end()
             # Matches are few: look again from each later word of this one.
             for word in _WORD_START.finditer(text, match.start() + 1, match.end()):
                 inner = pattern.match(text, word.start())
                 if inner is not None and inner.end() > end:
-                    slugs.append(self._slug_of[inner.group(0).casefold()])
+                    slugs.append(self._slug_of[inner.group(0)])
                     end = inner.end()
         return slugs
 
@@ -112,17 +129,25 @@ def _build(data: dict[str, dict[str, object]]) -> Taxonomy:
     areas: dict[str, Area] = {}
     slug_of: dict[str, str] = {}
     title_phrases: set[str] = set()
+    everyday_words: set[str] = set()
     for slug, entry in data.items():
         synonyms = tuple(str(s).casefold() for s in entry.get("synonyms", []))  # type: ignore[attr-defined]
         title_only = tuple(str(s).casefold() for s in entry.get("title_only", []))  # type: ignore[attr-defined]
+        everyday = tuple(str(s).casefold() for s in entry.get("everyday", []))  # type: ignore[attr-defined]
         parent = entry.get("parent")
         areas[slug] = Area(
-            slug, str(entry["label"]), str(parent) if parent else None, synonyms, title_only
+            slug,
+            str(entry["label"]),
+            str(parent) if parent else None,
+            synonyms,
+            title_only + everyday,
+            everyday,
         )
-        for phrase in synonyms + title_only:
+        for phrase in synonyms + title_only + everyday:
             if slug_of.setdefault(phrase, slug) != slug:
                 raise ValueError(f"synonym {phrase!r} points to both {slug_of[phrase]} and {slug}")
-        title_phrases.update(title_only)
+        title_phrases.update(title_only + everyday)
+        everyday_words.update(everyday)
     for area in areas.values():
         if area.parent is not None and area.parent not in areas:
             raise ValueError(f"area {area.slug!r} has unknown parent {area.parent!r}")
@@ -134,15 +159,19 @@ def _build(data: dict[str, dict[str, object]]) -> Taxonomy:
         _compile(list(slug_of)),
         # Whole words, hyphens allowed around them ("ML Data Associate-II").
         re.compile(rf"\b(?:{'|'.join(map(re.escape, no_area))})\b", re.I) if no_area else None,
+        _compile([p for p in slug_of if p not in everyday_words], DUTY_PHRASE_END),
     )
 
 
 # Where an area phrase may start and end (see _compile).
 PHRASE_START = r"(?<!\w)(?<!non-)"
 PHRASE_END = r"(?![\w]|-\w)"
+# In a statement of duties, a system built on an area is work in it: "build AI-powered
+# systems", "LLM-based agents".
+DUTY_PHRASE_END = r"(?![\w]|-(?!(?:powered|driven|based|enabled)\b)\w)"
 
 
-def _compile(phrases: list[str]) -> re.Pattern[str]:
+def _compile(phrases: list[str], end: str = PHRASE_END) -> re.Pattern[str]:
     # Longest phrase first at each place; as a trie (see _trie), the same matches as the
     # plain longest-first alternation at a fraction of its cost (issue #8).
     alternation = _trie(phrases)
@@ -152,7 +181,7 @@ def _compile(phrases: list[str]) -> re.Pattern[str]:
     # Slashes separate phrases ("LLM/VLM"), hyphens join words ("non-nlp" is not nlp,
     # "LLM-based" not an LLM), but a team or product name may be joined in front of one
     # ("TikTok-Recommendation").
-    return re.compile(rf"{PHRASE_START}(?:{alternation}){PHRASE_END}", re.IGNORECASE)
+    return re.compile(rf"{PHRASE_START}(?:{alternation}){end}")
 
 
 def _trie(phrases: list[str]) -> str | None:
