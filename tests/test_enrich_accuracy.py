@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -291,3 +292,34 @@ def test_a_bonus_section_is_a_wish_list_not_the_work() -> None:
         "ml",
         "multimodal",
     )
+
+
+def test_chinese_and_japanese_area_phrases_match_inside_running_text() -> None:
+    taxonomy = load_taxonomy()
+    # No spaces between words: a phrase may touch the characters around it.
+    assert taxonomy.find("负责私有化知识库的建设，深入研究检索召回策略") == {
+        "knowledge-graphs",
+        "ir",
+    }
+    assert taxonomy.find("音メディアを対象とした信号処理，機械学習") == {"speech", "ml"}
+    assert taxonomy.find_in_title("AI应用研发工程师") == {"ml"}
+    # A Latin word still needs its own boundaries: "xml" is not "ml".
+    assert taxonomy.find("xml and html") == set()
+
+
+def test_a_page_filed_as_a_blog_post_has_no_role_areas() -> None:
+    blog = RawPosting(
+        source="pages",
+        external_id="guide",
+        url="https://example.org/guide",
+        title="How to land a research internship",
+        company="",
+        locations=(),
+        description="Tips for students interested in natural language processing.",
+        hints={"is_posting": False},
+    )
+    posting = enrich(blog, NOW)
+    assert not posting.is_posting
+    assert posting.areas == ()
+    # Without that hint the same page keeps what it is about.
+    assert enrich(replace(blog, hints={}), NOW).areas == ("nlp",)

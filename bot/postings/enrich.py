@@ -256,6 +256,9 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
     # A guide, news item or landing page asks for no degree of its own: only its title can
     # say one ("… for PhD students").
     degree = detect_degree(title, description if is_posting else "")
+    # A page its source files as a blog post or news item has no role, hence no role areas
+    # (a lab's openings page, not a posting either, still says what the lab works on).
+    blog_post = posting_hint is False and not is_posting
     return Posting(
         source=raw.source,
         external_id=raw.external_id,
@@ -265,7 +268,7 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
         locations=locations,
         countries=tuple(sorted(countries)),
         remote=remote,
-        areas=_areas(title, description),
+        areas=() if blog_post else _areas(title, description),
         degree=degree,
         is_posting=is_posting,
         is_internship=is_posting

@@ -163,12 +163,15 @@ def _build(data: dict[str, dict[str, object]]) -> Taxonomy:
     )
 
 
-# Where an area phrase may start and end (see _compile).
-PHRASE_START = r"(?<!\w)(?<!non-)"
-PHRASE_END = r"(?![\w]|-\w)"
+# Where an area phrase may start and end (see _compile). Chinese and Japanese write no
+# spaces between words, so a phrase may touch their characters ("机器学习方向", "AI应用");
+# it may not run into a letter or digit of another script's word.
+_WORD_NOT_CJK = r"[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]"
+PHRASE_START = rf"(?<!{_WORD_NOT_CJK})(?<!non-)"
+PHRASE_END = rf"(?!{_WORD_NOT_CJK}|-\w)"
 # In a statement of duties, a system built on an area is work in it: "build AI-powered
 # systems", "LLM-based agents".
-DUTY_PHRASE_END = r"(?![\w]|-(?!(?:powered|driven|based|enabled)\b)\w)"
+DUTY_PHRASE_END = rf"(?!{_WORD_NOT_CJK}|-(?!(?:powered|driven|based|enabled)\b)\w)"
 
 
 def _compile(phrases: list[str], end: str = PHRASE_END) -> re.Pattern[str]:
