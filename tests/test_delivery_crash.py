@@ -86,6 +86,20 @@ async def _started(log: Path, before: int) -> None:
     raise AssertionError("jobbot did not start")
 
 
+def _poll_logged(log: Path) -> bool:
+    """Whether some run has logged the source's first poll."""
+    return "alerts queued" in log.read_text()
+
+
+async def _polled(log: Path) -> None:
+    """Wait (up to 30 s) until some run has logged the source's first poll."""
+    for _ in range(1500):
+        if _poll_logged(log):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the source was never polled")
+
+
 def _outbox_settled(db_path: Path) -> bool:
     if not db_path.exists():
         return False
@@ -121,12 +135,16 @@ async def test_sigkill_at_random_moments_loses_and_repeats_nothing(
 
         rng = random.Random(20261123)
         seen_at_kill = []
-        for _ in range(KILLS):
+        for kill in range(KILLS):
             started = log.read_text().count("jobbot is running")
             proc = await _jobbot(env, log, "run")
-            # Kill at a random moment after start-up (timed from there, so that a slow
-            # machine still has its kills land while alerts are going out).
+            # Kill at a random moment after start-up: the first kill may land in the first
+            # poll (which starts the ingest workers and can take over a second on a busy
+            # machine); the others are timed from the end of that poll, so that they land
+            # while alerts are going out however slow the machine is.
             await _started(log, started)
+            if kill > 0:
+                await _polled(log)
             await asyncio.sleep(rng.uniform(0.0, 0.7))
             proc.send_signal(signal.SIGKILL)
             await proc.wait()
