@@ -308,14 +308,11 @@ def test_chinese_and_japanese_area_phrases_match_inside_running_text() -> None:
 
 
 def test_a_page_filed_as_a_blog_post_has_no_role_areas() -> None:
-    blog = RawPosting(
-        source="pages",
-        external_id="guide",
-        url="https://example.org/guide",
-        title="How to land a research internship",
-        company="",
-        locations=(),
-        description="Tips for students interested in natural language processing.",
+    blog = replace(
+        _posting(
+            "How to land a research internship",
+            "Tips for students interested in natural language processing.",
+        ),
         hints={"is_posting": False},
     )
     posting = enrich(blog, NOW)
