@@ -268,6 +268,15 @@ def test_a_duty_names_its_areas_within_a_few_words_of_its_cue() -> None:
         "and robotics.\n"
     )
     assert enrich(_posting("Machine Learning Research Scientist", text), NOW).areas == ("ml",)
+    # Within reach of its cue, a long-winded duty still names its area.
+    lead = (
+        "You'll play a pivotal role in driving the commercialization of groundbreaking "
+        "research in 3D reconstruction.\n"
+    )
+    assert enrich(_posting("Engineering Manager, Machine Learning", lead), NOW).areas == (
+        "cv",
+        "ml",
+    )
 
 
 def test_title_only_words_count_in_duties_but_everyday_words_do_not() -> None:

@@ -144,8 +144,10 @@ _DUTY_CUE = re.compile(
     re.I,
 )
 # How far after a cue the work is named: further on, a sentence drifts to lists of
-# domains and other teams' topics.
-_DUTY_WINDOW = re.compile(r"(?:[^\w\n]*\w+){1,12}")
+# domains and other teams' topics ("… across domains including vision, robotics").
+_DUTY_WINDOW = re.compile(
+    r"(?:[^\w\n]*(?!(?:across|including|range from|ranging from)\b)\w+){1,16}", re.I
+)
 
 
 def _role_text(text: str) -> tuple[str, str]:
