@@ -24,6 +24,7 @@ class Area:
     label: str
     parent: str | None
     synonyms: tuple[str, ...]
+    # Phrases that count in titles; those not also in ``everyday`` count in duties too.
     title_only: tuple[str, ...] = ()
     everyday: tuple[str, ...] = ()
 
