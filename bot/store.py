@@ -900,9 +900,12 @@ class Store:
         for chunk in _chunks(sorted(keys), 400):
             pairs = ",".join("(?, ?)" for _ in chunk)
             params = [value for pair in chunk for value in pair]
+            # A join on the list of keys, not "(company_key, title_key) in (values ...)":
+            # SQLite answers that form by scanning every posting; the join searches the
+            # index once per key.
             for row in self.db.query(
-                f"select * from postings where (company_key, title_key) in (values {pairs})"
-                " order by id",
+                f"select p.* from (values {pairs}) as k join postings p"
+                " on p.company_key = k.column1 and p.title_key = k.column2 order by p.id",
                 params,
             ):
                 key = (row["company_key"], row["title_key"])

@@ -225,3 +225,27 @@ def test_batch_ingest_stores_exactly_what_one_by_one_ingest_stores(before, batch
     finally:
         one_by_one.close()
         batched.close()
+
+
+def test_ingest_looks_postings_up_by_index_never_by_scanning_them(store: Store, now) -> None:
+    # "Near-duplicate lookup indexed, not a scan of all postings" (issue #8): every query
+    # a batch makes on the postings table searches an index, however big the table.
+    store.ingest(
+        [_posting(str(i), url=f"https://jobs.example/{i}") for i in range(30)], now, alert=True
+    )
+    statements: list[str] = []
+    store.db.conn.set_trace_callback(statements.append)
+    try:
+        batch = [
+            _posting("1"),
+            _posting("new", url="https://other.example/new", source="other"),
+            _posting("2", title="Applied Scientist Intern"),  # several near-duplicate keys
+        ]
+        store.ingest(batch, now, alert=True)
+    finally:
+        store.db.conn.set_trace_callback(None)
+    lookups = [s for s in statements if s.lstrip().lower().startswith("select") and "postings" in s]
+    assert len(lookups) >= 3  # identities, URLs, near-duplicate keys
+    for sql in lookups:
+        plan = " | ".join(row[3] for row in store.db.execute(f"explain query plan {sql}"))
+        assert "SCAN postings" not in plan and "SCAN p " not in f"{plan} ", (sql, plan)
