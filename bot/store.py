@@ -233,7 +233,21 @@ def m004_alerts_that_stay_true(db: Database) -> None:
     )
 
 
-SCHEMA_VERSION = 4
+@migrations()
+def m005_edit_due_index_partial(db: Database) -> None:
+    """Index only the deliveries an edit concerns: nearly every row's ``edit_due`` is null.
+
+    Every alert queued paid for an entry in the full index; the partial one still answers
+    ``edit_due = 1`` (which implies ``is not null``) by index.
+    """
+    db.execute("drop index if exists idx_deliveries_edit_due")
+    db.execute(
+        "create index idx_deliveries_edit_due on deliveries (edit_due)"
+        " where edit_due is not null"
+    )
+
+
+SCHEMA_VERSION = 5
 
 
 # ---------------------------------------------------------------- values

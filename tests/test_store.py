@@ -249,3 +249,48 @@ def test_ingest_looks_postings_up_by_index_never_by_scanning_them(store: Store, 
     for sql in lookups:
         plan = " | ".join(row[3] for row in store.db.execute(f"explain query plan {sql}"))
         assert "SCAN postings" not in plan and "SCAN p " not in f"{plan} ", (sql, plan)
+
+
+def test_a_version_4_database_gets_the_partial_edit_index_and_keeps_its_rows(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v4.db"
+    old = Database(path)
+    migrations.apply(old, stop_before="m005_edit_due_index_partial")
+    stamp = "2026-11-01T00:00:00.000000+00:00"
+    for posting_id in (1, 2):
+        old.table("postings").insert(
+            {"id": posting_id, "source": "feed", "external_id": str(posting_id)}
+            | {"title": "ML Intern", "first_seen_at": stamp, "last_seen_at": stamp}
+        )
+    old.table("subscriptions").insert(
+        {"id": 1, "platform": "console", "workspace": "w", "channel": "c"}
+        | {"filter": "{}", "mode": "instant", "created_at": stamp}
+    )
+    # A sent alert waiting for an edit, and one that never needed any (edit_due null).
+    for posting_id, edit_due in ((1, 1), (2, None)):
+        old.table("deliveries").insert(
+            {"subscription_id": 1, "posting_id": posting_id, "kind": "instant"}
+            | {"status": "sent", "edit_due": edit_due, "message_ref": "m", "shown": "[]"}
+        )
+    old.close()
+
+    store = Store.open(path)
+    assert store.schema_version() == SCHEMA_VERSION
+    assert store.db.execute("select count(*) from deliveries").fetchone()[0] == 2
+    [index_sql] = [
+        row[0]
+        for row in store.db.execute(
+            "select sql from sqlite_master where name = 'idx_deliveries_edit_due'"
+        )
+    ]
+    assert "where edit_due is not null" in index_sql.lower()
+    assert [d.posting.id for d in store.due_edits()] == [1]
+    plan = " | ".join(
+        row[3]
+        for row in store.db.execute(
+            "explain query plan select id from deliveries d where d.edit_due = 1"
+        )
+    )
+    assert "USING INDEX idx_deliveries_edit_due" in plan or "USING COVERING INDEX" in plan
+    store.close()
