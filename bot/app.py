@@ -254,6 +254,8 @@ class JobBot:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll, deliver and send digests on schedule until ``stop`` is set."""
+        # A poll's commits no longer wait for WAL checkpoints: a thread does them.
+        self.store.checkpoint_in_background()
         # In the background: polls, chat and Ctrl-C go on while the processes start.
         workers = asyncio.create_task(self.start_ingest_workers(), name="ingest-workers")
         scheduler = AsyncIOScheduler(timezone="UTC")

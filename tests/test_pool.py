@@ -265,6 +265,7 @@ async def test_run_starts_the_workers_when_the_bot_starts(
         pool = bot.poller.pool
         await _run_briefly(bot, lambda: pool._warming and all(job.done() for job in pool._warming))
         assert pool._executor is not None  # started with the bot, not at a big body
+        assert bot.store._checkpointer is not None  # and WAL checkpoints in a thread
         assert all(job.done() and not job.cancelled() for job in pool._warming)
     finally:
         await bot.aclose()

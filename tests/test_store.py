@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -294,3 +297,34 @@ def test_a_version_4_database_gets_the_partial_edit_index_and_keeps_its_rows(
     )
     assert "USING INDEX idx_deliveries_edit_due" in plan or "USING COVERING INDEX" in plan
     store.close()
+
+
+def test_background_checkpoints_copy_the_wal_and_stop_with_the_store(tmp_path: Path, now) -> None:
+    assert not Store.memory().checkpoint_in_background()  # no WAL in memory
+    store = Store.open(tmp_path / "bg.db")
+    assert store.checkpoint_in_background() and store.checkpoint_in_background()
+    checkpointer = store._checkpointer
+    assert checkpointer is not None and checkpointer._thread.is_alive()
+    assert store.db.execute("pragma wal_autocheckpoint").fetchone()[0] > 1000
+    for i in range(20):
+        with store.transaction():
+            store.ingest([_posting(str(i), url=f"https://jobs.example/{i}")], now, alert=True)
+    # The thread copies what was committed into the database file, without the writer's
+    # help (its own checkpoint waits for 10,000 pages): read the file alone, not the WAL.
+    in_file = 0
+    for _ in range(100):
+        with contextlib.suppress(sqlite3.Error):  # the tables may not be copied yet
+            file_only = sqlite3.connect(f"file:{tmp_path / 'bg.db'}?immutable=1", uri=True)
+            try:
+                in_file = file_only.execute("select count(*) from postings").fetchone()[0]
+            finally:
+                file_only.close()
+        if in_file == 20:
+            break
+        time.sleep(0.05)
+    assert in_file == 20
+    store.close()
+    assert not checkpointer._thread.is_alive()
+    again = Store.open(tmp_path / "bg.db")
+    assert again.db.execute("select count(*) from postings").fetchone()[0] == 20
+    again.close()
