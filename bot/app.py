@@ -233,6 +233,20 @@ class JobBot:
             self._record(report)
         return reports
 
+    async def start_ingest_workers(self) -> None:
+        """Start the ingest worker processes and wait until they are warm (``jobbot run``).
+
+        Only when there is something for them to do: ``ingest_workers`` above one and an
+        enabled source. A long-running bot pays their start (about a second) once, here,
+        not in the middle of its first big poll; a one-off command never calls this and
+        starts them only if a big body comes.
+        """
+        if self.poller.pool.parallel and any(s.enabled for s in self.store.sources()):
+            try:
+                await self.poller.pool.ready()
+            except Exception as error:  # the edge: polls start them again if they need them
+                log.warning("ingest workers did not start: %s: %s", type(error).__name__, error)
+
     def _spawn(self, coro: Coroutine[object, None, object]) -> None:
         task = asyncio.ensure_future(coro)
         self._background.add(task)
@@ -240,6 +254,10 @@ class JobBot:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll, deliver and send digests on schedule until ``stop`` is set."""
+        # A poll's commits no longer wait for WAL checkpoints: a thread does them.
+        self.store.checkpoint_in_background()
+        # In the background: polls, chat and Ctrl-C go on while the processes start.
+        workers = asyncio.create_task(self.start_ingest_workers(), name="ingest-workers")
         scheduler = AsyncIOScheduler(timezone="UTC")
         tick = timedelta(seconds=POLL_TICK_SECONDS)
         job_options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
@@ -293,6 +311,10 @@ class JobBot:
                 with suppress(Exception):
                     await service.close()
             await _cancel_all([*self._in_flight.values(), *self._background])
+            # Not cancelled: a start under way in its thread would outlive the task, and
+            # its processes the pool's close. It ends within a second or two.
+            with suppress(Exception):
+                await workers
         if failures:
             raise failures[0]
 

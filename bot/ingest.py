@@ -21,6 +21,11 @@ __all__ = ["PollReport", "Poller", "failure_backoff"]
 
 log = logging.getLogger("jobbot.poll")
 BACKOFF_CEILING = timedelta(hours=6)
+# Sources fetched and handed to the workers ahead of the one being stored, per worker.
+# Storing, matching and queueing one source keeps the bot's process busy while the others
+# are parsed: with a short queue the workers run dry whenever that takes longer than usual
+# (a big backlog, a busy machine). Each one waiting holds its body and postings in memory.
+AHEAD_PER_WORKER = 6
 
 
 def failure_backoff(interval_s: int, failures: int, retry_after: float | None) -> timedelta:
@@ -88,9 +93,9 @@ class Poller:
         """Poll these sources once each, storing their postings in this order.
 
         In one process, one after another. With worker processes, the next few sources
-        are fetched, parsed and enriched while this one's postings are stored, matched and
-        queued; the order of storing (which of two copies of a posting counts as the
-        duplicate) stays the order given.
+        (``AHEAD_PER_WORKER`` per worker) are fetched, parsed and enriched while this
+        one's postings are stored, matched and queued; the order of storing (which of two
+        copies of a posting counts as the duplicate) stays the order given.
         """
         if not self.pool.parallel:
             return [await self.poll(name) for name in names]
@@ -99,7 +104,7 @@ class Poller:
         reports: list[PollReport] = []
         try:
             while True:
-                while len(ahead) < 2 * self.pool.workers:
+                while len(ahead) < AHEAD_PER_WORKER * self.pool.workers:
                     name = next(waiting, None)
                     if name is None:
                         break

@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from multiprocessing.context import BaseContext
@@ -98,8 +98,9 @@ class EnrichPool:
     """Parse and enrich polled records, in worker processes when that pays.
 
     ``workers`` is the ``ingest_workers`` setting resolved: 1 runs everything in the
-    calling process. The processes start at the first big body (a bot whose feeds are all
-    small never starts them) or with ``start``, and stay until ``close``.
+    calling process. The processes start with ``ready`` (a running bot calls it when it
+    starts), ``start``, or else at the first big body (a one-off poll whose feeds are all
+    small never starts them), and stay until ``close``.
     """
 
     def __init__(
@@ -113,6 +114,11 @@ class EnrichPool:
         self.min_bytes = min_bytes
         self.min_records = min_records
         self._executor: ProcessPoolExecutor | None = None
+        # One job per worker, submitted at start: done when that worker is up and warm.
+        self._warming: list[Future[int]] = []
+        # Processes may start in a thread (``ready``, ``_submit``) while the event loop
+        # goes on: one executor, started once, whichever thread asks first.
+        self._lock = threading.Lock()
 
     @property
     def parallel(self) -> bool:
@@ -144,7 +150,9 @@ class EnrichPool:
         now: datetime,
     ) -> list[Posting]:
         loop = asyncio.get_running_loop()
-        executor = self._start()
+        executor: Executor | None = self._executor
+        if executor is None:  # started in a thread: the fork server may take a second
+            executor = await asyncio.to_thread(self._start)
         try:
             postings, failure = await loop.run_in_executor(
                 executor, _work, kind, body, list(records), spec, now
@@ -165,7 +173,22 @@ class EnrichPool:
         if self.parallel:
             self._start()
 
+    async def ready(self) -> None:
+        """Start the worker processes (if parallel) and wait until each has warmed up.
+
+        Starting a process waits for the fork server (a second or so the first time), so
+        it happens in a thread: the event loop goes on serving polls and chat meanwhile.
+        """
+        if not self.parallel:
+            return
+        await asyncio.to_thread(self._start)
+        await asyncio.gather(*(asyncio.wrap_future(job) for job in self._warming))
+
     def _start(self) -> Executor:
+        with self._lock:
+            return self._start_locked()
+
+    def _start_locked(self) -> Executor:
         if self._executor is None:
             # forkserver where there is one: workers start from a clean process, not a copy
             # of the running bot with its threads, sockets and database handle.
@@ -184,18 +207,19 @@ class EnrichPool:
                 initargs=(os.getpid(),),
             )
             # The executor starts a process per job waiting: these start them all now.
-            for _ in range(self.workers):
-                self._executor.submit(os.getpid)
+            self._warming = [self._executor.submit(os.getpid) for _ in range(self.workers)]
             log.info("started %d ingest worker processes", self.workers)
         return self._executor
 
     def _discard(self) -> None:
-        executor, self._executor = self._executor, None
+        with self._lock:
+            executor, self._executor, self._warming = self._executor, None, []
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         """Stop the worker processes (work not yet started is dropped)."""
-        executor, self._executor = self._executor, None
+        with self._lock:  # after a start under way in another thread, not before it
+            executor, self._executor, self._warming = self._executor, None, []
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -233,7 +234,23 @@ def m004_alerts_that_stay_true(db: Database) -> None:
     )
 
 
-SCHEMA_VERSION = 4
+@migrations()
+def m005_edit_due_index_partial(db: Database) -> None:
+    """Index only the deliveries an edit concerns: nearly every row's ``edit_due`` is null.
+
+    Every alert queued paid for an entry in the full index; the partial one still answers
+    ``edit_due = 1`` (which implies ``is not null``) by index.
+    """
+    db.execute("drop index if exists idx_deliveries_edit_due")
+    db.execute(
+        "create index idx_deliveries_edit_due on deliveries (edit_due) where edit_due is not null"
+    )
+
+
+SCHEMA_VERSION = 5
+# WAL pages after which the writer checkpoints itself when a background thread should have
+# (SQLite's default is 1000; see Store.checkpoint_in_background).
+WAL_BACKSTOP_PAGES = 10_000
 
 
 # ---------------------------------------------------------------- values
@@ -559,11 +576,49 @@ def _source_from(row: dict[str, Any]) -> SourceState:
 # ---------------------------------------------------------------- the store
 
 
+class _Checkpointer:
+    """Copies committed pages from the WAL into the database file, in a thread of its own.
+
+    SQLite's automatic checkpoint runs inside the commit that crosses its threshold, so
+    the writer (a poll storing its postings) waits for the copy and its fsync. A passive
+    checkpoint from a second connection does the same work beside the writer instead; it
+    never blocks it, and the writer's own checkpoint stays as a backstop.
+    """
+
+    INTERVAL_S = 0.05
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="jobbot-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            conn = sqlite3.connect(self._path)
+        except sqlite3.Error:  # the writer's own checkpoints carry on
+            return
+        try:
+            while not self._stop.wait(self.INTERVAL_S):
+                try:
+                    conn.execute("pragma wal_checkpoint(passive)")
+                except sqlite3.Error:
+                    pass  # busy, or the file is gone: the next round or the writer does it
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        """End the thread (after its current checkpoint)."""
+        self._stop.set()
+        self._thread.join()
+
+
 class Store:
     """All persistent state. Open one per process; it is not shared across threads."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._checkpointer: _Checkpointer | None = None
         self.db.execute("pragma foreign_keys = on")
         self.db.execute("pragma busy_timeout = 5000")
         migrations.apply(self.db)
@@ -585,8 +640,28 @@ class Store:
         """A throwaway in-memory store, for tests and `jobbot classify`."""
         return cls(Database(memory=True))
 
+    def checkpoint_in_background(self) -> bool:
+        """Checkpoint the WAL from a thread beside the writer (a long-running bot).
+
+        The writer's automatic checkpoint is kept, with a higher threshold, in case the
+        thread falls behind. False for a database that has no WAL (in memory).
+        """
+        if self._checkpointer is None:
+            [(_, _, path)] = [
+                row for row in self.db.execute("pragma database_list") if row[1] == "main"
+            ]
+            mode = self.db.execute("pragma journal_mode").fetchone()[0]
+            if not path or mode != "wal":
+                return False
+            self.db.execute(f"pragma wal_autocheckpoint = {WAL_BACKSTOP_PAGES}")
+            self._checkpointer = _Checkpointer(path)
+        return True
+
     def close(self) -> None:
         """Checkpoint and close the database."""
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            checkpointer.stop()
         try:
             self.db.execute("pragma wal_checkpoint(truncate)")
         except sqlite3.Error:
@@ -900,9 +975,12 @@ class Store:
         for chunk in _chunks(sorted(keys), 400):
             pairs = ",".join("(?, ?)" for _ in chunk)
             params = [value for pair in chunk for value in pair]
+            # A join on the list of keys, not "(company_key, title_key) in (values ...)":
+            # SQLite answers that form by scanning every posting; the join searches the
+            # index once per key.
             for row in self.db.query(
-                f"select * from postings where (company_key, title_key) in (values {pairs})"
-                " order by id",
+                f"select p.* from (values {pairs}) as k join postings p"
+                " on p.company_key = k.column1 and p.title_key = k.column2 order by p.id",
                 params,
             ):
                 key = (row["company_key"], row["title_key"])

@@ -98,6 +98,8 @@ def _token_prior(token: str) -> float:
 
 # One accepted-degree set per distinct degree choice (there are few), not one per filter.
 _ACCEPTED: dict[frozenset[str], frozenset[str]] = {}
+# A small-dimension plan's name ("area+country") split into its dimensions, once.
+_PLAN_DIMS: dict[str, tuple[str, ...]] = {}
 
 
 def _padded(phrase: str) -> str:
@@ -428,16 +430,27 @@ class SubscriptionIndex:
         for plan, lists in (self._sure if sure else self._plans).items():
             if plan == "any":
                 keys: Iterable[_Key] = [()]
+            elif plan == "keyword" and len(lists) < 2 * view.text.count(" "):
+                # A long text has far more words and pairs than the plan has keys: look
+                # each key up in the text itself rather than build every pair of the text.
+                # A key is one normalised word or two joined by a space, and the text is
+                # normalised words joined by single spaces, padded: the key is one of the
+                # text's words or pairs exactly when " key " occurs in it.
+                text = view.text
+                keys = [key for key in lists if f" {key[0]} " in text]
             elif plan in ("company", "keyword"):
                 words = view.company_tokens if plan == "company" else view.tokens
-                # A long text has far more words than the plan has keys: look the keys up
-                # in the words rather than every word in the keys (same ids either way).
+                # Look the keys up in the words, or the words in the keys, whichever are
+                # fewer (same ids either way).
                 if len(words) > len(lists):
                     keys = [key for key in lists if key[0] in words]
                 else:
                     keys = [(w,) for w in words]
             else:
-                keys = product(*(view.keys(d) for d in plan.split("+")))
+                dims = _PLAN_DIMS.get(plan)
+                if dims is None:
+                    dims = _PLAN_DIMS[plan] = tuple(plan.split("+"))
+                keys = product(*[view.keys(d) for d in dims])
             for key in keys:
                 ids = lists.get(key)
                 if ids:

@@ -188,3 +188,18 @@ def test_index_files_subscriptions_under_their_most_selective_dimension() -> Non
     # A posting from another company in another country visits neither list.
     other = replace(POSTING, company="Google", countries=("US",), description="")
     assert index.candidates(other) == {4}
+
+
+def test_keywords_in_a_long_text_match_as_the_plain_loop_does() -> None:
+    # A text with far more words than the keyword plan has keys is searched key by key:
+    # a word inside another word ("learn"), a pair across a sentence ("ops learning") and
+    # a phrase that normalises to two words ("re search") count exactly as in the loop.
+    long_text = " ".join(["Research on speech-recognition, ML-Ops. Learning;"] * 30)
+    posting = replace(POSTING, description=long_text)
+    words = ["speech recognition", "ml ops", "learn", "learning", "ops learning", "ré-search"]
+    subs = [_sub(i + 1, Filter(keywords=(w,), internship="any")) for i, w in enumerate(words)]
+    index = SubscriptionIndex(subs)
+    expected = [s.id for s in subs if matches(s.filter, posting)]
+    assert [s.id for s in index.match(posting)] == expected == [1, 2, 4, 5]
+    short = replace(POSTING, title="Learn", description="")  # fewer words than keys
+    assert [s.id for s in index.match(short)] == [s.id for s in subs if matches(s.filter, short)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -220,3 +221,70 @@ def _alive(pid: int) -> bool:
     # A worker that exited stays a zombie until the fork server reaps it.
     status = Path(f"/proc/{pid}/status")
     return not (status.exists() and "zombie" in status.read_text())
+
+
+async def test_ready_starts_every_worker_warm_and_once() -> None:
+    pool = EnrichPool(2)
+    try:
+        await pool.ready()
+        executor = pool._executor
+        assert executor is not None
+        assert all(job.done() for job in pool._warming) and len(pool._warming) == 2
+        processes = list(executor._processes.values())
+        assert len(processes) == 2 and all(p.is_alive() for p in processes)
+        await pool.ready()  # already started: the same processes
+        assert pool._executor is executor
+        postings = await pool.parse_and_enrich(RssSource(), _big_feed(60), SPEC, NOW)
+        assert len(postings) == 60
+    finally:
+        pool.close()
+    assert pool._executor is None
+    await EnrichPool(1).ready()  # one process: nothing to start
+
+
+async def _run_briefly(bot: JobBot, until: Any) -> None:
+    stop = asyncio.Event()
+    running = asyncio.create_task(bot.run(stop))
+    try:
+        for _ in range(200):
+            if until():
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 20)
+
+
+async def test_run_starts_the_workers_when_the_bot_starts(
+    settings: Settings, feed_server: FeedServer
+) -> None:
+    feed_server.serve("/a.rss", (DATA / "feed_v1.rss").read_bytes())  # small: no offload
+    bot = build(replace(settings, ingest_workers=2), clock=lambda: NOW)
+    try:
+        bot.store.upsert_source("a", "rss", feed_server.url("/a.rss"), 600, now=NOW)
+        pool = bot.poller.pool
+        await _run_briefly(bot, lambda: pool._warming and all(job.done() for job in pool._warming))
+        assert pool._executor is not None  # started with the bot, not at a big body
+        assert bot.store._checkpointer is not None  # and WAL checkpoints in a thread
+        assert all(job.done() and not job.cancelled() for job in pool._warming)
+    finally:
+        await bot.aclose()
+    assert bot.poller.pool._executor is None
+
+
+async def test_no_workers_without_an_enabled_source_or_for_a_one_off_poll(
+    settings: Settings, feed_server: FeedServer
+) -> None:
+    feed_server.serve("/a.rss", (DATA / "feed_v1.rss").read_bytes())
+    bot = build(replace(settings, ingest_workers=2), clock=lambda: NOW)
+    try:
+        bot.store.upsert_source("a", "rss", feed_server.url("/a.rss"), 600, now=NOW)
+        # `poll --once`: small feeds are parsed here and no process starts.
+        [report] = await bot.poll_all()
+        assert report.ok and report.new == 0 and report.seen > 0
+        assert bot.poller.pool._executor is None
+        assert bot.store.remove_source("a")
+        await bot.start_ingest_workers()  # no source: nothing to start
+        assert bot.poller.pool._executor is None
+    finally:
+        await bot.aclose()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -225,3 +228,103 @@ def test_batch_ingest_stores_exactly_what_one_by_one_ingest_stores(before, batch
     finally:
         one_by_one.close()
         batched.close()
+
+
+def test_ingest_looks_postings_up_by_index_never_by_scanning_them(store: Store, now) -> None:
+    # "Near-duplicate lookup indexed, not a scan of all postings" (issue #8): every query
+    # a batch makes on the postings table searches an index, however big the table.
+    store.ingest(
+        [_posting(str(i), url=f"https://jobs.example/{i}") for i in range(30)], now, alert=True
+    )
+    statements: list[str] = []
+    store.db.conn.set_trace_callback(statements.append)
+    try:
+        batch = [
+            _posting("1"),
+            _posting("new", url="https://other.example/new", source="other"),
+            _posting("2", title="Applied Scientist Intern"),  # several near-duplicate keys
+        ]
+        store.ingest(batch, now, alert=True)
+    finally:
+        store.db.conn.set_trace_callback(None)
+    lookups = [s for s in statements if s.lstrip().lower().startswith("select") and "postings" in s]
+    assert len(lookups) >= 3  # identities, URLs, near-duplicate keys
+    for sql in lookups:
+        plan = " | ".join(row[3] for row in store.db.execute(f"explain query plan {sql}"))
+        assert "SCAN postings" not in plan and "SCAN p " not in f"{plan} ", (sql, plan)
+
+
+def test_a_version_4_database_gets_the_partial_edit_index_and_keeps_its_rows(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v4.db"
+    old = Database(path)
+    migrations.apply(old, stop_before="m005_edit_due_index_partial")
+    stamp = "2026-11-01T00:00:00.000000+00:00"
+    for posting_id in (1, 2):
+        old.table("postings").insert(
+            {"id": posting_id, "source": "feed", "external_id": str(posting_id)}
+            | {"title": "ML Intern", "first_seen_at": stamp, "last_seen_at": stamp}
+        )
+    old.table("subscriptions").insert(
+        {"id": 1, "platform": "console", "workspace": "w", "channel": "c"}
+        | {"filter": "{}", "mode": "instant", "created_at": stamp}
+    )
+    # A sent alert waiting for an edit, and one that never needed any (edit_due null).
+    for posting_id, edit_due in ((1, 1), (2, None)):
+        old.table("deliveries").insert(
+            {"subscription_id": 1, "posting_id": posting_id, "kind": "instant"}
+            | {"status": "sent", "edit_due": edit_due, "message_ref": "m", "shown": "[]"}
+        )
+    old.close()
+
+    store = Store.open(path)
+    assert store.schema_version() == SCHEMA_VERSION
+    assert store.db.execute("select count(*) from deliveries").fetchone()[0] == 2
+    [index_sql] = [
+        row[0]
+        for row in store.db.execute(
+            "select sql from sqlite_master where name = 'idx_deliveries_edit_due'"
+        )
+    ]
+    assert "where edit_due is not null" in index_sql.lower()
+    assert [d.posting.id for d in store.due_edits()] == [1]
+    plan = " | ".join(
+        row[3]
+        for row in store.db.execute(
+            "explain query plan select id from deliveries d where d.edit_due = 1"
+        )
+    )
+    assert "USING INDEX idx_deliveries_edit_due" in plan or "USING COVERING INDEX" in plan
+    store.close()
+
+
+def test_background_checkpoints_copy_the_wal_and_stop_with_the_store(tmp_path: Path, now) -> None:
+    assert not Store.memory().checkpoint_in_background()  # no WAL in memory
+    store = Store.open(tmp_path / "bg.db")
+    assert store.checkpoint_in_background() and store.checkpoint_in_background()
+    checkpointer = store._checkpointer
+    assert checkpointer is not None and checkpointer._thread.is_alive()
+    assert store.db.execute("pragma wal_autocheckpoint").fetchone()[0] > 1000
+    for i in range(20):
+        with store.transaction():
+            store.ingest([_posting(str(i), url=f"https://jobs.example/{i}")], now, alert=True)
+    # The thread copies what was committed into the database file, without the writer's
+    # help (its own checkpoint waits for 10,000 pages): read the file alone, not the WAL.
+    in_file = 0
+    for _ in range(100):
+        with contextlib.suppress(sqlite3.Error):  # the tables may not be copied yet
+            file_only = sqlite3.connect(f"file:{tmp_path / 'bg.db'}?immutable=1", uri=True)
+            try:
+                in_file = file_only.execute("select count(*) from postings").fetchone()[0]
+            finally:
+                file_only.close()
+        if in_file == 20:
+            break
+        time.sleep(0.05)
+    assert in_file == 20
+    store.close()
+    assert not checkpointer._thread.is_alive()
+    again = Store.open(tmp_path / "bg.db")
+    assert again.db.execute("select count(*) from postings").fetchone()[0] == 20
+    again.close()

@@ -105,9 +105,10 @@ class RssSource:
             raise ParseError(source, "feed contains NUL bytes (binary data, not XML)")
         try:
             parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
-        except (UnicodeError, LookupError) as error:
+        except (UnicodeError, LookupError, ValueError) as error:
             # feedparser's own encoding fallback can still fail on a stray byte in the
-            # XML declaration; that is a broken body, not a crash.
+            # XML declaration, and its strict parser on a stray byte before the root
+            # (a ValueError from inside it); that is a broken body, not a crash.
             raise ParseError(source, f"feed cannot be decoded: {error}") from error
         entries = parsed.get("entries") or []
         if parsed.get("bozo"):
