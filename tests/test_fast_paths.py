@@ -239,3 +239,11 @@ def test_places_read_from_the_segment_cache_are_what_a_fresh_read_gives() -> Non
     assert read() == cached
     gazetteer._segment_hits.clear()
     assert read() == cached
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+@MANY
+def test_ascii_keys_are_what_the_word_pattern_gives(value: str) -> None:
+    lowered = value.lower()
+    expected = " ".join(text._NON_WORD.sub(" ", lowered).replace("_", " ").split())
+    assert text.normalise_key(value) == expected

@@ -137,14 +137,16 @@ def clean_inline(value: str) -> str:
 
 
 _NON_WORD = re.compile(r"[^\w]+")
+# In ASCII a word character is a letter, a digit or "_" (which becomes a space as well):
+# a translation table does what the pattern and the replace do, several times faster.
+_ASCII_NON_WORD = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 
 
 def normalise_key(value: str) -> str:
     """A comparison key: case-folded, accents removed, punctuation collapsed to spaces."""
     if value.isascii():
         # The common case, and the same answer: ASCII has nothing to decompose or strip.
-        stripped = value.lower()
-    else:
-        decomposed = unicodedata.normalize("NFKD", value.casefold())
-        stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        return " ".join(value.lower().translate(_ASCII_NON_WORD).split())
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(_NON_WORD.sub(" ", stripped).replace("_", " ").split())
