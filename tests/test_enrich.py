@@ -195,6 +195,9 @@ def test_full_time_roles_that_mention_interns_are_not_internships() -> None:
         ("Microsoft Research Internships", False, False),
         ("Openings: Intern students on AI Infrastructure", False, True),
         ("Research Intern, Summer 2026", None, True),
+        ("Head of Machine Learning - Parallel Domain", None, True),
+        ("Vice President, Translational Data Science", None, True),
+        ("Coordinator of Research Computing", None, True),
     ],
 )
 def test_looks_like_posting(title: str, hint: bool | None, expected: bool) -> None:

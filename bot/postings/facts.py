@@ -303,7 +303,9 @@ _NEWS_TITLE = re.compile(
 _ROLE_TITLE = re.compile(
     r"\b(intern|internship|engineer|scientist|researcher|developer|analyst|student|fellow|"
     r"fellowship|postdoc|manager|designer|architect|specialist|associate|position|job|lead|"
-    r"director|professor|assistant|residency|placement|co-?op|trainee)\b",
+    r"director|professor|assistant|residency|placement|co-?op|trainee|head of|chief|"
+    r"vice president|officer|coordinator|consultant|technician|administrator|programmer|"
+    r"lecturer)\b",
     re.I,
 )
 
