@@ -586,6 +586,8 @@ class _Checkpointer:
     """
 
     INTERVAL_S = 0.05
+    # With nothing new in the WAL (an idle bot), look again only this often.
+    IDLE_INTERVAL_S = 1.0
 
     def __init__(self, path: str) -> None:
         self._path = path
@@ -598,12 +600,16 @@ class _Checkpointer:
             conn = sqlite3.connect(self._path)
         except sqlite3.Error:  # the writer's own checkpoints carry on
             return
+        interval, seen = self.INTERVAL_S, -1
         try:
-            while not self._stop.wait(self.INTERVAL_S):
+            while not self._stop.wait(interval):
                 try:
-                    conn.execute("pragma wal_checkpoint(passive)")
+                    _, in_log, _ = conn.execute("pragma wal_checkpoint(passive)").fetchone()
                 except sqlite3.Error:
-                    pass  # busy, or the file is gone: the next round or the writer does it
+                    continue  # busy, or the file is gone: the next round or the writer does it
+                # The WAL grew since the last look: the writer is busy, keep up with it.
+                interval = self.INTERVAL_S if in_log != seen else self.IDLE_INTERVAL_S
+                seen = in_log
         finally:
             conn.close()
 
