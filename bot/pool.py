@@ -119,6 +119,7 @@ class EnrichPool:
         # Processes may start in a thread (``ready``, ``_submit``) while the event loop
         # goes on: one executor, started once, whichever thread asks first.
         self._lock = threading.Lock()
+        self._closed = False
 
     @property
     def parallel(self) -> bool:
@@ -189,6 +190,10 @@ class EnrichPool:
             return self._start_locked()
 
     def _start_locked(self) -> Executor:
+        if self._closed:
+            # A poll still starting them in its thread when the bot closed its pool: no
+            # processes may start after ``close`` (nothing would stop them).
+            raise RuntimeError("the ingest worker pool is closed")
         if self._executor is None:
             # forkserver where there is one: workers start from a clean process, not a copy
             # of the running bot with its threads, sockets and database handle.
@@ -218,8 +223,9 @@ class EnrichPool:
             executor.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
-        """Stop the worker processes (work not yet started is dropped)."""
+        """Stop the worker processes (work not yet started is dropped); none start after."""
         with self._lock:  # after a start under way in another thread, not before it
             executor, self._executor, self._warming = self._executor, None, []
+            self._closed = True
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)

@@ -8,6 +8,7 @@ values out) so that a PostgreSQL store could implement it beside this one.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import sys
 import threading
@@ -38,6 +39,8 @@ __all__ = [
     "migrations",
     "shown_state",
 ]
+
+log = logging.getLogger("jobbot.store")
 
 DeliveryKind = Literal["instant", "digest"]
 migrations = Migrations("jobbot")
@@ -236,15 +239,14 @@ def m004_alerts_that_stay_true(db: Database) -> None:
 
 @migrations()
 def m005_edit_due_index_partial(db: Database) -> None:
-    """Index only the deliveries an edit concerns: nearly every row's ``edit_due`` is null.
+    """Index only the deliveries waiting for an edit (``edit_due = 1``), a handful at a time.
 
-    Every alert queued paid for an entry in the full index; the partial one still answers
-    ``edit_due = 1`` (which implies ``is not null``) by index.
+    Every alert queued paid for an entry in the full index, though nearly every row's
+    ``edit_due`` is null (never changed) or 0 (edited); the one query that reads it asks
+    for ``edit_due = 1``, which the partial index answers.
     """
     db.execute("drop index if exists idx_deliveries_edit_due")
-    db.execute(
-        "create index idx_deliveries_edit_due on deliveries (edit_due) where edit_due is not null"
-    )
+    db.execute("create index idx_deliveries_edit_due on deliveries (edit_due) where edit_due = 1")
 
 
 SCHEMA_VERSION = 5
@@ -590,28 +592,32 @@ class _Checkpointer:
     IDLE_INTERVAL_S = 1.0
 
     def __init__(self, path: str) -> None:
-        self._path = path
+        # Opened here, not in the thread: a database it cannot open raises to the caller,
+        # which then keeps the writer's own checkpoints as they were.
+        self._conn = sqlite3.connect(path, check_same_thread=False)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="jobbot-checkpoint", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        try:
-            conn = sqlite3.connect(self._path)
-        except sqlite3.Error:  # the writer's own checkpoints carry on
-            return
-        interval, seen = self.INTERVAL_S, -1
+        interval, seen, failing = self.INTERVAL_S, -1, False
         try:
             while not self._stop.wait(interval):
                 try:
-                    _, in_log, _ = conn.execute("pragma wal_checkpoint(passive)").fetchone()
-                except sqlite3.Error:
-                    continue  # busy, or the file is gone: the next round or the writer does it
+                    row = self._conn.execute("pragma wal_checkpoint(passive)").fetchone()
+                except sqlite3.Error as error:
+                    if not failing:  # once per run of failures, not every 50 ms
+                        log.warning(
+                            "background checkpoint failed (the writer's own go on): %s", error
+                        )
+                    failing = True
+                    continue
+                failing = False
                 # The WAL grew since the last look: the writer is busy, keep up with it.
-                interval = self.INTERVAL_S if in_log != seen else self.IDLE_INTERVAL_S
-                seen = in_log
+                interval = self.INTERVAL_S if row[1] != seen else self.IDLE_INTERVAL_S
+                seen = row[1]
         finally:
-            conn.close()
+            self._conn.close()
 
     def stop(self) -> None:
         """End the thread (after its current checkpoint)."""
@@ -659,8 +665,14 @@ class Store:
             mode = self.db.execute("pragma journal_mode").fetchone()[0]
             if not path or mode != "wal":
                 return False
+            try:
+                checkpointer = _Checkpointer(path)
+            except sqlite3.Error as error:
+                log.warning("no background checkpoints (the writer's own go on): %s", error)
+                return False
+            # The writer still checkpoints, later, should the thread fall behind.
             self.db.execute(f"pragma wal_autocheckpoint = {WAL_BACKSTOP_PAGES}")
-            self._checkpointer = _Checkpointer(path)
+            self._checkpointer = checkpointer
         return True
 
     def close(self) -> None:

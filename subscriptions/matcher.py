@@ -98,6 +98,9 @@ def _token_prior(token: str) -> float:
 
 # One accepted-degree set per distinct degree choice (there are few), not one per filter.
 _ACCEPTED: dict[frozenset[str], frozenset[str]] = {}
+# Up to this many keyword keys, each is looked up in a posting's text; beyond, the text's
+# words and pairs are built once (each look-up reads the whole text).
+_SCAN_KEYS = 32
 # A small-dimension plan's name ("area+country") split into its dimensions, once.
 _PLAN_DIMS: dict[str, tuple[str, ...]] = {}
 
@@ -430,9 +433,9 @@ class SubscriptionIndex:
         for plan, lists in (self._sure if sure else self._plans).items():
             if plan == "any":
                 keys: Iterable[_Key] = [()]
-            elif plan == "keyword" and len(lists) < 2 * view.text.count(" "):
-                # A long text has far more words and pairs than the plan has keys: look
-                # each key up in the text itself rather than build every pair of the text.
+            elif plan == "keyword" and len(lists) <= _SCAN_KEYS:
+                # A few keys: look each one up in the text itself rather than build every
+                # word pair of a long text (each look-up reads the text, so only a few).
                 # A key is one normalised word or two joined by a space, and the text is
                 # normalised words joined by single spaces, padded: the key is one of the
                 # text's words or pairs exactly when " key " occurs in it.

@@ -288,7 +288,25 @@ def test_title_only_words_count_in_duties_but_everyday_words_do_not() -> None:
     built = "We're looking for an engineer who wants to build AI-powered production systems.\n"
     assert enrich(_posting("Software Development Engineer", built), NOW).areas == ("ml",)
     served = "You will develop deep expertise in HPC and AI workloads.\n"
-    assert enrich(_posting("Workloads Team Lead", served), NOW).areas == ()
+    assert enrich(_posting("Software Engineer", served), NOW).areas == ()
+
+
+def test_duties_read_as_pages_write_them() -> None:
+    # Typographic apostrophes, as most pages have them.
+    curly = "### What You’ll Do\n* Train speech recognition models\n"
+    assert enrich(_posting("Research Intern, NLP", curly), NOW).areas == ("nlp", "speech")
+    assert enrich(_posting("Research Intern, NLP", "You’ll train ASR models.\n"), NOW).areas == (
+        "nlp",
+        "speech",
+    )
+    roles = "**Roles and Responsibilities**\n* Build ranking models\n"
+    assert enrich(_posting("ML Engineer", roles), NOW).areas == ("ir", "ml")
+    # A window never ends inside a hyphenated word: "robot-assisted" is not robotics.
+    long = (
+        "You will build tools that help surgeons in busy hospitals plan and rehearse each "
+        "single step of robot-assisted surgery with machine learning.\n"
+    )
+    assert enrich(_posting("Software Engineer", long), NOW).areas == ("ml",)
 
 
 def test_a_bonus_section_is_a_wish_list_not_the_work() -> None:
@@ -312,6 +330,8 @@ def test_chinese_and_japanese_area_phrases_match_inside_running_text() -> None:
     }
     assert taxonomy.find("音メディアを対象とした信号処理，機械学習") == {"speech", "ml"}
     assert taxonomy.find_in_title("AI应用研发工程师") == {"ml"}
+    # A Chinese phrase may touch a Latin word too: "AI大模型" is an AI large model.
+    assert taxonomy.find("熟悉AI大模型和3D计算机视觉") == {"llm", "cv"}
     # A Latin word still needs its own boundaries: "xml" is not "ml".
     assert taxonomy.find("xml and html") == set()
 

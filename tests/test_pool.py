@@ -107,6 +107,10 @@ def test_small_bodies_stay_in_this_process_and_close_stops_the_workers() -> None
     assert pool._executor is None
     assert all(not process.is_alive() for process in processes)
     pool.close()  # twice is harmless
+    # A poll still starting processes in its thread when the pool closed starts none.
+    with pytest.raises(RuntimeError, match="closed"):
+        pool.start()
+    assert pool._executor is None
 
 
 def _postings_table(bot: JobBot) -> list[dict[str, Any]]:

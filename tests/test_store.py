@@ -287,7 +287,7 @@ def test_a_version_4_database_gets_the_partial_edit_index_and_keeps_its_rows(
             "select sql from sqlite_master where name = 'idx_deliveries_edit_due'"
         )
     ]
-    assert "where edit_due is not null" in index_sql.lower()
+    assert "where edit_due = 1" in index_sql.lower()
     assert [d.posting.id for d in store.due_edits()] == [1]
     plan = " | ".join(
         row[3]
@@ -295,7 +295,7 @@ def test_a_version_4_database_gets_the_partial_edit_index_and_keeps_its_rows(
             "explain query plan select id from deliveries d where d.edit_due = 1"
         )
     )
-    assert "USING INDEX idx_deliveries_edit_due" in plan or "USING COVERING INDEX" in plan
+    assert "idx_deliveries_edit_due" in plan
     store.close()
 
 

@@ -131,6 +131,7 @@ _BODY_MENTIONS = 1
 _DUTY_HEADING = re.compile(
     r"^[\s#*_>-]*(?:key |main |your |job |the )?(?:responsibilities|duties|tasks|"
     r"what you(?:'ll| will) (?:do|be doing|work on)|(?:the |your |this )?role(?: description)?|"
+    r"roles? (?:and|&) responsibilities|"
     r"about the (?:role|internship|position|project)|in this role|project description|"
     r"(?:fields|areas|topics) of research|research (?:topics|areas|directions|projects)|"
     r"(?:types of |available |example |intern |internship )?projects)\b",
@@ -144,8 +145,9 @@ _DUTY_CUE = re.compile(
 )
 # How far after a cue the work is named: further on, a sentence drifts to lists of
 # domains and other teams' topics ("… across domains including vision, robotics").
+# (A hyphenated word counts as one: a window never ends inside "robot-assisted".)
 _DUTY_WINDOW = re.compile(
-    r"(?:[^\w\n]*(?!(?:across|including|range from|ranging from)\b)\w+){1,16}"
+    r"(?:\W*(?!(?:across|including|range from|ranging from)\b)\w+(?:-\w+)*){1,16}"
 )
 
 
@@ -167,6 +169,8 @@ def _role_text(text: str) -> tuple[str, str]:
     for line in text.splitlines():
         if not line:
             continue
+        # Typographic apostrophes, as most pages write them: "What You’ll Do".
+        line = line.replace("’", "'")
         boilerplate = _BOILERPLATE_HEADING.match(line) is not None
         if boilerplate or _HEADING.match(line):
             skipping = boilerplate

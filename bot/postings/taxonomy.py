@@ -164,39 +164,38 @@ def _build(data: dict[str, dict[str, object]]) -> Taxonomy:
     )
 
 
-# Where an area phrase may start and end (see _compile). Chinese and Japanese write no
-# spaces between words, so a phrase may touch their characters ("机器学习方向", "AI应用");
-# it may not run into a letter or digit of another script's word.
-_WORD_NOT_CJK = r"[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]"
-PHRASE_START = rf"(?<!{_WORD_NOT_CJK})(?<!non-)"
-PHRASE_END = rf"(?!{_WORD_NOT_CJK}|-\w)"
-# In a statement of duties, a system built on an area is work in it: "build AI-powered
-# systems", "LLM-based agents".
-DUTY_PHRASE_END = rf"(?!{_WORD_NOT_CJK}|-(?!(?:powered|driven|based|enabled)\b)\w)"
+# Where an area phrase may start and end (see _compile). A phrase may not run into a
+# letter or digit of the word around it; but Chinese and Japanese write no spaces between
+# words, so a phrase's Chinese or Japanese edge may touch anything ("机器学习方向",
+# "AI大模型"), and so may a Latin edge touch their characters ("AI应用").
+_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+_WORD_NOT_CJK = rf"[^\W{_CJK}]"
+PHRASE_START = rf"(?:(?<!{_WORD_NOT_CJK})|(?=[{_CJK}]))(?<!non-)"
+PHRASE_END = rf"(?:(?<=[{_CJK}])|(?!{_WORD_NOT_CJK}|-\w))"
+# In body text a hyphen joins a phrase into another word ("non-nlp" is not nlp, "LLM-based
+# tools" not LLM work); in a statement of duties, a system built on an area is work in it:
+# "build AI-powered systems", "LLM-based agents".
+_BUILT_ON = r"(?:powered|driven|based|enabled)\b"
+DUTY_PHRASE_END = rf"(?:(?<=[{_CJK}])|(?!{_WORD_NOT_CJK}|-(?!{_BUILT_ON})\w))"
 
 
 def _compile(phrases: list[str], end: str = PHRASE_END) -> re.Pattern[str]:
     # Longest phrase first at each place; as a trie (see _trie), the same matches as the
     # plain longest-first alternation at a fraction of its cost (issue #8).
     alternation = _trie(phrases)
-    if alternation is None:
-        ordered = sorted(phrases, key=len, reverse=True)
-        alternation = "|".join(re.escape(p) for p in ordered)
-    # Slashes separate phrases ("LLM/VLM"), hyphens join words ("non-nlp" is not nlp,
-    # "LLM-based" not an LLM), but a team or product name may be joined in front of one
-    # ("TikTok-Recommendation").
+    # Slashes separate phrases ("LLM/VLM") and hyphens join words (see PHRASE_END), but
+    # a team or product name may be joined in front of one ("TikTok-Recommendation").
     return re.compile(rf"{PHRASE_START}(?:{alternation}){end}")
 
 
-def _trie(phrases: list[str]) -> str | None:
-    """The phrases as a prefix tree in regex form, longest match first; None if unsafe.
+def _trie(phrases: list[str]) -> str:
+    """The phrases as a prefix tree in regex form, longest match first.
 
     ``machine learning`` and ``machine learning engineer`` become
     ``machine learning(?: engineer)?``: the engine tries the longer phrase first and falls
     back to the shorter one, as with the alternation sorted by length, but compares each
     character once instead of once per phrase. Only one branch of a node can match a
-    given character, so the answers are the same; that needs the branches' characters to
-    differ even ignoring case (true of casefolded phrases, checked here all the same).
+    given character (the pattern is case-sensitive), so the answers are the same.
     """
     root: dict[str, dict[str, object]] = {}
     for phrase in phrases:
@@ -205,18 +204,8 @@ def _trie(phrases: list[str]) -> str | None:
             node = node.setdefault(char, {})  # type: ignore[assignment]
         node[""] = {}  # the end of a phrase
 
-    def emit(node: dict[str, dict[str, object]]) -> str | None:
-        chars = [c for c in node if c]
-        for i, first in enumerate(chars):
-            for second in chars[i + 1 :]:
-                if re.fullmatch(re.escape(first), second, re.IGNORECASE):
-                    return None
-        branches = []
-        for char in chars:
-            rest = emit(node[char])  # type: ignore[arg-type]
-            if rest is None:
-                return None
-            branches.append(re.escape(char) + rest)
+    def emit(node: dict[str, dict[str, object]]) -> str:
+        branches = [re.escape(char) + emit(node[char]) for char in node if char]  # type: ignore[arg-type]
         if not branches:
             return ""
         body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
