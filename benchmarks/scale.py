@@ -397,52 +397,63 @@ def count_parse_calls() -> Any:
         EnrichPool.parse_and_enrich = original_pool  # type: ignore[method-assign]
 
 
+# Both sides of ingest_ratio are the best of this many runs: on a shared machine one run
+# of either moves by a tenth, and the best is the least disturbed.
+INGEST_RUNS = 3
+
+
 async def _bench_ingest(size: Size, seed: int, tmp: Path) -> dict[str, Any]:
     rng = random.Random(seed)
     feeds = {f"/feed/{s}.xml": make_feed(rng, s, size.per_source) for s in range(size.sources)}
     total = size.sources * size.per_source
 
     # Baseline: feedparser alone on the same bodies, with the options the bot uses.
-    started = time.perf_counter()
-    parsed = 0
-    for body in feeds.values():
-        parsed += len(
-            feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False).entries
-        )
-    bare_s = time.perf_counter() - started
-    assert parsed == total
+    bare_s = float("inf")
+    for _ in range(INGEST_RUNS):
+        started = time.perf_counter()
+        parsed = 0
+        for body in feeds.values():
+            parsed += len(
+                feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False).entries
+            )
+        bare_s = min(bare_s, time.perf_counter() - started)
+        assert parsed == total
 
     site = FeedSite(feeds)
     await site.start()
     filters = make_filters(random.Random(seed + 1), 1000)
     try:
         # The published figure: the bot as configured by default (ingest_workers = one
-        # process per usable core). Then the same first poll with everything in one process.
-        bot, store = _ingest_bot(site, feeds, filters, size, tmp / "ingest", {})
-        try:
-            # A running bot (`jobbot run`) starts its worker processes and its checkpoint
-            # thread when it starts, not in its first poll: what is timed is a poll of a
-            # started bot.
-            bot.store.checkpoint_in_background()
-            await bot.start_ingest_workers()
-            with count_parse_calls() as calls:
-                started = time.perf_counter()
-                reports = await bot.poll_all()
-                full_s = time.perf_counter() - started
-                first_parses = calls[0]
-                seen = sum(r.seen for r in reports)
-                queued = sum(r.queued for r in reports)
-                before = site.requests
-                started = time.perf_counter()
-                again = await bot.poll_all()
-                repoll_s = time.perf_counter() - started
-                repoll_parses = calls[0] - first_parses
-            assert all(r.ok for r in reports + again), [r.error for r in reports + again]
-            stored = store.counts()["postings"]
-            workers = bot.poller.pool.workers
-            repoll_requests = site.requests - before
-        finally:
-            await bot.aclose()
+        # process per usable core), each run on a fresh store. Then the same first poll
+        # with everything in one process.
+        full_runs: list[float] = []
+        for run in range(INGEST_RUNS):
+            bot, store = _ingest_bot(site, feeds, filters, size, tmp / f"ingest{run}", {})
+            try:
+                # A running bot (`jobbot run`) starts its worker processes and its
+                # checkpoint thread when it starts, not in its first poll: what is timed is
+                # a poll of a started bot.
+                bot.store.checkpoint_in_background()
+                await bot.start_ingest_workers()
+                with count_parse_calls() as calls:
+                    started = time.perf_counter()
+                    reports = await bot.poll_all()
+                    full_runs.append(time.perf_counter() - started)
+                    first_parses = calls[0]
+                    seen = sum(r.seen for r in reports)
+                    queued = sum(r.queued for r in reports)
+                    before = site.requests
+                    started = time.perf_counter()
+                    again = await bot.poll_all()
+                    repoll_s = time.perf_counter() - started
+                    repoll_parses = calls[0] - first_parses
+                assert all(r.ok for r in reports + again), [r.error for r in reports + again]
+                stored = store.counts()["postings"]
+                workers = bot.poller.pool.workers
+                repoll_requests = site.requests - before
+            finally:
+                await bot.aclose()
+        full_s = min(full_runs)
         one, one_store = _ingest_bot(site, feeds, filters, size, tmp / "one", {"ingest_workers": 1})
         try:
             started = time.perf_counter()
@@ -464,6 +475,8 @@ async def _bench_ingest(size: Size, seed: int, tmp: Path) -> dict[str, Any]:
         "ingest_alerts_queued": queued,
         "ingest_bare_parse_postings_per_s": round(parsed / bare_s, 1),
         "ingest_postings_per_s": round(seen / full_s, 1),
+        "ingest_postings_per_s_runs": [round(seen / t, 1) for t in full_runs],
+        "ingest_runs": INGEST_RUNS,
         "ingest_ratio": round((seen / full_s) / (parsed / bare_s), 3),
         "ingest_workers": workers,
         "ingest_one_process_postings_per_s": round(seen / one_s, 1),
