@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 
 from bot.config import Settings, load_settings
+from bot.postings.model import RawPosting
 from bot.store import Store
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
@@ -140,3 +141,16 @@ async def feed_server() -> AsyncIterator[FeedServer]:
     server.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     yield server
     await runner.cleanup()
+
+
+def raw_posting(title: str, description: str = "", locations: tuple[str, ...] = ()) -> RawPosting:
+    """A source record with only a title, a text and locations: what enrichment reads."""
+    return RawPosting(
+        source="test",
+        external_id="1",
+        url="https://example.org/jobs/1",
+        title=title,
+        company="Example",
+        locations=locations,
+        description=description,
+    )

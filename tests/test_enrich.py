@@ -22,6 +22,7 @@ from bot.postings.geo import load_gazetteer
 from bot.postings.model import RawPosting
 from bot.postings.page import parse_page
 from bot.postings.taxonomy import load_taxonomy
+from tests.conftest import raw_posting
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
@@ -76,25 +77,13 @@ def test_countries_from_text_need_a_place_context() -> None:
     assert gazetteer.countries_in_text("Ask Jordan about it.") == set()
 
 
-def _posting(title: str, description: str = "", locations: tuple[str, ...] = ()) -> RawPosting:
-    return RawPosting(
-        source="t",
-        external_id="1",
-        url="https://example.org/j/1",
-        title=title,
-        company="Example",
-        locations=locations,
-        description=description,
-    )
-
-
 def test_countries_read_from_a_location_line_when_no_field_gives_one() -> None:
-    raw = _posting("Data Engineer", "<p><strong>Location:</strong> Saskatoon SK USA</p>")
+    raw = raw_posting("Data Engineer", "<p><strong>Location:</strong> Saskatoon SK USA</p>")
     assert enrich(raw, NOW).countries == ("CA",)
 
 
 def test_a_remote_from_anywhere_role_takes_no_country_from_its_text() -> None:
-    raw = _posting(
+    raw = raw_posting(
         "Student Internship Program",
         "These internships are 100% remote; past interns joined from Australia and India.",
     )
@@ -104,25 +93,25 @@ def test_a_remote_from_anywhere_role_takes_no_country_from_its_text() -> None:
 
 
 def test_a_page_without_places_takes_the_country_of_its_links() -> None:
-    raw = _posting("Internship", "Write to lab@cs.uu.nl or see https://www.uu.nl/research.")
+    raw = raw_posting("Internship", "Write to lab@cs.uu.nl or see https://www.uu.nl/research.")
     assert enrich(raw, NOW).countries == ("NL",)
 
 
 def test_title_names_a_country() -> None:
-    posting = enrich(_posting("AI Engineering Intern - Colombia", locations=("Remote",)), NOW)
+    posting = enrich(raw_posting("AI Engineering Intern - Colombia", locations=("Remote",)), NOW)
     assert posting.countries == ("CO",)
     assert posting.remote
 
 
 def test_hybrid_text_beats_a_remote_header() -> None:
-    raw = _posting("Data Scientist", "You work in a hybrid model, 2 days a week.", ("Remote",))
+    raw = raw_posting("Data Scientist", "You work in a hybrid model, 2 days a week.", ("Remote",))
     assert not enrich(raw, NOW).remote
-    strong = _posting("Research Intern", "This role is available as fully home-based.")
+    strong = raw_posting("Research Intern", "This role is available as fully home-based.")
     assert enrich(strong, NOW).remote
 
 
 def test_a_conditional_remote_sentence_is_not_remote() -> None:
-    raw = _posting(
+    raw = raw_posting(
         "Sales Expert",
         "We enjoy a hybrid work model. If the job description states that the position is "
         "fully remote, that arrangement will apply instead.",
@@ -225,7 +214,7 @@ def test_page_title_skips_template_code_and_markdown_links() -> None:
 
 
 def test_areas_from_title_and_role_text_not_degree_fields_tools_or_boilerplate() -> None:
-    raw = _posting(
+    raw = raw_posting(
         "Applied Scientist Intern (Recommender Systems)",
         "### About the role\nYou will build recommender systems for search ranking.\n"
         "### Qualifications\nPhD in Operations Research, Statistics or related fields.\n"
@@ -318,7 +307,7 @@ def test_pay_parser_never_crashes(text: str) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300), st.text(max_size=80))
 def test_enrich_never_crashes(description: str, title: str) -> None:
-    enrich(_posting(title or "x", description, (description[:40],)), NOW)
+    enrich(raw_posting(title or "x", description, (description[:40],)), NOW)
 
 
 def test_page_date_and_title_lines() -> None:

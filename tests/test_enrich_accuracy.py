@@ -9,22 +9,10 @@ import pytest
 
 from bot.postings.enrich import enrich
 from bot.postings.geo import load_gazetteer
-from bot.postings.model import RawPosting
 from bot.postings.taxonomy import load_taxonomy
+from tests.conftest import raw_posting
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
-
-
-def _posting(title: str, text: str = "", locations: tuple[str, ...] = ()) -> RawPosting:
-    return RawPosting(
-        source="test",
-        external_id="1",
-        url="https://example.org/jobs/1",
-        title=title,
-        company="Example",
-        locations=locations,
-        description=text,
-    )
 
 
 @pytest.mark.parametrize(
@@ -90,19 +78,19 @@ def test_ai_alone_names_ml_in_a_title_only() -> None:
 )
 def test_roles_without_a_research_area(title: str) -> None:
     text = "You will work with our machine learning and LLM teams every day."
-    assert enrich(_posting(title, text), NOW).areas == ()
+    assert enrich(raw_posting(title, text), NOW).areas == ()
 
 
 def test_a_research_title_is_not_mistaken_for_a_role_without_area() -> None:
-    raw = _posting("We are recruiting research interns", "Work on machine learning models.")
+    raw = raw_posting("We are recruiting research interns", "Work on machine learning models.")
     assert enrich(raw, NOW).areas == ("ml",)
     # A department in the title does not make an analytics role a sales or marketing one.
     for title in ("Marketing Data Analyst Intern", "Internship in Strategy & Data Science"):
-        assert enrich(_posting(title), NOW).areas == ("data-science",)
+        assert enrich(raw_posting(title), NOW).areas == ("data-science",)
 
 
 def test_an_aggregator_tag_line_is_not_the_role() -> None:
-    raw = _posting(
+    raw = raw_posting(
         "Engineering Program Manager",
         "Run the delivery of our enterprise platform.\n\n"
         "Categories: Data Science/ML/AI, Industry, Project/Program Manager\n",
@@ -111,7 +99,7 @@ def test_an_aggregator_tag_line_is_not_the_role() -> None:
 
 
 def test_biostatistics_is_data_science() -> None:
-    assert enrich(_posting("Intern - Biostatistics - Oncology"), NOW).areas == ("data-science",)
+    assert enrich(raw_posting("Intern - Biostatistics - Oncology"), NOW).areas == ("data-science",)
 
 
 def test_a_foundation_model_is_not_by_itself_a_language_model() -> None:
@@ -130,12 +118,12 @@ def test_trust_and_safety_phrases_are_fraud_abuse() -> None:
 
 
 def test_chip_design_roles_have_no_area() -> None:
-    raw = _posting("Analog Mixed Signal Engineer - Intern", "We power generative AI and LLMs.")
+    raw = raw_posting("Analog Mixed Signal Engineer - Intern", "We power generative AI and LLMs.")
     assert enrich(raw, NOW).areas == ()
 
 
 def test_an_academic_background_is_a_qualification_not_an_area() -> None:
-    raw = _posting(
+    raw = raw_posting(
         "Summer Analyst, Quantitative Research",
         "We want a strong academic background in quantitative analysis (econometrics).",
     )
@@ -143,14 +131,14 @@ def test_an_academic_background_is_a_qualification_not_an_area() -> None:
 
 
 def test_a_qualifications_section_is_not_the_role() -> None:
-    raw = _posting(
+    raw = raw_posting(
         "Software Engineer, University Graduate",
         "Build services for our storage team.\n\n"
         "Minimum qualifications\n"
         "Experience working with distributed systems, machine learning or networking.\n",
     )
     assert enrich(raw, NOW).areas == ()
-    duties = _posting(
+    duties = raw_posting(
         "Software Engineer, University Graduate",
         "What you will do\nTrain machine learning models for spam filtering.\n",
     )
@@ -208,7 +196,7 @@ def test_a_name_joined_in_front_of_an_area_by_a_hyphen() -> None:
 
 
 def test_about_the_role_and_team_count_about_us_does_not() -> None:
-    raw = _posting(
+    raw = raw_posting(
         "Research Intern",
         "### About the role\nYou will build recommender systems.\n"
         "### About the team\nThe team trains speech recognition models.\n"
@@ -238,7 +226,7 @@ def test_an_australian_state_in_free_text_is_not_a_british_country() -> None:
     ],
 )
 def test_remote_when_the_role_may_be_based_remotely(text: str, remote: bool) -> None:
-    raw = _posting("Category Manager", f"Where you'll be\n\n{text}", ("Amsterdam, Netherlands",))
+    raw = raw_posting("Category Manager", f"Where you'll be\n\n{text}", ("Amsterdam, Netherlands",))
     assert enrich(raw, NOW).remote is remote
 
 
@@ -252,12 +240,12 @@ def test_information_extraction_and_3d_vision_synonyms() -> None:
 def test_an_area_said_once_where_the_duties_are_stated_counts() -> None:
     # The title names RL, so one passing mention of another area is not enough...
     passing = "Our lab also publishes on large language models.\n"
-    assert enrich(_posting("RL Research Intern", passing), NOW).areas == ("rl",)
+    assert enrich(raw_posting("RL Research Intern", passing), NOW).areas == ("rl",)
     # ...but the same mention where the text says what the role does is.
     duty = "The team is responsible for scaling large language models with distributed RL.\n"
-    assert enrich(_posting("RL Research Intern", duty), NOW).areas == ("llm", "rl")
+    assert enrich(raw_posting("RL Research Intern", duty), NOW).areas == ("llm", "rl")
     listed = "### Responsibilities\n* Train speech recognition models\n"
-    assert enrich(_posting("ML Intern", listed), NOW).areas == ("ml", "speech")
+    assert enrich(raw_posting("ML Intern", listed), NOW).areas == ("ml", "speech")
 
 
 def test_a_duty_names_its_areas_within_a_few_words_of_its_cue() -> None:
@@ -267,13 +255,13 @@ def test_a_duty_names_its_areas_within_a_few_words_of_its_cue() -> None:
         "systems and responsible practices across domains including design, computer vision "
         "and robotics.\n"
     )
-    assert enrich(_posting("Machine Learning Research Scientist", text), NOW).areas == ("ml",)
+    assert enrich(raw_posting("Machine Learning Research Scientist", text), NOW).areas == ("ml",)
     # Within reach of its cue, a long-winded duty still names its area.
     lead = (
         "You'll play a pivotal role in driving the commercialization of groundbreaking "
         "research in 3D reconstruction.\n"
     )
-    assert enrich(_posting("Engineering Manager, Machine Learning", lead), NOW).areas == (
+    assert enrich(raw_posting("Engineering Manager, Machine Learning", lead), NOW).areas == (
         "cv",
         "ml",
     )
@@ -281,32 +269,32 @@ def test_a_duty_names_its_areas_within_a_few_words_of_its_cue() -> None:
 
 def test_title_only_words_count_in_duties_but_everyday_words_do_not() -> None:
     ranking = "You will build ranking models for the feed.\n"
-    assert enrich(_posting("Research Intern", ranking), NOW).areas == ("ir",)
+    assert enrich(raw_posting("Research Intern", ranking), NOW).areas == ("ir",)
     strategy = "You will deliver on the strategic vision for AI in security.\n"
-    assert enrich(_posting("Applied Sciences Manager", strategy), NOW).areas == ()
+    assert enrich(raw_posting("Applied Sciences Manager", strategy), NOW).areas == ()
     # What a role builds on AI is ML work; a workload it runs is not.
     built = "We're looking for an engineer who wants to build AI-powered production systems.\n"
-    assert enrich(_posting("Software Development Engineer", built), NOW).areas == ("ml",)
+    assert enrich(raw_posting("Software Development Engineer", built), NOW).areas == ("ml",)
     served = "You will develop deep expertise in HPC and AI workloads.\n"
-    assert enrich(_posting("Software Engineer", served), NOW).areas == ()
+    assert enrich(raw_posting("Software Engineer", served), NOW).areas == ()
 
 
 def test_duties_read_as_pages_write_them() -> None:
     # Typographic apostrophes, as most pages have them.
     curly = "### What You’ll Do\n* Train speech recognition models\n"
-    assert enrich(_posting("Research Intern, NLP", curly), NOW).areas == ("nlp", "speech")
-    assert enrich(_posting("Research Intern, NLP", "You’ll train ASR models.\n"), NOW).areas == (
+    assert enrich(raw_posting("Research Intern, NLP", curly), NOW).areas == ("nlp", "speech")
+    assert enrich(raw_posting("Research Intern, NLP", "You’ll train ASR models.\n"), NOW).areas == (
         "nlp",
         "speech",
     )
     roles = "**Roles and Responsibilities**\n* Build ranking models\n"
-    assert enrich(_posting("ML Engineer", roles), NOW).areas == ("ir", "ml")
+    assert enrich(raw_posting("ML Engineer", roles), NOW).areas == ("ir", "ml")
     # A window never ends inside a hyphenated word: "robot-assisted" is not robotics.
     long = (
         "You will build tools that help surgeons in busy hospitals plan and rehearse each "
         "single step of robot-assisted surgery with machine learning.\n"
     )
-    assert enrich(_posting("Software Engineer", long), NOW).areas == ("ml",)
+    assert enrich(raw_posting("Software Engineer", long), NOW).areas == ("ml",)
 
 
 def test_a_bonus_section_is_a_wish_list_not_the_work() -> None:
@@ -314,7 +302,7 @@ def test_a_bonus_section_is_a_wish_list_not_the_work() -> None:
         "### Fields of Research\n* Build deep learning models for multi-modal understanding.\n"
         "### Bonus\n* Be familiar with one of: Natural Language Processing, Computer Vision.\n"
     )
-    assert enrich(_posting("ML Research Intern", text), NOW).areas == (
+    assert enrich(raw_posting("ML Research Intern", text), NOW).areas == (
         "deep-learning",
         "ml",
         "multimodal",
@@ -338,7 +326,7 @@ def test_chinese_and_japanese_area_phrases_match_inside_running_text() -> None:
 
 def test_a_page_filed_as_a_blog_post_has_no_role_areas() -> None:
     blog = replace(
-        _posting(
+        raw_posting(
             "How to land a research internship",
             "Tips for students interested in natural language processing.",
         ),
