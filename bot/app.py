@@ -96,7 +96,9 @@ class JobBot:
 
     def health(self) -> Health:
         """The verdict /healthz answers with."""
-        return health(self.store.sources(), self.clock(), self.started_at)
+        return health(
+            self.store.sources(), self.clock(), self.started_at, self.worker.health.as_json()
+        )
 
     def _record(self, report: PollReport) -> None:
         self.metrics.record_poll(

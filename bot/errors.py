@@ -9,7 +9,9 @@
     │   └── ParseError       the body was not the format the source speaks
     ├── ChatError            a chat platform refused or failed a delivery
     │   ├── TransientChatError   try again later (rate limits, 5xx, timeouts)
+    │   │   └── TokenChatError   the token or workspace was refused: hold everything
     │   └── PermanentChatError   the target is gone or the bot lost access
+    │       └── RejectedMessageError   this one message was refused (payload, AutoMod)
     └── CommandError         a user typed something wrong; the message goes to the user
 """
 
@@ -23,7 +25,9 @@ __all__ = [
     "JobbotError",
     "ParseError",
     "PermanentChatError",
+    "RejectedMessageError",
     "SourceError",
+    "TokenChatError",
     "TransientChatError",
 ]
 
@@ -79,8 +83,23 @@ class TransientChatError(ChatError):
         self.retry_after = retry_after
 
 
+class TokenChatError(TransientChatError):
+    """The platform refused the bot's token or workspace (Slack ``invalid_auth``, Discord 401).
+
+    No channel is at fault: every row of that platform is held, none is failed or paused,
+    and the token is checked again with backoff until it works.
+    """
+
+
 class PermanentChatError(ChatError):
     """The channel is gone or the bot lost access: pause the subscriptions, do not retry."""
+
+
+class RejectedMessageError(PermanentChatError):
+    """The platform refused this one message (a bad payload, an AutoMod block).
+
+    That message fails, saying why; the channel and its other messages are not touched.
+    """
 
 
 class CommandError(JobbotError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from aiohttp import web
@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.chat.base import ChatAdapter, FindsSent
+from bot.chat.health import ChecksAuth
 from bot.errors import TransientChatError
 from bot.store import SourceState, StoredPosting
 from subscriptions.model import Subscription
@@ -148,6 +149,11 @@ class InstrumentedAdapter:
         self.metrics.delivery_latency.labels(self.platform).observe(max(0.0, latency))
         return ref
 
+    async def check_auth(self) -> None:
+        """Check the wrapped adapter's token, where it can (``ChecksAuth``)."""
+        if isinstance(self.inner, ChecksAuth):
+            await self.inner.check_auth()
+
     async def send_digest(
         self,
         subscription: Subscription,
@@ -175,6 +181,7 @@ class Health:
     last_success_age_s: float | None
     sources: int
     failing: tuple[str, ...]
+    chat: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, object]:
         """The JSON body of ``/healthz``."""
@@ -187,15 +194,41 @@ class Health:
             ),
             "sources": self.sources,
             "failing_sources": list(self.failing),
+            "chat": {name: dict(state) for name, state in self.chat.items()},
         }
 
 
-def health(sources: Sequence[SourceState], now: datetime, started: datetime) -> Health:
+def health(
+    sources: Sequence[SourceState],
+    now: datetime,
+    started: datetime,
+    chat: Mapping[str, Mapping[str, object]] | None = None,
+) -> Health:
     """Healthy while some source succeeded recently enough (or the bot just started).
 
     Unhealthy when no enabled source has succeeded for ``OVERDUE_INTERVALS`` times the
-    longest poll interval (plus a few minutes of grace): polling has stopped working.
+    longest poll interval (plus a few minutes of grace): polling has stopped working;
+    or when a chat platform is held because it refused the token (``chat``: the held
+    platforms, each with its state and reason).
     """
+    verdict = _poll_health(sources, now, started)
+    if not chat:
+        return verdict
+    reasons = "; ".join(
+        f"{name} token refused: {state.get('reason')}" for name, state in chat.items()
+    )
+    return Health(
+        False,
+        reasons,
+        verdict.last_success,
+        verdict.last_success_age_s,
+        verdict.sources,
+        verdict.failing,
+        chat,
+    )
+
+
+def _poll_health(sources: Sequence[SourceState], now: datetime, started: datetime) -> Health:
     enabled = [s for s in sources if s.enabled]
     failing = tuple(s.name for s in enabled if not s.healthy)
     successes = [s.last_success_at for s in enabled if s.last_success_at]

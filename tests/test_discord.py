@@ -400,11 +400,22 @@ async def test_preview_of_a_hostile_posting_links_only_to_postings(
 
 
 @pytest.mark.parametrize(
-    ("status", "code", "permanent"),
-    [(404, 10003, True), (403, 50001, True), (400, 50035, False), (400, 20028, False)],
+    ("status", "code", "paused", "outcome"),
+    [
+        (404, 10003, True, "failed"),
+        (403, 50001, True, "failed"),
+        (400, 50035, False, "failed"),  # invalid form body: that message fails alone
+        (400, 200000, False, "failed"),  # blocked by AutoMod: that message fails alone
+        (400, 20028, False, "retry"),  # write rate limit: try again later
+    ],
 )
 async def test_errors_pause_only_when_the_channel_is_lost(
-    running: Running, feed_server: FeedServer, status: int, code: int, permanent: bool
+    running: Running,
+    feed_server: FeedServer,
+    status: int,
+    code: int,
+    paused: bool,
+    outcome: str,
 ) -> None:
     await _subscribe(running)
     await running.poll_and_deliver()
@@ -412,9 +423,9 @@ async def test_errors_pause_only_when_the_channel_is_lost(
     feed_server.serve("/jobs.rss", feed(OLD, NLP))
     await running.poll_and_deliver()
     [sub] = running.bot.store.subscriptions()
-    assert sub.paused is permanent
-    statuses = running.bot.store.delivery_statuses()
-    assert statuses == ({"failed": 1} if permanent else {"retry": 1})
+    assert sub.paused is paused
+    assert running.bot.store.delivery_statuses() == {outcome: 1}
+    assert running.bot.health().chat == {}
 
 
 async def test_run_connects_on_the_same_loop_and_stops_cleanly(

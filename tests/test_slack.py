@@ -309,20 +309,33 @@ async def test_posts_to_one_channel_are_paced_to_slack_limit(harness: Harness) -
     assert harness.slack.rate_limited_count == 0
 
 
-async def test_revoked_token_pauses_the_channel_with_the_reason_in_list(
-    harness: Harness, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_revoked_token_holds_alerts_until_it_works_again(harness: Harness) -> None:
     await harness.jobs("subscribe area:nlp")
     await harness.feed_items()
     harness.slack.revoke_token(BOT_TOKEN)
     await harness.feed_items(MT)
     [sub] = harness.bot.store.subscriptions()
-    assert sub.paused and "token_revoked" in (sub.paused_reason or "")
+    assert not sub.paused
     assert harness.slack.messages == []
-    paused_logs = [r for r in caplog.records if "paused subscriptions" in r.getMessage()]
-    assert len(paused_logs) == 1
-    listed = await harness.jobs("list")
-    assert "paused: token_revoked" in listed["text"]
+    assert harness.bot.store.delivery_statuses().get("failed", 0) == 0
+    verdict = harness.bot.health()
+    assert not verdict.ok and "token_revoked" in verdict.reason
+    assert verdict.as_json()["chat"]["slack"]["state"] == "held"  # type: ignore[index]
+    # Still revoked at the next check: still held, nothing sent.
+    held = harness.bot.worker.health.held("slack")
+    assert held is not None
+    held.next_check = harness.bot.clock()
+    await harness.bot.worker.run_once()
+    assert harness.slack.messages == []
+    assert harness.slack.calls_to("auth.test")[-1].error == "token_revoked"
+    # The token works again: the held alert goes out once, without /jobs resume.
+    harness.slack.add_token(BOT_TOKEN)
+    held.next_check = harness.bot.clock()
+    await harness.bot.worker.run_once()
+    assert len(harness.slack.messages_in(CHANNEL)) == 1
+    assert harness.bot.health().chat == {}
+    await harness.bot.worker.run_once()
+    assert len(harness.slack.messages_in(CHANNEL)) == 1
 
 
 HOSTILE_TITLE = "<!channel> free money <https://evil.example|amazon.jobs>"

@@ -4,8 +4,11 @@ Channels are served concurrently, each by its own lane; within a channel alerts 
 one after another, paced by that platform's ``ChannelPacer`` (if given) to its
 per-channel limit (a 429's Retry-After holds that channel back, not the others).
 The worker keeps claiming from the outbox while lanes drain, so one slow channel
-never stalls the rest. Transient errors are retried with backoff; permanent ones
-pause the channel's subscriptions once.
+never stalls the rest. Errors are handled by scope: a refused message fails alone; a
+lost channel pauses that channel's subscriptions once; a refused token holds every row
+of its platform (nothing failed or paused) until a token check (``ChatHealth``) passes;
+anything else is retried with backoff. After the first success on a platform following
+failures, its rows waiting for a retry are brought forward.
 
 Outbox states: ``pending`` → ``sending`` (claimed under a lease) → ``sent``; or →
 ``retry`` (with the next attempt time and the attempt count) or → ``failed`` (for good,
@@ -27,8 +30,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.chat.base import ChatAdapter, FindsSent
+from bot.chat.health import ChatHealth, ChecksAuth
 from bot.chat.pacing import ChannelPacer
-from bot.errors import PermanentChatError, TransientChatError
+from bot.errors import (
+    PermanentChatError,
+    RejectedMessageError,
+    TokenChatError,
+    TransientChatError,
+)
 from bot.store import Delivery, Store, shown_state
 from subscriptions.model import Subscription
 
@@ -86,8 +95,14 @@ def reap_dead_leases(store: Store, now: datetime) -> int:
 def give_up_on_channel(
     store: Store, sub: Subscription, ids: Sequence[int], error: PermanentChatError, now: datetime
 ) -> None:
-    """Mark these rows failed and pause the channel's subscriptions, saying why (logged once)."""
+    """Mark these rows failed and pause the channel's subscriptions, saying why (logged once).
+
+    A ``RejectedMessageError`` (this message was refused) fails the rows and pauses nothing.
+    """
     store.mark_failed(ids, str(error))
+    if isinstance(error, RejectedMessageError):
+        log.error("a message to %s #%s was refused: %s", sub.platform, sub.channel, error)
+        return
     reason = f"{error.code}: the bot cannot post in this channel"
     paused = store.pause_target(sub.platform, sub.workspace, sub.channel, reason, now=now)
     if paused:
@@ -110,6 +125,7 @@ class DeliveryReport:
     retried: int = 0
     failed: int = 0
     recovered: int = 0
+    held: int = 0
 
 
 class DeliveryWorker:
@@ -125,6 +141,7 @@ class DeliveryWorker:
         lease: timedelta = timedelta(minutes=5),
         batch_size: int = 500,
         pacers: Mapping[str, ChannelPacer] | None = None,
+        health: ChatHealth | None = None,
     ) -> None:
         self.store = store
         self.adapters = adapters
@@ -135,6 +152,10 @@ class DeliveryWorker:
         self.owner = new_lease_owner()
         # Per platform: each keeps every channel under that platform's per-channel limit.
         self.pacers = dict(pacers or {})
+        self.health = health or ChatHealth()
+        # Per platform: rows this worker put back for a retry after a failure there, to
+        # bring forward at the platform's first success (held rows included).
+        self._waiting: dict[str, set[int]] = {}
         self._lock = asyncio.Lock()
 
     async def run_once(self) -> DeliveryReport:
@@ -149,6 +170,7 @@ class DeliveryWorker:
             # Every pass, so that a worker process dying beside a live one is noticed too.
             if reaped := reap_dead_leases(self.store, self.clock()):
                 log.info("taking over %d delivery(ies) left in flight by a crash", reaped)
+            await self._check_tokens()
             chunks: dict[tuple[str, str, str], list[tuple[datetime, list[Delivery]]]] = {}
             lanes: dict[tuple[str, str, str], asyncio.Task[None]] = {}
             in_flight = [0]
@@ -162,6 +184,8 @@ class DeliveryWorker:
                         owner=self.owner,
                     )
                     exhausted = not claimed
+                    for waiting in self._waiting.values():
+                        waiting.difference_update(d.id for d in claimed)
                     # A row must go out well before its lease ends, or another worker
                     # (or this one, later) could claim and send it a second time.
                     deadline = self.clock() + self.lease / 2
@@ -188,6 +212,49 @@ class DeliveryWorker:
                 if done and exhausted:
                     # Something finished: rows put back for retry may be due again.
                     exhausted = False
+
+    async def _check_tokens(self) -> None:
+        """Check again the tokens of held platforms that are due; release those that work."""
+        for held in self.health.due(self.clock()):
+            adapter = self.adapters.get(held.platform)
+            try:
+                if isinstance(adapter, ChecksAuth):
+                    await adapter.check_auth()
+            except TokenChatError as error:
+                held = self.health.hold(held.platform, str(error), self.clock())
+                log.warning(
+                    "%s token still refused (%s); next check at %s",
+                    held.platform,
+                    error,
+                    held.next_check.isoformat(timespec="seconds"),
+                )
+                continue
+            except Exception as error:  # the edge: an unknown answer is not a verdict
+                held = self.health.hold(held.platform, held.reason, self.clock())
+                log.warning("cannot check the %s token yet: %r", held.platform, error)
+                continue
+            self.health.release(held.platform)
+            log.warning("%s token works again: sending what was held", held.platform)
+            self._bring_forward(held.platform)
+
+    def _bring_forward(self, platform: str) -> None:
+        """Make the rows waiting after failures on ``platform`` due now (it works again)."""
+        ids = sorted(self._waiting.pop(platform, set()))
+        if ids:
+            log.info("%s works again: %d waiting delivery(ies) brought forward", platform, len(ids))
+            self.store.mark_retry(ids, self.clock(), "brought forward: the platform works again")
+
+    def _put_back(self, platform: str, ids: Sequence[int], when: datetime, reason: str) -> None:
+        """Rows to try again at ``when``; remembered to bring forward at the next success."""
+        self.store.mark_retry(ids, when, reason)
+        self._waiting.setdefault(platform, set()).update(ids)
+
+    def _hold(self, platform: str, ids: Sequence[int], report: DeliveryReport) -> None:
+        """The platform's token is refused: put rows back until its next check."""
+        held = self.health.held(platform)
+        assert held is not None
+        self._put_back(platform, ids, held.next_check, f"held: {held.reason}")
+        report.held += len(ids)
 
     async def _lane(
         self,
@@ -262,6 +329,9 @@ class DeliveryWorker:
             )
             report.retried += len(items)
             return
+        if self.health.held(platform) is not None:
+            self._hold(platform, [d.id for d in items], report)
+            return
         # A burst is counted per poll and channel: what one poll brought goes together.
         # The polls' groups go one after another, so the channel's pace is kept.
         by_poll: dict[str | None, list[Delivery]] = {}
@@ -269,8 +339,13 @@ class DeliveryWorker:
             by_poll.setdefault(delivery.batch, []).append(delivery)
         groups = list(by_poll.values())
         for number, group in enumerate(groups):
-            if await self._send_poll_group(adapter, group, report, deadline) == "permanent":
-                self._fail_rest([d for later in groups[number + 1 :] for d in later], report)
+            outcome = await self._send_poll_group(adapter, group, report, deadline)
+            rest = [d for later in groups[number + 1 :] for d in later]
+            if outcome == "permanent":
+                self._fail_rest(rest, report)
+                return
+            if outcome == "held":
+                self._hold(platform, [d.id for d in rest], report)
                 return
 
     async def _send_poll_group(
@@ -289,6 +364,11 @@ class DeliveryWorker:
             if outcome == "permanent":
                 self._fail_rest(items[index + 1 :], report)
                 return outcome
+            if outcome == "held":
+                self._hold(
+                    delivery.subscription.platform, [d.id for d in items[index + 1 :]], report
+                )
+                return outcome
         return "sent"
 
     async def _send_grouped(
@@ -306,9 +386,44 @@ class DeliveryWorker:
         for index, group in enumerate(groups):
             if self._release_late([d for g in groups[index:] for d in g], deadline):
                 return "released"
-            if await self._attempt(adapter, group, report) == "permanent":
-                return "permanent"
+            outcome = await self._attempt(adapter, group, report)
+            if outcome == "permanent":
+                return outcome
+            if outcome == "held":
+                rest = [d.id for g in groups[index + 1 :] for d in g]
+                self._hold(group[0].subscription.platform, rest, report)
+                return outcome
         return "sent"
+
+    def _retry_later(
+        self,
+        sub: Subscription,
+        ids: Sequence[int],
+        group: Sequence[Delivery],
+        error: object,
+        retry_after: float | None,
+        report: DeliveryReport,
+    ) -> None:
+        attempts = max(d.attempts for d in group)
+        delay = retry_delay(attempts, retry_after)
+        pacer = self.pacers.get(sub.platform)
+        if pacer is not None and retry_after is not None:
+            # The channel is over its limit: hold its lane back, not the others.
+            pacer.push_back(sub.target, retry_after)
+        when = self.clock() + timedelta(seconds=delay)
+        if retry_after is None:
+            self._put_back(sub.platform, ids, when, str(error))
+        else:
+            # The platform said when: such rows are not brought forward early.
+            self.store.mark_retry(ids, when, str(error))
+        log.warning(
+            "delivery to %s #%s will be retried in %.0f s: %s",
+            sub.platform,
+            sub.channel,
+            delay,
+            error,
+        )
+        report.retried += len(ids)
 
     def _fail_rest(self, rest: Sequence[Delivery], report: DeliveryReport) -> None:
         """After a permanent error, the channel's other queued rows cannot go either."""
@@ -334,26 +449,29 @@ class DeliveryWorker:
                         f"burst-{ids[0]}",
                     )
                     report.grouped_messages += 1
+        except TokenChatError as error:
+            if self.health.held(sub.platform) is None:
+                log.error("%s refused the token: holding its deliveries (%s)", sub.platform, error)
+            self.health.hold(sub.platform, str(error), self.clock())
+            self._hold(sub.platform, ids, report)
+            return "held"
         except TransientChatError as error:
-            attempts = max(d.attempts for d in group)
-            delay = retry_delay(attempts, error.retry_after)
-            if pacer is not None and error.retry_after is not None:
-                # The channel is over its limit: hold its lane back, not the others.
-                pacer.push_back(sub.target, error.retry_after)
-            self.store.mark_retry(ids, self.clock() + timedelta(seconds=delay), str(error))
-            log.warning(
-                "delivery to %s #%s will be retried in %.0f s: %s",
-                sub.platform,
-                sub.channel,
-                delay,
-                error,
-            )
-            report.retried += len(ids)
+            self._retry_later(sub, ids, group, error, error.retry_after, report)
             return "transient"
+        except RejectedMessageError as error:
+            # This message was refused (bad payload, AutoMod): it fails alone.
+            give_up_on_channel(self.store, sub, ids, error, self.clock())
+            report.failed += len(ids)
+            return "rejected"
         except PermanentChatError as error:
             give_up_on_channel(self.store, sub, ids, error, self.clock())
             report.failed += len(ids)
             return "permanent"
+        except Exception as error:  # the edge: a surprise from an adapter ends no pass
+            log.exception("unexpected error sending to %s #%s", sub.platform, sub.channel)
+            self._retry_later(sub, ids, group, repr(error), None, report)
+            return "transient"
+        self._bring_forward(sub.platform)
         # A single alert can be edited later (closed, retitled): remember what it showed.
         shown = shown_state(group[0].posting.posting) if len(group) == 1 and refs else None
         self.store.mark_sent(ids, self.clock(), ",".join(refs) or None, shown=shown)

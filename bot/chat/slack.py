@@ -13,8 +13,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -31,30 +32,68 @@ from bot.chat.slack_render import (
     digest_messages,
     notice_message,
 )
-from bot.errors import PermanentChatError, TransientChatError
+from bot.errors import (
+    ChatError,
+    PermanentChatError,
+    RejectedMessageError,
+    TokenChatError,
+    TransientChatError,
+)
+from bot.sources.http import parse_retry_after
 from bot.store import StoredPosting
 from subscriptions.model import Subscription
 
-__all__ = ["PERMANENT_ERRORS", "SlackAdapter", "TokenLookup", "make_client"]
+__all__ = [
+    "CHANNEL_ERRORS",
+    "MESSAGE_ERRORS",
+    "PERMANENT_ERRORS",
+    "TOKEN_ERRORS",
+    "SlackAdapter",
+    "TokenLookup",
+    "chat_error",
+    "make_client",
+]
 
 log = logging.getLogger("jobbot.slack")
+T = TypeVar("T")
 
-# The bot can no longer post there: retrying cannot help (PLATFORMS.md, Slack error codes).
-PERMANENT_ERRORS = frozenset(
+# Errors by scope (PLATFORMS.md, Slack error codes). The bot can no longer post in this
+# channel: pause its subscriptions.
+CHANNEL_ERRORS = frozenset(
+    {"channel_not_found", "not_in_channel", "is_archived", "restricted_action", "ekm_access_denied"}
+)
+# The token or the workspace was refused: no channel is at fault, so every row is held
+# (none failed or paused) and the token is checked again until it works.
+TOKEN_ERRORS = frozenset(
     {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "restricted_action",
         "invalid_auth",
         "not_authed",
         "token_revoked",
+        "token_expired",
         "account_inactive",
         "missing_scope",
         "team_access_not_granted",
         "no_installation",
+        "not_allowed_token_type",
     }
 )
+# This one message was refused: fail it, saying why, and leave the channel alone.
+MESSAGE_ERRORS = frozenset(
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "msg_blocks_too_long",
+        "no_text",
+        "too_many_attachments",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "metadata_too_large",
+        "metadata_must_be_sent_from_app",
+    }
+)
+#: Every code after which retrying the same call cannot help.
+PERMANENT_ERRORS = CHANNEL_ERRORS | MESSAGE_ERRORS
 DEFAULT_API_URL = "https://slack.com/api/"
 # How many recent messages of a channel are searched for an alert a crash may have sent.
 HISTORY_LOOKBACK = 200
@@ -99,9 +138,7 @@ class SlackAdapter:
     async def _client(self, team: str) -> AsyncWebClient:
         token = await self._tokens(team)
         if not token:
-            raise PermanentChatError(
-                "slack", "no_installation", f"jobbot is not installed in {team}"
-            )
+            raise TokenChatError("slack", "no_installation", f"jobbot is not installed in {team}")
         client = self._clients.get(token)
         if client is None:
             client = make_client(token, base_url=self._base_url, max_retries=self._max_retries)
@@ -116,16 +153,17 @@ class SlackAdapter:
             wait = self._last_post.get(key, 0.0) + self._interval - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            client = await self._client(team)
             try:
-                response = await client.chat_postMessage(channel=channel, **message.payload())
-            except SlackApiError as error:
-                raise _chat_error(error) from error
-            except (TimeoutError, OSError) as error:
-                raise TransientChatError("slack", "network", str(error)) from error
+                client = await self._client(team)
+                response = await _api(client.chat_postMessage(channel=channel, **message.payload()))
             finally:
                 self._last_post[key] = time.monotonic()
             return f"{channel}:{response.get('ts')}"
+
+    async def check_auth(self) -> None:
+        """Ask Slack (``auth.test``) whether each token in use works; ``ChatError`` if not."""
+        for client in list(self._clients.values()):
+            await _api(client.auth_test())
 
     async def send_alert(
         self, subscription: Subscription, posting: StoredPosting, delivery_id: int
@@ -148,14 +186,11 @@ class SlackAdapter:
             payload.pop(key, None)
         client = await self._client(subscription.workspace)
         try:
-            await client.chat_update(channel=channel, ts=ts, **payload)
-        except SlackApiError as error:
-            code = str(error.response.get("error") or "")
-            if code in ("message_not_found", "cant_update_message", "edit_window_closed"):
-                raise PermanentChatError("slack", code) from error
-            raise _chat_error(error) from error
-        except (TimeoutError, OSError) as error:
-            raise TransientChatError("slack", "network", str(error)) from error
+            await _api(client.chat_update(channel=channel, ts=ts, **payload))
+        except ChatError as error:
+            if error.code in ("message_not_found", "cant_update_message", "edit_window_closed"):
+                raise PermanentChatError("slack", error.code) from error
+            raise
 
     async def send_reminder(
         self,
@@ -191,12 +226,19 @@ class SlackAdapter:
         cannot be read (missing ``channels:history`` scope, network trouble).
         """
         wanted = str(delivery_id)
+        client = await self._client(subscription.workspace)
         try:
-            client = await self._client(subscription.workspace)
-            response = await client.conversations_history(
-                channel=subscription.channel, limit=HISTORY_LOOKBACK, include_all_metadata=True
+            response = await _api(
+                client.conversations_history(
+                    channel=subscription.channel, limit=HISTORY_LOOKBACK, include_all_metadata=True
+                )
             )
-        except (SlackApiError, PermanentChatError, TimeoutError, OSError) as error:
+        except TokenChatError as error:
+            if error.code != "missing_scope":
+                raise  # the token, not the channel: the row is held until it works again
+            log.warning("cannot read #%s history: %s", subscription.channel, error)
+            return None
+        except ChatError as error:
             log.warning(
                 "cannot check #%s history for delivery %s: %s",
                 subscription.channel,
@@ -231,20 +273,62 @@ class SlackAdapter:
         return refs
 
 
-def _chat_error(error: SlackApiError) -> PermanentChatError | TransientChatError:
+async def _api(call: Awaitable[T]) -> T:
+    """Await one Web API call, turning whatever it raises into a ``ChatError``.
+
+    Slack's own refusals are sorted by scope (``chat_error``); dropped connections,
+    closed sessions, non-JSON bodies and anything else from slack_sdk or aiohttp are a
+    transient error of this row, never an exception that ends a delivery pass.
+    """
+    try:
+        return await call
+    except SlackApiError as error:
+        raise chat_error(error) from error
+    except (TimeoutError, OSError, aiohttp.ClientError) as error:
+        raise TransientChatError("slack", "network", f"{type(error).__name__}: {error}") from error
+    except ChatError:
+        raise
+    except Exception as error:  # the edge: a client library surprise must not end a pass
+        log.warning("unexpected error from slack_sdk: %r", error)
+        raise TransientChatError("slack", "unexpected", repr(error)[:300]) from error
+
+
+def chat_error(error: SlackApiError) -> ChatError:
+    """The ``ChatError`` for a refused Web API call, by scope: message, channel or token.
+
+    ``error.response`` is a ``SlackResponse`` for a JSON answer, but slack_sdk hands over
+    the raw aiohttp response when the body is not JSON (a 503 page from a proxy), so
+    nothing here assumes the body is a mapping.
+    """
     response: Any = error.response
-    code = str(response.get("error") or f"http_{response.status_code}")
-    if code in PERMANENT_ERRORS:
+    status = getattr(response, "status_code", None) or getattr(response, "status", None)
+    data = getattr(response, "data", None)
+    code = str(data.get("error") or "") if isinstance(data, dict) else ""
+    code = code or f"http_{status or 'error'}"
+    if code in TOKEN_ERRORS:
+        return TokenChatError("slack", code, _needed(data))
+    if code in CHANNEL_ERRORS:
         return PermanentChatError("slack", code)
+    if code in MESSAGE_ERRORS:
+        return RejectedMessageError("slack", code, _problems(data))
     retry_after: float | None = None
-    if response.status_code == 429:
-        header = (response.headers or {}).get("Retry-After") or (response.headers or {}).get(
-            "retry-after"
-        )
-        try:
-            retry_after = float(header) if header is not None else None
-        except ValueError:
-            retry_after = None
-    # Payload bugs (invalid_blocks, msg_too_long) are retried too, with backoff, so they show
-    # in the logs and the outbox instead of silently dropping an alert.
+    if status == 429:
+        headers = getattr(response, "headers", None) or {}
+        retry_after = parse_retry_after(headers.get("Retry-After") or headers.get("retry-after"))
     return TransientChatError("slack", code, retry_after=retry_after)
+
+
+def _needed(data: Any) -> str:
+    """For ``missing_scope``: the scopes the token lacks, as Slack names them."""
+    if isinstance(data, dict) and data.get("needed"):
+        return f"needs scope {data['needed']}"
+    return ""
+
+
+def _problems(data: Any) -> str:
+    """What Slack said was wrong with a refused message (``response_metadata.messages``)."""
+    if not isinstance(data, dict):
+        return ""
+    meta = data.get("response_metadata")
+    messages = meta.get("messages") if isinstance(meta, dict) else None
+    return "; ".join(str(m) for m in messages)[:300] if isinstance(messages, list) else ""
