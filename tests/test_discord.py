@@ -428,6 +428,46 @@ async def test_errors_pause_only_when_the_channel_is_lost(
     assert running.bot.health().chat == {}
 
 
+async def test_a_token_reset_holds_alerts_shows_in_healthz_and_retries_no_loop(
+    running: Running, feed_server: FeedServer
+) -> None:
+    await _subscribe(running)
+    await running.poll_and_deliver()
+    token = running.fake.token
+    running.fake.reset_token("a-new-token")
+    feed_server.serve("/jobs.rss", feed(OLD, NLP))
+    await running.poll_and_deliver()
+    [sub] = running.bot.store.subscriptions()
+    assert not sub.paused
+    assert running.bot.store.delivery_statuses() == {"retry": 1}
+    verdict = running.bot.health()
+    assert not verdict.ok and "discord token refused" in verdict.reason
+    posts = len(running.fake.requests)
+    await running.bot.worker.run_once()  # held: no request until the token check is due
+    assert len(running.fake.requests) == posts
+    running.fake.reset_token(token)
+    held = running.bot.worker.health.held("discord")
+    assert held is not None
+    held.next_check = running.bot.clock()
+    await running.bot.worker.run_once()
+    assert running.bot.store.delivery_statuses() == {"sent": 1}
+    assert len(running.fake.messages_in(DEFAULT_TEXT_CHANNEL_ID)) == 1
+    assert running.bot.health().chat == {}
+
+
+async def test_an_outage_answering_plain_text_is_retried(
+    running: Running, feed_server: FeedServer
+) -> None:
+    await _subscribe(running)
+    await running.poll_and_deliver()
+    running.fake.start_outage()
+    feed_server.serve("/jobs.rss", feed(OLD, NLP))
+    await running.poll_and_deliver()
+    assert running.bot.store.delivery_statuses() == {"retry": 1}
+    assert not running.bot.store.subscriptions()[0].paused
+    running.fake.end_outage()
+
+
 async def test_run_connects_on_the_same_loop_and_stops_cleanly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

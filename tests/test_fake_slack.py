@@ -113,6 +113,42 @@ async def test_revoked_token(slack: FakeSlack, client: AsyncWebClient) -> None:
     assert slack.messages == []
 
 
+async def test_fail_auth_refuses_every_token_until_cleared(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    slack.fail_auth("account_inactive")
+    with pytest.raises(SlackApiError) as excinfo:
+        await client.auth_test()
+    assert excinfo.value.response["error"] == "account_inactive"
+    slack.fail_auth(None)
+    assert (await client.auth_test())["ok"]
+
+
+async def test_an_outage_answers_503_with_a_plain_text_body(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    slack.start_outage()
+    with pytest.raises(SlackApiError) as excinfo:
+        await client.chat_postMessage(channel=CHANNEL, text="down")
+    assert excinfo.value.response.status_code == 503
+    assert slack.messages == [] and slack.calls_to("chat.postMessage")[0].status == 503
+    slack.end_outage()
+    await client.chat_postMessage(channel=CHANNEL, text="up")
+    assert len(slack.messages) == 1
+
+
+async def test_a_method_tier_answers_429_past_its_calls_per_minute(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    slack.limit_method("conversations.history", 2)
+    await client.conversations_history(channel=CHANNEL)
+    await client.conversations_history(channel=CHANNEL)
+    with pytest.raises(SlackApiError) as excinfo:
+        await client.conversations_history(channel=CHANNEL)
+    assert excinfo.value.response.status_code == 429
+    assert 1 <= int(excinfo.value.response.headers["Retry-After"]) <= 60
+
+
 async def test_unknown_method(client: AsyncWebClient) -> None:
     with pytest.raises(SlackApiError) as excinfo:
         await client.api_call("chat.doesNotExist", json={"channel": CHANNEL})

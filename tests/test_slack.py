@@ -338,6 +338,60 @@ async def test_revoked_token_holds_alerts_until_it_works_again(harness: Harness)
     assert len(harness.slack.messages_in(CHANNEL)) == 1
 
 
+async def test_thirty_channels_with_invalid_auth_pause_nothing_and_get_every_alert_once(
+    harness: Harness,
+) -> None:
+    channels = [f"C0AUTH{n:02d}" for n in range(30)]
+    for channel in channels:
+        await harness.jobs("subscribe area:nlp", channel=channel)
+    await harness.feed_items()
+    harness.slack.fail_auth("invalid_auth")
+    await harness.feed_items(MT)
+    assert not any(sub.paused for sub in harness.bot.store.subscriptions())
+    assert harness.slack.messages == []
+    assert harness.bot.store.delivery_statuses() == {"retry": 30}
+    verdict = harness.bot.health()
+    assert not verdict.ok and "invalid_auth" in verdict.reason
+    # One refused check keeps the hold (and backs off further), still pausing nothing.
+    held = harness.bot.worker.health.held("slack")
+    assert held is not None and held.failures == 1
+    held.next_check = harness.bot.clock()
+    await harness.bot.worker.run_once()
+    assert held.failures == 2 and harness.slack.messages == []
+    harness.slack.fail_auth(None)
+    held.next_check = harness.bot.clock()
+    await harness.bot.worker.run_once()
+    for channel in channels:
+        assert len(harness.slack.messages_in(channel)) == 1, channel
+    assert harness.bot.store.delivery_statuses() == {"sent": 30}
+    assert harness.bot.health().chat == {}
+    assert not any(sub.paused for sub in harness.bot.store.subscriptions())
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/json"])
+async def test_an_outage_answering_plain_text_503_delivers_every_alert_exactly_once(
+    harness: Harness, content_type: str
+) -> None:
+    channels = [f"C0DOWN{n:02d}" for n in range(3)]
+    for channel in channels:
+        await harness.jobs("subscribe area:nlp", channel=channel)
+    await harness.feed_items()
+    harness.slack.start_outage(content_type=content_type)
+    await harness.feed_items(MT)  # the pass ends normally: no exception escapes
+    assert harness.slack.messages == []
+    assert harness.bot.store.delivery_statuses() == {"retry": 3}
+    assert not any(sub.paused for sub in harness.bot.store.subscriptions())
+    harness.slack.end_outage()
+    # The first success after the outage brings the waiting alerts forward: they go in
+    # the same pass instead of each after its own backoff.
+    second = Item("mt-2", "NLP Research Intern, Munich", "Lingua Labs", "Munich, Germany", "NLP.")
+    await harness.feed_items(MT, second)
+    for channel in channels:
+        titles = sorted(m["text"] for m in harness.slack.messages_in(channel))
+        assert len(titles) == 2 and titles[0] != titles[1], channel
+    assert harness.bot.store.delivery_statuses() == {"sent": 6}
+
+
 HOSTILE_TITLE = "<!channel> free money <https://evil.example|amazon.jobs>"
 
 

@@ -451,8 +451,9 @@ class DeliveryWorker:
                     report.grouped_messages += 1
         except TokenChatError as error:
             if self.health.held(sub.platform) is None:
+                # Once: the lanes of other channels hit the same refusal at the same time.
                 log.error("%s refused the token: holding its deliveries (%s)", sub.platform, error)
-            self.health.hold(sub.platform, str(error), self.clock())
+                self.health.hold(sub.platform, str(error), self.clock())
             self._hold(sub.platform, ids, report)
             return "held"
         except TransientChatError as error:

@@ -1264,6 +1264,7 @@ class FakeDiscord:
         host: str = "127.0.0.1",
     ) -> None:
         self.token = token
+        self._outage: tuple[int, str, str] | None = None
         self.application_id = int(application_id)
         self.bot_user_id = int(application_id)
         self.bot_username = bot_username
@@ -1622,6 +1623,26 @@ class FakeDiscord:
         self._failures[_sid(channel_id)] = _Failure(
             status, code, message or _ERROR_MESSAGES.get(code, "Error"), times
         )
+
+    def reset_token(self, new_token: str) -> None:
+        """The bot's token is reset: the old one gets 401/50014 from now on (the gateway
+        closes with 4004 on the next IDENTIFY)."""
+        self.token = new_token
+
+    def start_outage(
+        self,
+        *,
+        status: int = 503,
+        body: str = "upstream connect error",
+        content_type: str = "text/plain",
+    ) -> None:
+        """Answer every REST request with ``status`` and a non-JSON ``body`` until
+        :meth:`end_outage` (the gateway is left alone)."""
+        self._outage = (status, body, content_type)
+
+    def end_outage(self) -> None:
+        """Undo :meth:`start_outage`."""
+        self._outage = None
 
     def clear_failure(self, channel_id: int | str) -> None:
         """Undo :meth:`fail_channel`."""
@@ -2359,6 +2380,9 @@ class FakeDiscord:
                 response = _error_response(404, 0, "404: Not Found")
         elif "version" in match_info and match_info["version"] not in API_VERSIONS:
             response = _error_response(400, 50041, "Invalid API version provided.")
+        elif self._outage is not None and request.path.startswith("/api/"):
+            status, body, content_type = self._outage
+            response = web.Response(text=body, status=status, content_type=content_type)
         else:
             response = self._check_auth(request) or await handler(request)
         self.requests.append(

@@ -1088,6 +1088,10 @@ class FakeSlack:
         self._oauth_codes: dict[str, _OAuthGrant] = {}
         self._expired_triggers: set[str] = set()
         self._last_post: dict[tuple[str, str], float] = {}
+        self._outage: tuple[int, str, str] | None = None
+        self._auth_failure: str | None = None
+        self._method_limits: dict[str, int] = {}
+        self._method_calls: defaultdict[tuple[str, str | None], deque[float]] = defaultdict(deque)
         self._ts_counter = itertools.count(1)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -1327,6 +1331,41 @@ class FakeSlack:
         for _ in range(times):
             self._failures[method].append(_Failure(status, code, retry_after))
 
+    def start_outage(
+        self,
+        *,
+        status: int = 503,
+        body: str = "upstream connect error or disconnect/reset before headers",
+        content_type: str = "text/plain",
+    ) -> None:
+        """Answer every Web API call with ``status`` and a non-JSON ``body`` until
+        :meth:`end_outage`, as Slack (or a proxy in front of it) does in an outage.
+
+        ``content_type="application/json"`` gives a body that claims to be JSON and is not.
+        """
+        self._outage = (status, body, content_type)
+
+    def end_outage(self) -> None:
+        """Undo :meth:`start_outage`."""
+        self._outage = None
+
+    def fail_auth(self, error: str | None = "invalid_auth") -> None:
+        """Refuse every token-authenticated call with ``error`` until ``fail_auth(None)``.
+
+        Typical errors: ``invalid_auth``, ``account_inactive``, ``team_access_not_granted``,
+        ``missing_scope``. (:meth:`revoke_token` refuses one token for good.)
+        """
+        self._auth_failure = error
+
+    def limit_method(self, method: str, per_minute: int | None) -> None:
+        """Allow ``per_minute`` calls of ``method`` per token in any 60 s (Slack's tiers:
+        Tier 2 about 20, Tier 3 about 50); more answer 429 with ``Retry-After``.
+        ``None`` lifts the limit."""
+        if per_minute is None:
+            self._method_limits.pop(method, None)
+        else:
+            self._method_limits[method] = per_minute
+
     # -- queries --
 
     def messages_in(self, channel: str) -> list[dict[str, Any]]:
@@ -1436,6 +1475,10 @@ class FakeSlack:
             form_token = args.pop("token", None)
             call.token = bearer or (str(form_token) if form_token is not None else None)
             call.args = args
+            if self._outage is not None:
+                status, text, content_type = self._outage
+                call.status, call.ok, call.error = status, False, None
+                return web.Response(text=text, status=status, content_type=content_type)
             reply = await self._dispatch(method, args, call.token, basic)
         call.status = reply.status
         call.ok = bool(reply.body.get("ok"))
@@ -1472,6 +1515,11 @@ class FakeSlack:
             identity = self._tokens.get(token)
             if identity is None:
                 return _error("invalid_auth")
+            if self._auth_failure is not None:
+                return _error(self._auth_failure)
+            limited = self._over_method_limit(method, token)
+            if limited is not None:
+                return limited
             wants_app = method in _APP_TOKEN_METHODS
             if (identity.kind == "app") != wants_app:
                 return _error("not_allowed_token_type")
@@ -1485,6 +1533,21 @@ class FakeSlack:
                 "invalid_arg_name", [f"[ERROR] unknown argument {name!r}" for name in unknown]
             )
         return await handler(_Ctx(method, args, identity, basic))
+
+    def _over_method_limit(self, method: str, token: str) -> _Reply | None:
+        limit = self._method_limits.get(method)
+        if limit is None:
+            return None
+        now = time.monotonic()
+        calls = self._method_calls[(method, token)]
+        while calls and calls[0] <= now - 60.0:
+            calls.popleft()
+        if len(calls) >= limit:
+            self.rate_limited_count += 1
+            wait = max(1, math.ceil(calls[0] + 60.0 - now))
+            return _Reply({"ok": False, "error": "ratelimited"}, 429, {"Retry-After": str(wait)})
+        calls.append(now)
+        return None
 
     def _unknown_args(self, method: str, args: Mapping[str, Any]) -> list[str]:
         if self._spec_params is None:
