@@ -301,7 +301,7 @@ class JobBot:
         # due before a connection is up are retried by the outbox.
         failures: list[ConfigError] = []
         starting = [
-            asyncio.create_task(self._start_service(service, stop, failures))
+            asyncio.create_task(self._start_service(service, stop, failures, len(self.services)))
             for service in self.services
         ]
         try:
@@ -317,20 +317,22 @@ class JobBot:
             # its processes the pool's close. It ends within a second or two.
             with suppress(Exception):
                 await workers
-        if failures:
+        if failures and len(failures) == len(self.services):
             raise failures[0]
 
     @staticmethod
     async def _start_service(
-        service: Service, stop: asyncio.Event, failures: list[ConfigError]
+        service: Service, stop: asyncio.Event, failures: list[ConfigError], services: int
     ) -> None:
         try:
             await service.start()
         except ConfigError as error:
-            # A refused token is the operator's to fix: stop with the message that says so.
+            # A refused token is the operator's to fix; the other platforms keep running,
+            # and the bot stops, with the message that says so, only when none is left.
             log.error("%s", error)
             failures.append(error)
-            stop.set()
+            if len(failures) == services:
+                stop.set()
         except Exception as error:  # the edge: one platform failing must not take all down
             log.error(
                 "%s could not connect (%s: %s); its alerts wait in the outbox",

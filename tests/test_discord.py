@@ -468,6 +468,29 @@ async def test_an_outage_answering_plain_text_is_retried(
     running.fake.end_outage()
 
 
+async def test_discord_down_at_start_comes_up_when_it_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    gateway = discord.gateway.DiscordWebSocket
+    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
+    async with FakeDiscord(spec=load_discord_spec()) as fake:
+        bot, adapter = _build(tmp_path, fake)
+        adapter.start_retry = 0.05
+        fake.start_outage()
+        try:
+            starting = asyncio.create_task(adapter.start())
+            await fake.wait_for(lambda: len(fake.requests) >= 2, what="two failed logins")
+            assert not starting.done()
+            fake.end_outage()
+            await asyncio.wait_for(starting, 10)
+            assert adapter.client is not None
+            await asyncio.wait_for(adapter.client.wait_until_ready(), 10)
+            assert adapter.client.intents.value == discord.Intents(guilds=True).value
+        finally:
+            await bot.aclose()
+
+
 async def test_run_connects_on_the_same_loop_and_stops_cleanly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -83,6 +83,7 @@ TRANSIENT_CODES = frozenset({20028, 40062, 130000})
 # An edit also gives up when the message is gone (10008 unknown message).
 EDIT_PERMANENT_CODES = PERMANENT_CODES | {10008}
 MAX_NONCE = 25
+START_RETRY_CEILING = 300.0
 THREAD_ARCHIVED = 50083
 # Forum posts opened (by channel and nonce) that this process remembers, to not open twice.
 POST_MEMORY = 2048
@@ -223,6 +224,8 @@ class DiscordAdapter:
         self.client: discord.Client | None = None
         self.tree: app_commands.CommandTree[discord.Client] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._token_reset = False
+        self.start_retry = 2.0
         self._last_send: dict[str, float] = {}
         self._channel_locks: dict[str, asyncio.Lock] = {}
         self._fetched: dict[str, discord.ForumChannel | None] = {}
@@ -235,9 +238,29 @@ class DiscordAdapter:
         self.runner = runner
 
     async def start(self) -> None:
-        """Log in, sync the commands if they changed, and connect to the gateway."""
+        """Log in, sync the commands if they changed, and connect to the gateway.
+
+        A start that fails for any other reason than a refused token (network down at
+        boot, Discord answering 5xx) is tried again with backoff, from ``start_retry``
+        seconds doubling to five minutes; a refused token raises ``ConfigError`` at once.
+        """
+        delay = self.start_retry
+        while True:
+            try:
+                await self._start_once()
+                return
+            except ConfigError:
+                raise
+            except Exception as error:  # the edge: Discord down must not stop the others
+                log.warning("Discord could not start (%r); trying again in %.0f s", error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, START_RETRY_CEILING)
+
+    async def _start_once(self) -> None:
+        # Only ``guilds``: jobbot reads no messages, members or presences, and slash
+        # commands need no intent at all.
         client = discord.Client(
-            intents=discord.Intents.default(),
+            intents=discord.Intents(guilds=True),
             allowed_mentions=discord.AllowedMentions.none(),
             guild_ready_timeout=self.guild_ready_timeout,
         )
@@ -246,12 +269,34 @@ class DiscordAdapter:
         client.event(self.on_guild_remove)
         try:
             await client.login(self.token)
+            await self.sync_commands()
         except discord.LoginFailure as error:
             await client.close()
             raise ConfigError("DISCORD_TOKEN", "Discord refused this bot token") from error
-        await self.sync_commands()
+        except BaseException:
+            await client.close()
+            raise
+        self._token_reset = False
         self._task = asyncio.create_task(client.connect(reconnect=True))
-        self._task.add_done_callback(_log_gateway_end)
+        self._task.add_done_callback(self._gateway_ended)
+
+    def _gateway_ended(self, task: asyncio.Task[None]) -> None:
+        """A gateway connection that ends with an error is logged (sends still use REST).
+
+        Close code 4004 means the token was reset: discord.py closes the client, so its
+        sends are held (``TokenChatError``) until jobbot restarts with the new token.
+        """
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        if isinstance(error, discord.ConnectionClosed) and error.code == 4004:
+            self._token_reset = True
+            log.error(
+                "Discord closed the gateway with 4004: token reset. Set DISCORD_TOKEN to the "
+                "new token from https://discord.com/developers/applications and restart"
+            )
+            return
+        log.error("the Discord gateway connection ended", exc_info=error)
 
     async def close(self) -> None:
         """Disconnect and stop the gateway task."""
@@ -532,6 +577,8 @@ class DiscordAdapter:
     ) -> T:
         """Run one REST call for a channel, paced, with Discord's errors as ``ChatError``."""
         client = self.client
+        if self._token_reset:
+            raise TokenChatError(self.platform, "4004", "token reset: set the new DISCORD_TOKEN")
         if client is None or client.user is None:
             raise TransientChatError(self.platform, "not_connected", "Discord is not logged in yet")
         lock = self._channel_locks.setdefault(channel_id, asyncio.Lock())
@@ -909,12 +956,6 @@ def _role_mention(role: discord.Role | None, guild_id: int | None) -> str | None
     if role is None:
         return None
     return "@everyone" if role.id == guild_id else f"role:{role.id}"
-
-
-def _log_gateway_end(task: asyncio.Task[None]) -> None:
-    """A gateway connection that ends with an error is logged (sends still use REST)."""
-    if not task.cancelled() and task.exception() is not None:
-        log.error("the Discord gateway connection ended", exc_info=task.exception())
 
 
 def _chat_error(
