@@ -174,6 +174,11 @@ def _parser() -> argparse.ArgumentParser:
         "one JSON object per posting. Use - for standard input.",
     )
     classify.add_argument("paths", nargs="+", help="files, or - for standard input")
+    classify.add_argument(
+        "--explain",
+        action="store_true",
+        help="add where each fact was read: source:FIELD, jsonld:PROPERTY, title or text",
+    )
     return parser
 
 
@@ -368,7 +373,7 @@ async def _sources(args: argparse.Namespace, settings: Settings) -> int:
         await bot.aclose()
 
 
-def _classify(paths: Sequence[str]) -> int:
+def _classify(paths: Sequence[str], explain: bool = False) -> int:
     from bot.classify import classify_document, dumps
 
     now = now_utc()
@@ -376,7 +381,9 @@ def _classify(paths: Sequence[str]) -> int:
     for path in paths:
         try:
             body = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-            rows = classify_document(body, "-" if path == "-" else Path(path).name, now)
+            rows = classify_document(
+                body, "-" if path == "-" else Path(path).name, now, explain=explain
+            )
         except (OSError, JobbotError) as error:
             print(f"jobbot classify: {path}: {error}", file=sys.stderr)
             failures += 1
@@ -446,7 +453,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         if args.command == "classify":
-            return _classify(args.paths)
+            return _classify(args.paths, args.explain)
         if args.command == "demo":
             from bot.demo import run_demo
 
