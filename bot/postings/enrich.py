@@ -361,6 +361,7 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
         description,
         posting_hint if isinstance(posting_hint, bool) else None,
         structured=bool(raw.locations or raw.company),
+        page=not raw.url,
     )
     evidence.append(
         ("is_posting", _origin(raw, "is_posting") if posting_reason == "stated" else posting_reason)

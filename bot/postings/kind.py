@@ -76,17 +76,31 @@ def _reads_as_article(score: PageKindScore) -> bool:
     """More kinds of article cues than of posting cues, or a page about interns, not to one."""
     if len(score.article) >= 2 and len(score.article) > len(score.posting):
         return True
+    if score.addressed == 0 and "narrative" in score.article and len(score.posting) <= 1:
+        return True  # a first-person story that never speaks to a candidate
     # News and programme pages speak of "the interns" and never to "you".
     return score.addressed == 0 and score.talked_about >= 3 and not score.posting
 
 
+def _is_prose(title: str) -> bool:
+    """A heading that is a sentence: many words, a sentence's end, or a long CJK line."""
+    stripped = title.strip()
+    wide = sum(1 for ch in stripped if ord(ch) > 0x2E80)
+    return (
+        len(stripped.split()) > 12
+        or wide > 24
+        or stripped.endswith(("。", ".", "!", "！", "?", "？"))
+    )
+
+
 def read_posting_kind(
-    title: str, text: str, hint: bool | None = None, structured: bool = False
+    title: str, text: str, hint: bool | None = None, structured: bool = False, page: bool = False
 ) -> tuple[bool, str]:
     """Whether a record is a job posting, and why (the evidence `why` shows).
 
     What the source states decides (``hint``; a JobPosting in the page). A job-board
-    entry (``structured``) is a posting unless its title reads as news. A page is an
+    entry (``structured``) is a posting unless its title reads as news. A saved ``page``
+    (no feed or board around it) whose only sign of a role is a heading is not. A page is an
     article when it hits at least two groups of article cues and more of them than of
     posting cues; otherwise the title and the words of a job decide, as before.
     """
@@ -99,6 +113,11 @@ def read_posting_kind(
         return base, "job-board entry" if base else "title reads as news"
     score = score_page_kind(f"{title}\n{text}")
     landing = _LANDING_TITLE.search(title) is not None
+    if page and base and not score.posting and (score.article or _is_prose(title)):
+        # A page that offers a role states its duties, its requirements, a way to apply or
+        # its terms; a role word inside a sentence ("…インターンシップについて") does not.
+        cues = ", ".join(score.article)
+        return False, f"article: {cues}" if cues else "not a posting: a sentence about a role"
     if base and _reads_as_article(score):
         cues = ", ".join(score.article) or "speaks of interns, never to the reader"
         return False, f"article: {cues}"
