@@ -1,5 +1,5 @@
 """The only package that speaks SQL: the records callers see, one protocol per consumer,
-and the SQLite implementation, its queries written once for any SQL backend.
+and a SQLite and a PostgreSQL implementation sharing their query text.
 
 ::
 
@@ -10,7 +10,9 @@ and the SQLite implementation, its queries written once for any SQL backend.
     ├── dialect.py      the seam: placeholders, claims, the primitives a backend gives
     ├── rows.py         rows to values and back
     ├── queries/        every query, written once, one mixin per concern
-    └── sqlite/         sqlite-utils, WAL, migrations m001–m005 (the default)
+    ├── sqlite/         sqlite-utils, WAL, migrations m001–m005 (the default)
+    ├── postgres/       psycopg 3 + psycopg_pool, migrations m001–m005
+    └── factory.py      open_store(): the backend ``database_url`` names
 
 ``Store`` here is the SQLite store, as it always was (``Store.open(path)``,
 ``Store.memory()``); type code that takes any backend with ``bot.store.protocols.Store``.
@@ -18,6 +20,7 @@ and the SQLite implementation, its queries written once for any SQL backend.
 
 from __future__ import annotations
 
+from bot.store.factory import open_store
 from bot.store.records import (
     SCHEMA_VERSION,
     Delivery,
@@ -47,5 +50,6 @@ __all__ = [
     "StoredPosting",
     "mask_url",
     "migrations",
+    "open_store",
     "shown_state",
 ]
