@@ -31,7 +31,8 @@ from bot.ops import Health, InstrumentedAdapters, Metrics, OpsServer, health
 from bot.pool import EnrichPool, usable_cores
 from bot.sources.base import registered_kinds
 from bot.sources.http import HttpFetcher, now_utc
-from bot.store import Store
+from bot.store import open_store
+from bot.store.protocols import Store
 from bot.why import why
 from subscriptions.commands import CommandContext, Reply, run_command
 from subscriptions.grammar import format_filter, format_schedule
@@ -373,7 +374,7 @@ class JobBot:
         targets += [name for name in self.adapters if name not in ("console", "webhook")]
         targets.append("webhooks (subscriptions with --platform webhook)")
         lines.append("Alerts go to: " + ", ".join(targets))
-        lines.append(f"Database: {self.settings.database_path}")
+        lines.append(f"Database: {self.settings.database}")
         return "\n".join(lines)
 
 
@@ -401,7 +402,7 @@ def build(
 ) -> JobBot:
     """Wire the bot from settings. The caller closes it with ``aclose``."""
     slack = slack_config(settings)  # before anything is opened: it may refuse the setup
-    store = Store.open(settings.database_path)
+    store = open_store(settings)
     fetcher = HttpFetcher(
         timeout=float(settings.fetch_timeout),
         max_bytes=settings.max_body_mb * 1024 * 1024,

@@ -18,7 +18,7 @@ from bot.errors import JobbotError
 from bot.logs import configure_logging, redact
 from bot.sources.base import PollState, kind_for, registered_kinds, sniff_kind
 from bot.sources.http import now_utc
-from bot.store import Store
+from bot.store import open_store
 from bot.why import why
 from subscriptions.commands import CommandContext
 from subscriptions.grammar import format_filter, format_schedule
@@ -416,7 +416,7 @@ async def _doctor(args: argparse.Namespace) -> int:
 def _transfer(args: argparse.Namespace, settings: Settings) -> int:
     from bot.transfer import export_subscriptions, import_subscriptions
 
-    store = Store.open(settings.database_path)
+    store = open_store(settings)
     try:
         if args.command == "export":
             text = export_subscriptions(store)

@@ -14,7 +14,8 @@ from bot.errors import SourceError
 from bot.pool import EnrichPool
 from bot.postings.model import Posting
 from bot.sources.base import Fetcher, FetchResult, OneBodyKind, PollState, SourceSpec, kind_for
-from bot.store import SourceState, Store
+from bot.store import SourceState
+from bot.store.protocols import Store
 from subscriptions.matcher import SubscriptionIndex
 
 __all__ = ["PollReport", "Poller", "failure_backoff"]

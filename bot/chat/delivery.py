@@ -29,7 +29,8 @@ from datetime import datetime, timedelta
 from bot.chat.base import ChatAdapter, FindsSent
 from bot.chat.pacing import ChannelPacer
 from bot.errors import PermanentChatError, TransientChatError
-from bot.store import Delivery, Store, shown_state
+from bot.store import Delivery, shown_state
+from bot.store.protocols import Store
 from subscriptions.model import Subscription
 
 __all__ = [

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from bot.chat.base import ChatAdapter, FindsSent
 from bot.chat.delivery import give_up_on_channel, new_lease_owner, reap_dead_leases
 from bot.errors import PermanentChatError, TransientChatError
-from bot.store import Delivery, Store
+from bot.store import Delivery
+from bot.store.protocols import Store
 from subscriptions.model import Subscription
 from subscriptions.schedule import digest_due
 

@@ -42,7 +42,8 @@ from bot.chat.discord_render import (
 )
 from bot.errors import ConfigError, PermanentChatError, TransientChatError
 from bot.postings.taxonomy import load_taxonomy
-from bot.store import Store, StoredPosting
+from bot.store import StoredPosting
+from bot.store.protocols import Store
 from subscriptions.commands import CommandContext, Reply
 from subscriptions.grammar import USAGE, format_filter
 from subscriptions.model import MODES, WEEKDAYS, Subscription

@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 
 from bot.chat.base import ChatAdapter, EditsAlerts, SendsNotices
 from bot.errors import PermanentChatError, TransientChatError
-from bot.store import SourceState, Store, shown_state
+from bot.store import SourceState, shown_state
+from bot.store.protocols import Store
 from subscriptions.matcher import SubscriptionIndex
 from subscriptions.model import MAX_REMIND_DAYS, Subscription
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg.rows import RowMaker
@@ -55,6 +56,12 @@ def _tuple_rows(cursor: psycopg.Cursor[Any]) -> RowMaker[tuple[Any, ...]]:
     return make
 
 
+def _hide(text: str, url: str) -> str:
+    """``text`` without the password of ``url`` (libpq's messages should not carry it)."""
+    password = urlsplit(url).password
+    return text.replace(password, "***") if password else text
+
+
 def _configure(conn: psycopg.Connection[Any]) -> None:
     conn.execute("set timezone to 'UTC'")
 
@@ -75,6 +82,13 @@ class PostgresStore(
         self.url = url
         self.where = mask_url(url)
         self._local = threading.local()
+        # One plain connection first: a wrong URL fails at once with libpq's own reason
+        # (the pool would retry until its timeout), and the schema is brought up to date.
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+                migrations.apply(conn, self.where)
+        except psycopg.Error as error:
+            raise StoreError(self.where, f"cannot open: {_hide(str(error), url)}") from error
         self._pool = ConnectionPool(
             url,
             min_size=min_size,
@@ -88,13 +102,7 @@ class PostgresStore(
             self._pool.open(wait=True, timeout=10)
         except Exception as error:  # PoolTimeout: no connection could be made in time
             self._pool.close()
-            raise StoreError(self.where, f"cannot connect: {error}") from error
-        try:
-            with self._pool.connection() as conn:
-                migrations.apply(conn, self.where)
-        except BaseException:
-            self._pool.close()
-            raise
+            raise StoreError(self.where, f"cannot connect: {_hide(str(error), url)}") from error
 
     @classmethod
     def open(cls, url: str) -> PostgresStore:
