@@ -156,14 +156,18 @@ class JobBot:
             source_kinds=ctx.source_kinds or tuple(registered_kinds()),
             default_interval=self.settings.default_interval,
         )
-        reply = run_command(text, ctx, self.store)
+        # The store is called from a thread: no database wait blocks the event loop.
+        reply = await asyncio.to_thread(run_command, text, ctx, self.store)
         if reply.why is not None:
-            subs = self.store.subscriptions(
-                platform=ctx.platform, workspace=ctx.workspace, channel=ctx.channel
+            subs = await asyncio.to_thread(
+                self.store.subscriptions,
+                platform=ctx.platform,
+                workspace=ctx.workspace,
+                channel=ctx.channel,
             )
-            reply = replace(reply, text=why(self.store, reply.why, subs))
+            reply = replace(reply, text=await asyncio.to_thread(why, self.store, reply.why, subs))
         for sub_id, since in reply.catch_up:
-            self.queue_catch_up(sub_id, since)
+            await asyncio.to_thread(self.queue_catch_up, sub_id, since)
         if reply.digest_now or reply.catch_up:
             ids = list(reply.digest_now) + [sub_id for sub_id, _ in reply.catch_up]
             self._spawn(self.digests.send_now(ids))
@@ -229,7 +233,8 @@ class JobBot:
 
     async def poll_all(self) -> list[PollReport]:
         """Poll every enabled source once, stored in order (CLI `poll --once`, demo)."""
-        reports = await self.poller.poll_many([s.name for s in self.store.sources() if s.enabled])
+        sources = await asyncio.to_thread(self.store.sources)
+        reports = await self.poller.poll_many([s.name for s in sources if s.enabled])
         for report in reports:
             self._record(report)
         return reports
@@ -242,7 +247,9 @@ class JobBot:
         not in the middle of its first big poll; a one-off command never calls this and
         starts them only if a big body comes.
         """
-        if self.poller.pool.parallel and any(s.enabled for s in self.store.sources()):
+        if self.poller.pool.parallel and any(
+            s.enabled for s in await asyncio.to_thread(self.store.sources)
+        ):
             try:
                 await self.poller.pool.ready()
             except Exception as error:  # the edge: polls start them again if they need them
