@@ -31,7 +31,7 @@ from bot.ops import Health, InstrumentedAdapters, Metrics, OpsServer, health
 from bot.pool import EnrichPool, usable_cores
 from bot.sources.base import registered_kinds
 from bot.sources.http import HttpFetcher, now_utc
-from bot.store import open_store
+from bot.store import SourceState, open_store
 from bot.store.protocols import Store
 from bot.why import why
 from subscriptions.commands import CommandContext, Reply, run_command
@@ -45,6 +45,9 @@ __all__ = ["JobBot", "build"]
 
 log = logging.getLogger("jobbot")
 POLL_TICK_SECONDS = 5
+# How long a claimed poll keeps other processes off its source: past it (the process died,
+# or the poll hangs) another process may poll the source again.
+POLL_LEASE = timedelta(minutes=10)
 # Edits, reminders and source notices are not urgent to the second.
 FOLLOW_UP_SECONDS = 30
 
@@ -206,23 +209,29 @@ class JobBot:
         Each poll is its own task: a source that hangs until its timeout never holds up
         the others, nor the next round of starts (a source already in flight is skipped).
         """
-        now = self.clock()
+        return self._start_polls(self._claim_due())
+
+    def _claim_due(self) -> list[SourceState]:
+        # Claimed in the database, so that of several bots sharing PostgreSQL each due
+        # source is polled by one; _in_flight keeps this process from starting a second
+        # poll of a source it is still polling (a hanging one outlives its lease). A SQLite
+        # file has one bot: no lease, so a restart after a crash polls at once, as before.
+        lease = POLL_LEASE if self.settings.database_url else timedelta(0)
+        return self.store.claim_due_sources(self.clock(), lease=lease, skip=self._in_flight)
+
+    def _start_polls(self, sources: Sequence[SourceState]) -> list[asyncio.Task[PollReport]]:
         started = []
-        for source in self.store.sources():
-            due = source.next_poll_at is None or source.next_poll_at <= now
-            if source.enabled and due and source.name not in self._in_flight:
-                task = asyncio.create_task(
-                    self.poller.poll(source.name), name=f"poll:{source.name}"
-                )
-                self._in_flight[source.name] = task
-                task.add_done_callback(functools.partial(self._poll_done, source.name))
-                started.append(task)
+        for source in sources:
+            task = asyncio.create_task(self.poller.poll(source.name), name=f"poll:{source.name}")
+            self._in_flight[source.name] = task
+            task.add_done_callback(functools.partial(self._poll_done, source.name))
+            started.append(task)
         return started
 
     async def _start_due_polls_job(self) -> None:
         # The scheduler job only starts polls: awaiting them would make one hanging
         # source delay every other source's next start (max_instances=1).
-        self.start_due_polls()
+        self._start_polls(await asyncio.to_thread(self._claim_due))
 
     def _poll_done(self, name: str, task: asyncio.Task[PollReport]) -> None:
         self._in_flight.pop(name, None)

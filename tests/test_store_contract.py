@@ -289,3 +289,44 @@ def test_a_schema_from_a_newer_release_is_refused(postgres_url: str) -> None:
         conn.execute("insert into jobbot_migrations (version, name) values (6, 'm006_future')")
     with pytest.raises(SchemaTooNewError, match=r"schema version 6 .* supports \(5\)"):
         PostgresStore.open(postgres_url)
+
+
+def test_a_due_source_is_claimed_by_one_poller_until_its_lease_ends(
+    any_store: Store, now: datetime
+) -> None:
+    for name in ("a", "b", "c"):
+        any_store.upsert_source(name, "rss", f"https://{name}.example/f", 600, now=now)
+    any_store.record_poll_success(
+        "c", now, etag=None, last_modified=None, next_poll_at=now + timedelta(hours=1)
+    )
+    claimed = any_store.claim_due_sources(now, lease=LEASE, skip={"b"})
+    assert [s.name for s in claimed] == ["a"]
+    assert [s.name for s in any_store.claim_due_sources(now, lease=LEASE)] == ["b"]
+    assert any_store.claim_due_sources(now + timedelta(minutes=1), lease=LEASE) == []
+    # The poller died: its lease runs out and another takes the source.
+    later = now + LEASE
+    assert [s.name for s in any_store.claim_due_sources(later, lease=LEASE)] == ["a", "b"]
+    # A finished poll sets the real next time.
+    any_store.record_poll_success(
+        "a", later, etag=None, last_modified=None, next_poll_at=later + timedelta(minutes=2)
+    )
+    soon = later + timedelta(minutes=3)
+    assert [s.name for s in any_store.claim_due_sources(soon, lease=LEASE)] == ["a"]
+
+
+def test_concurrent_source_claims_share_nothing(any_store: Store, now: datetime) -> None:
+    for number in range(40):
+        any_store.upsert_source(f"s{number:02}", "rss", f"https://x.example/{number}", 60, now=now)
+    taken: list[list[str]] = [[] for _ in range(4)]
+
+    def poller(index: int) -> None:
+        for _ in range(20):
+            taken[index].extend(s.name for s in any_store.claim_due_sources(now, lease=LEASE))
+
+    threads = [threading.Thread(target=poller, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [name for names in taken for name in names]
+    assert sorted(every) == [f"s{number:02}" for number in range(40)]

@@ -28,13 +28,20 @@ class Dialect:
     name: str
     # The placeholder the driver wants instead of ``?``.
     placeholder: str
-    # Appended to the SELECT that picks rows to claim: lock them, skip those another
-    # process holds. SQLite has one writer at a time (BEGIN IMMEDIATE) instead.
-    skip_locked: str
+    # Whether a SELECT can lock the rows it picks and skip those another process holds.
+    # SQLite cannot and need not: a claim runs under BEGIN IMMEDIATE, one writer at a time.
+    skips_locked: bool
 
     def sql(self, text: str) -> str:
         """``text`` with this dialect's placeholders."""
         return _translate(text, self.placeholder)
+
+    def skip_locked(self, of: str = "") -> str:
+        """Appended to the SELECT of a claim: lock the rows taken (of table alias ``of``),
+        skip those another process holds; nothing where one writer runs at a time."""
+        if not self.skips_locked:
+            return ""
+        return f" for update of {of} skip locked" if of else " for update skip locked"
 
 
 @lru_cache(maxsize=1024)
@@ -46,8 +53,8 @@ def _translate(text: str, placeholder: str) -> str:
     return text.replace("?", placeholder)
 
 
-SQLITE = Dialect(name="sqlite", placeholder="?", skip_locked="")
-POSTGRES = Dialect(name="postgresql", placeholder="%s", skip_locked=" for update of d skip locked")
+SQLITE = Dialect(name="sqlite", placeholder="?", skips_locked=False)
+POSTGRES = Dialect(name="postgresql", placeholder="%s", skips_locked=True)
 
 
 class SqlBase(ABC):

@@ -7,7 +7,7 @@ Chat code imports the records and these protocols only, never a database driver.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -48,6 +48,12 @@ class SourceStore(Protocol):
         now: datetime,
     ) -> SourceState:
         """Add a source, or update the kind, URL and interval of one with this name."""
+        ...
+
+    def claim_due_sources(
+        self, now: datetime, *, lease: timedelta, skip: Collection[str] = ()
+    ) -> list[SourceState]:
+        """Take the enabled sources due at ``now`` for polling, by name (one process each)."""
         ...
 
     def source(self, name: str) -> SourceState | None:

@@ -89,7 +89,7 @@ class OutboxQueries(DeliveryReader):
                 " where d.kind = 'instant' and s.paused = 0 and ("
                 " (d.status in ('pending', 'retry') and d.next_attempt_at <= ?)"
                 " or (d.status = 'sending' and d.lease_until <= ?))"
-                f" order by d.id limit ?{self.dialect.skip_locked}",
+                f" order by d.id limit ?{self.dialect.skip_locked(of='d')}",
                 [stamp, stamp, limit],
             )
         ]

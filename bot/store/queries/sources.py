@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections.abc import Collection
+from datetime import datetime, timedelta
 from typing import Any
 
-from bot.store.dialect import SqlBase
+from bot.store.dialect import SqlBase, marks
 from bot.store.records import SourceState
 from bot.store.rows import _source_from, _ts
 
@@ -44,6 +45,44 @@ class SourceQueries(SqlBase):
             result = self.source(name)
         assert result is not None
         return result
+
+    def claim_due_sources(
+        self, now: datetime, *, lease: timedelta, skip: Collection[str] = ()
+    ) -> list[SourceState]:
+        """Take the enabled sources due at ``now`` for polling, by name.
+
+        Each is taken by one process only: its ``next_poll_at`` moves to the end of the
+        lease, so no other process finds it due, and the poll's outcome then sets the
+        real next time (``record_poll_success`` / ``record_poll_failure``). A process
+        that dies mid-poll leaves the lease to run out, and another polls the source
+        then. On PostgreSQL the SELECT skips rows another process is claiming (FOR
+        UPDATE SKIP LOCKED); on SQLite the claim runs under BEGIN IMMEDIATE. ``skip``
+        names sources this process is still polling.
+        """
+        stamp, skipped = _ts(now), sorted(skip)
+        unless = f" and name not in ({marks(skipped)})" if skipped else ""
+        with self._claiming():
+            names = [
+                row[0]
+                for row in self._tuples(
+                    "select name from sources where enabled = 1"
+                    f" and (next_poll_at is null or next_poll_at <= ?){unless}"
+                    f" order by name{self.dialect.skip_locked()}",
+                    [stamp, *skipped],
+                )
+            ]
+            if not names:
+                return []
+            self._execute(
+                f"update sources set next_poll_at = ? where name in ({marks(names)})",
+                [_ts(now + lease), *names],
+            )
+            return [
+                _source_from(r)
+                for r in self._query(
+                    f"select * from sources where name in ({marks(names)}) order by name", names
+                )
+            ]
 
     def source(self, name: str) -> SourceState | None:
         """One source by name."""
