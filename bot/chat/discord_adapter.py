@@ -334,8 +334,10 @@ class DiscordAdapter:
         assert self.runner is not None
         subs = [
             s
-            for s in self.runner.store.subscriptions(
-                platform=self.platform, workspace=str(interaction.guild_id or "")
+            for s in await asyncio.to_thread(
+                self.runner.store.subscriptions,
+                platform=self.platform,
+                workspace=str(interaction.guild_id or ""),
             )
             if s.channel == _channel_of(interaction)
         ]
@@ -494,11 +496,14 @@ class DiscordAdapter:
         workspace = str(guild.id)
         channels = {
             s.channel
-            for s in self.runner.store.subscriptions(platform=self.platform, workspace=workspace)
+            for s in await asyncio.to_thread(
+                self.runner.store.subscriptions, platform=self.platform, workspace=workspace
+            )
         }
         paused: list[int] = []
         for channel in sorted(channels):
-            paused += self.runner.store.pause_target(
+            paused += await asyncio.to_thread(
+                self.runner.store.pause_target,
                 self.platform,
                 workspace,
                 channel,
