@@ -9,7 +9,7 @@ import asyncio
 import functools
 import logging
 import signal
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
@@ -279,7 +279,7 @@ class JobBot:
         tick = timedelta(seconds=POLL_TICK_SECONDS)
         job_options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         scheduler.add_job(
-            self._start_due_polls_job,
+            _until_shutdown(self._start_due_polls_job),
             "interval",
             seconds=tick.total_seconds(),
             next_run_time=self.clock(),
@@ -287,7 +287,7 @@ class JobBot:
             **job_options,
         )
         scheduler.add_job(
-            self.deliver,
+            _until_shutdown(self.deliver),
             "interval",
             seconds=self.settings.delivery_interval,
             id="deliver",
@@ -295,7 +295,7 @@ class JobBot:
             **job_options,
         )
         scheduler.add_job(
-            self.follow_up,
+            _until_shutdown(self.follow_up),
             "interval",
             seconds=max(self.settings.delivery_interval, FOLLOW_UP_SECONDS),
             id="followups",
@@ -303,7 +303,7 @@ class JobBot:
             **job_options,
         )
         scheduler.add_job(
-            self.digests.run_due,
+            _until_shutdown(self.digests.run_due),
             "interval",
             seconds=self.settings.digest_check_interval,
             id="digests",
@@ -399,6 +399,24 @@ def _duration(seconds: int) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def _until_shutdown(job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[object]]:
+    """``job``, ending quietly when the scheduler's shutdown cancels it mid-run.
+
+    Jobs await the store's threads and the chat platforms; a stop (SIGTERM, Ctrl-C) can
+    land on such an await, and the scheduler would log that cancellation as a failure.
+    """
+
+    @functools.wraps(job)
+    async def run() -> object:
+        try:
+            return await job()
+        except asyncio.CancelledError:
+            log.debug("%s: stopped mid-run by shutdown", getattr(job, "__name__", job))
+            return None
+
+    return run
 
 
 async def _cancel_all(tasks: Sequence[asyncio.Task[Any]]) -> None:
