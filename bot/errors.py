@@ -10,7 +10,9 @@
     ├── ChatError            a chat platform refused or failed a delivery
     │   ├── TransientChatError   try again later (rate limits, 5xx, timeouts)
     │   └── PermanentChatError   the target is gone or the bot lost access
-    └── CommandError         a user typed something wrong; the message goes to the user
+    ├── CommandError         a user typed something wrong; the message goes to the user
+    └── StoreError           the database cannot be used as it is
+        └── SchemaTooNewError    written by a newer jobbot: refused, never downgraded
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ __all__ = [
     "JobbotError",
     "ParseError",
     "PermanentChatError",
+    "SchemaTooNewError",
     "SourceError",
+    "StoreError",
     "TransientChatError",
 ]
 
@@ -91,3 +95,26 @@ class CommandError(JobbotError):
         self.usage = usage
         text = problem if usage is None else f"{problem}\nUsage: {usage}"
         super().__init__(text)
+
+
+class StoreError(JobbotError):
+    """The database cannot be opened or used; the message says which one and why."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"database {where}: {problem}")
+
+
+class SchemaTooNewError(StoreError):
+    """The database has migrations this code does not know: a newer release wrote it."""
+
+    def __init__(self, where: str, found: int, supported: int, unknown: list[str]) -> None:
+        self.found = found
+        self.supported = supported
+        self.unknown = unknown
+        super().__init__(
+            where,
+            f"schema version {found} is newer than this jobbot supports ({supported});"
+            f" unknown migrations: {', '.join(unknown)}. Upgrade jobbot to open it.",
+        )

@@ -29,7 +29,8 @@ from datetime import datetime, timedelta
 from bot.chat.base import ChatAdapter, FindsSent
 from bot.chat.pacing import ChannelPacer
 from bot.errors import PermanentChatError, TransientChatError
-from bot.store import Delivery, Store, shown_state
+from bot.store import Delivery, shown_state
+from bot.store.protocols import Store
 from subscriptions.model import Subscription
 
 __all__ = [
@@ -147,7 +148,7 @@ class DeliveryWorker:
         async with self._lock:
             report = DeliveryReport()
             # Every pass, so that a worker process dying beside a live one is noticed too.
-            if reaped := reap_dead_leases(self.store, self.clock()):
+            if reaped := await asyncio.to_thread(reap_dead_leases, self.store, self.clock()):
                 log.info("taking over %d delivery(ies) left in flight by a crash", reaped)
             chunks: dict[tuple[str, str, str], list[tuple[datetime, list[Delivery]]]] = {}
             lanes: dict[tuple[str, str, str], asyncio.Task[None]] = {}
@@ -155,7 +156,8 @@ class DeliveryWorker:
             exhausted = False
             while True:
                 if not exhausted and in_flight[0] <= self.batch_size // 2:
-                    claimed = self.store.claim(
+                    claimed = await asyncio.to_thread(
+                        self.store.claim,
                         self.clock(),
                         limit=self.batch_size - in_flight[0],
                         lease=self.lease,
@@ -208,11 +210,12 @@ class DeliveryWorker:
             chunks.pop(target, None)
             lanes.pop(target, None)
 
-    def _release_late(self, rest: Sequence[Delivery], deadline: datetime | None) -> bool:
+    async def _release_late(self, rest: Sequence[Delivery], deadline: datetime | None) -> bool:
         """Put rows whose lease is running out back in the outbox (due now); True if so."""
         if deadline is None or not rest or self.clock() < deadline:
             return False
-        self.store.mark_retry([d.id for d in rest], self.clock(), "lease ran out before sending")
+        ids, reason = [d.id for d in rest], "lease ran out before sending"
+        await asyncio.to_thread(self.store.mark_retry, ids, self.clock(), reason)
         return True
 
     async def _recover(self, claimed: list[Delivery], report: DeliveryReport) -> list[Delivery]:
@@ -228,22 +231,32 @@ class DeliveryWorker:
                 except TransientChatError as error:
                     # Unknown whether it went: try again later rather than risk a repeat.
                     delay = retry_delay(delivery.attempts, error.retry_after)
-                    self.store.mark_retry(
-                        [delivery.id], self.clock() + timedelta(seconds=delay), str(error)
+                    await asyncio.to_thread(
+                        self.store.mark_retry,
+                        [delivery.id],
+                        self.clock() + timedelta(seconds=delay),
+                        str(error),
                     )
                     report.retried += 1
                     continue
                 except PermanentChatError as error:
                     # The channel is gone: nothing can be sent there, found or not.
-                    give_up_on_channel(
-                        self.store, delivery.subscription, [delivery.id], error, self.clock()
+                    await asyncio.to_thread(
+                        give_up_on_channel,
+                        self.store,
+                        delivery.subscription,
+                        [delivery.id],
+                        error,
+                        self.clock(),
                     )
                     report.failed += 1
                     continue
                 if ref is not None:
                     # What was found is the alert itself (by its delivery id or posting).
                     shown = shown_state(delivery.posting.posting)
-                    self.store.mark_sent([delivery.id], self.clock(), ref, shown=shown)
+                    await asyncio.to_thread(
+                        self.store.mark_sent, [delivery.id], self.clock(), ref, shown=shown
+                    )
                     report.recovered += 1
                     continue
             rest.append(delivery)
@@ -255,7 +268,8 @@ class DeliveryWorker:
         platform = items[0].subscription.platform
         adapter = self.adapters.get(platform)
         if adapter is None:
-            self.store.mark_retry(
+            await asyncio.to_thread(
+                self.store.mark_retry,
                 [d.id for d in items],
                 self.clock() + timedelta(minutes=10),
                 f"no {platform} connection is configured",
@@ -270,7 +284,7 @@ class DeliveryWorker:
         groups = list(by_poll.values())
         for number, group in enumerate(groups):
             if await self._send_poll_group(adapter, group, report, deadline) == "permanent":
-                self._fail_rest([d for later in groups[number + 1 :] for d in later], report)
+                await self._fail_rest([d for later in groups[number + 1 :] for d in later], report)
                 return
 
     async def _send_poll_group(
@@ -283,11 +297,11 @@ class DeliveryWorker:
         if len(items) > self.burst_threshold:
             return await self._send_grouped(adapter, items, report, deadline)
         for index, delivery in enumerate(items):
-            if self._release_late(items[index:], deadline):
+            if await self._release_late(items[index:], deadline):
                 return "released"
             outcome = await self._attempt(adapter, [delivery], report)
             if outcome == "permanent":
-                self._fail_rest(items[index + 1 :], report)
+                await self._fail_rest(items[index + 1 :], report)
                 return outcome
         return "sent"
 
@@ -304,15 +318,15 @@ class DeliveryWorker:
             by_sub.setdefault(delivery.subscription.id, []).append(delivery)
         groups = list(by_sub.values())
         for index, group in enumerate(groups):
-            if self._release_late([d for g in groups[index:] for d in g], deadline):
+            if await self._release_late([d for g in groups[index:] for d in g], deadline):
                 return "released"
             if await self._attempt(adapter, group, report) == "permanent":
                 return "permanent"
         return "sent"
 
-    def _fail_rest(self, rest: Sequence[Delivery], report: DeliveryReport) -> None:
+    async def _fail_rest(self, rest: Sequence[Delivery], report: DeliveryReport) -> None:
         """After a permanent error, the channel's other queued rows cannot go either."""
-        self.store.mark_failed([d.id for d in rest], "channel unavailable")
+        await asyncio.to_thread(self.store.mark_failed, [d.id for d in rest], "channel unavailable")
         report.failed += len(rest)
 
     async def _attempt(
@@ -340,7 +354,9 @@ class DeliveryWorker:
             if pacer is not None and error.retry_after is not None:
                 # The channel is over its limit: hold its lane back, not the others.
                 pacer.push_back(sub.target, error.retry_after)
-            self.store.mark_retry(ids, self.clock() + timedelta(seconds=delay), str(error))
+            await asyncio.to_thread(
+                self.store.mark_retry, ids, self.clock() + timedelta(seconds=delay), str(error)
+            )
             log.warning(
                 "delivery to %s #%s will be retried in %.0f s: %s",
                 sub.platform,
@@ -351,11 +367,12 @@ class DeliveryWorker:
             report.retried += len(ids)
             return "transient"
         except PermanentChatError as error:
-            give_up_on_channel(self.store, sub, ids, error, self.clock())
+            await asyncio.to_thread(give_up_on_channel, self.store, sub, ids, error, self.clock())
             report.failed += len(ids)
             return "permanent"
         # A single alert can be edited later (closed, retitled): remember what it showed.
         shown = shown_state(group[0].posting.posting) if len(group) == 1 and refs else None
-        self.store.mark_sent(ids, self.clock(), ",".join(refs) or None, shown=shown)
+        ref = ",".join(refs) or None
+        await asyncio.to_thread(self.store.mark_sent, ids, self.clock(), ref, shown=shown)
         report.sent += len(ids)
         return "sent"

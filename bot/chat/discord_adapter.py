@@ -42,7 +42,8 @@ from bot.chat.discord_render import (
 )
 from bot.errors import ConfigError, PermanentChatError, TransientChatError
 from bot.postings.taxonomy import load_taxonomy
-from bot.store import Store, StoredPosting
+from bot.store import StoredPosting
+from bot.store.protocols import Store
 from subscriptions.commands import CommandContext, Reply
 from subscriptions.grammar import USAGE, format_filter
 from subscriptions.model import MODES, WEEKDAYS, Subscription
@@ -333,8 +334,10 @@ class DiscordAdapter:
         assert self.runner is not None
         subs = [
             s
-            for s in self.runner.store.subscriptions(
-                platform=self.platform, workspace=str(interaction.guild_id or "")
+            for s in await asyncio.to_thread(
+                self.runner.store.subscriptions,
+                platform=self.platform,
+                workspace=str(interaction.guild_id or ""),
             )
             if s.channel == _channel_of(interaction)
         ]
@@ -493,11 +496,14 @@ class DiscordAdapter:
         workspace = str(guild.id)
         channels = {
             s.channel
-            for s in self.runner.store.subscriptions(platform=self.platform, workspace=workspace)
+            for s in await asyncio.to_thread(
+                self.runner.store.subscriptions, platform=self.platform, workspace=workspace
+            )
         }
         paused: list[int] = []
         for channel in sorted(channels):
-            paused += self.runner.store.pause_target(
+            paused += await asyncio.to_thread(
+                self.runner.store.pause_target,
                 self.platform,
                 workspace,
                 channel,
