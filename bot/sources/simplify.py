@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.errors import ParseError
@@ -80,7 +81,7 @@ class SimplifySource:
             hints["active"] = False
         origins: dict[str, str] = {}
         terms = [text(t) for t in item.get("terms") or [] if text(t)]
-        if terms:
+        if any(_SEASON.search(term) for term in terms):
             # Only the internship lists carry terms ("Summer 2025"); new-grad lists do not.
             hints["is_internship"] = True
             origins["is_internship"] = "source:terms"
@@ -126,6 +127,8 @@ _DEGREE_LEVELS: dict[str, Degree] = {
     "certificate": "any",
     "high school": "any",
 }
+# A term the lists give internships ("Summer 2026", "Fall 2025", "Co-op"); "N/A" is none.
+_SEASON = re.compile(r"\b(?:summer|fall|autumn|winter|spring|co-?op)\b", re.I)
 _CATEGORIES_WITHOUT_AREA = frozenset({"hardware", "quant", "product"})
 
 
