@@ -9,7 +9,7 @@ import asyncio
 import functools
 import logging
 import signal
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
@@ -31,7 +31,8 @@ from bot.ops import Health, InstrumentedAdapters, Metrics, OpsServer, health
 from bot.pool import EnrichPool, usable_cores
 from bot.sources.base import registered_kinds
 from bot.sources.http import HttpFetcher, now_utc
-from bot.store import Store
+from bot.store import SourceState, open_store
+from bot.store.protocols import Store
 from bot.why import why
 from subscriptions.commands import CommandContext, Reply, run_command
 from subscriptions.grammar import format_filter, format_schedule
@@ -44,6 +45,9 @@ __all__ = ["JobBot", "build"]
 
 log = logging.getLogger("jobbot")
 POLL_TICK_SECONDS = 5
+# How long a claimed poll keeps other processes off its source: past it (the process died,
+# or the poll hangs) another process may poll the source again.
+POLL_LEASE = timedelta(minutes=10)
 # Edits, reminders and source notices are not urgent to the second.
 FOLLOW_UP_SECONDS = 30
 
@@ -157,14 +161,18 @@ class JobBot:
             source_kinds=ctx.source_kinds or tuple(registered_kinds()),
             default_interval=self.settings.default_interval,
         )
-        reply = run_command(text, ctx, self.store)
+        # The store is called from a thread: no database wait blocks the event loop.
+        reply = await asyncio.to_thread(run_command, text, ctx, self.store)
         if reply.why is not None:
-            subs = self.store.subscriptions(
-                platform=ctx.platform, workspace=ctx.workspace, channel=ctx.channel
+            subs = await asyncio.to_thread(
+                self.store.subscriptions,
+                platform=ctx.platform,
+                workspace=ctx.workspace,
+                channel=ctx.channel,
             )
-            reply = replace(reply, text=why(self.store, reply.why, subs))
+            reply = replace(reply, text=await asyncio.to_thread(why, self.store, reply.why, subs))
         for sub_id, since in reply.catch_up:
-            self.queue_catch_up(sub_id, since)
+            await asyncio.to_thread(self.queue_catch_up, sub_id, since)
         if reply.digest_now or reply.catch_up:
             ids = list(reply.digest_now) + [sub_id for sub_id, _ in reply.catch_up]
             self._spawn(self.digests.send_now(ids))
@@ -203,23 +211,29 @@ class JobBot:
         Each poll is its own task: a source that hangs until its timeout never holds up
         the others, nor the next round of starts (a source already in flight is skipped).
         """
-        now = self.clock()
+        return self._start_polls(self._claim_due())
+
+    def _claim_due(self) -> list[SourceState]:
+        # Claimed in the database, so that of several bots sharing PostgreSQL each due
+        # source is polled by one; _in_flight keeps this process from starting a second
+        # poll of a source it is still polling (a hanging one outlives its lease). A SQLite
+        # file has one bot: no lease, so a restart after a crash polls at once, as before.
+        lease = POLL_LEASE if self.settings.database_url else timedelta(0)
+        return self.store.claim_due_sources(self.clock(), lease=lease, skip=self._in_flight)
+
+    def _start_polls(self, sources: Sequence[SourceState]) -> list[asyncio.Task[PollReport]]:
         started = []
-        for source in self.store.sources():
-            due = source.next_poll_at is None or source.next_poll_at <= now
-            if source.enabled and due and source.name not in self._in_flight:
-                task = asyncio.create_task(
-                    self.poller.poll(source.name), name=f"poll:{source.name}"
-                )
-                self._in_flight[source.name] = task
-                task.add_done_callback(functools.partial(self._poll_done, source.name))
-                started.append(task)
+        for source in sources:
+            task = asyncio.create_task(self.poller.poll(source.name), name=f"poll:{source.name}")
+            self._in_flight[source.name] = task
+            task.add_done_callback(functools.partial(self._poll_done, source.name))
+            started.append(task)
         return started
 
     async def _start_due_polls_job(self) -> None:
         # The scheduler job only starts polls: awaiting them would make one hanging
         # source delay every other source's next start (max_instances=1).
-        self.start_due_polls()
+        self._start_polls(await asyncio.to_thread(self._claim_due))
 
     def _poll_done(self, name: str, task: asyncio.Task[PollReport]) -> None:
         self._in_flight.pop(name, None)
@@ -230,7 +244,8 @@ class JobBot:
 
     async def poll_all(self) -> list[PollReport]:
         """Poll every enabled source once, stored in order (CLI `poll --once`, demo)."""
-        reports = await self.poller.poll_many([s.name for s in self.store.sources() if s.enabled])
+        sources = await asyncio.to_thread(self.store.sources)
+        reports = await self.poller.poll_many([s.name for s in sources if s.enabled])
         for report in reports:
             self._record(report)
         return reports
@@ -243,7 +258,9 @@ class JobBot:
         not in the middle of its first big poll; a one-off command never calls this and
         starts them only if a big body comes.
         """
-        if self.poller.pool.parallel and any(s.enabled for s in self.store.sources()):
+        if self.poller.pool.parallel and any(
+            s.enabled for s in await asyncio.to_thread(self.store.sources)
+        ):
             try:
                 await self.poller.pool.ready()
             except Exception as error:  # the edge: polls start them again if they need them
@@ -264,7 +281,7 @@ class JobBot:
         tick = timedelta(seconds=POLL_TICK_SECONDS)
         job_options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         scheduler.add_job(
-            self._start_due_polls_job,
+            _until_shutdown(self._start_due_polls_job),
             "interval",
             seconds=tick.total_seconds(),
             next_run_time=self.clock(),
@@ -272,7 +289,7 @@ class JobBot:
             **job_options,
         )
         scheduler.add_job(
-            self.deliver,
+            _until_shutdown(self.deliver),
             "interval",
             seconds=self.settings.delivery_interval,
             id="deliver",
@@ -280,7 +297,7 @@ class JobBot:
             **job_options,
         )
         scheduler.add_job(
-            self.follow_up,
+            _until_shutdown(self.follow_up),
             "interval",
             seconds=max(self.settings.delivery_interval, FOLLOW_UP_SECONDS),
             id="followups",
@@ -288,7 +305,7 @@ class JobBot:
             **job_options,
         )
         scheduler.add_job(
-            self.digests.run_due,
+            _until_shutdown(self.digests.run_due),
             "interval",
             seconds=self.settings.digest_check_interval,
             id="digests",
@@ -377,7 +394,7 @@ class JobBot:
         targets += [name for name in self.adapters if name not in ("console", "webhook")]
         targets.append("webhooks (subscriptions with --platform webhook)")
         lines.append("Alerts go to: " + ", ".join(targets))
-        lines.append(f"Database: {self.settings.database_path}")
+        lines.append(f"Database: {self.settings.database}")
         return "\n".join(lines)
 
 
@@ -386,6 +403,24 @@ def _duration(seconds: int) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def _until_shutdown(job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[object]]:
+    """``job``, ending quietly when the scheduler's shutdown cancels it mid-run.
+
+    Jobs await the store's threads and the chat platforms; a stop (SIGTERM, Ctrl-C) can
+    land on such an await, and the scheduler would log that cancellation as a failure.
+    """
+
+    @functools.wraps(job)
+    async def run() -> object:
+        try:
+            return await job()
+        except asyncio.CancelledError:
+            log.debug("%s: stopped mid-run by shutdown", getattr(job, "__name__", job))
+            return None
+
+    return run
 
 
 async def _cancel_all(tasks: Sequence[asyncio.Task[Any]]) -> None:
@@ -405,7 +440,7 @@ def build(
 ) -> JobBot:
     """Wire the bot from settings. The caller closes it with ``aclose``."""
     slack = slack_config(settings)  # before anything is opened: it may refuse the setup
-    store = Store.open(settings.database_path)
+    store = open_store(settings)
     fetcher = HttpFetcher(
         timeout=float(settings.fetch_timeout),
         max_bytes=settings.max_body_mb * 1024 * 1024,

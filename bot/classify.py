@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.errors import ParseError
 from bot.postings.enrich import enrich
-from bot.postings.model import RawPosting, posting_json
+from bot.postings.model import RawPosting, explain_json, posting_json
 from bot.postings.page import parse_page
 from bot.sources.base import kind_for, sniff_kind
 
@@ -29,14 +29,22 @@ def raw_records(body: bytes, name: str) -> tuple[str, list[RawPosting]]:
     return "page", [parse_page(text, name, name)]
 
 
-def classify_document(body: bytes, name: str, now: datetime) -> list[dict[str, Any]]:
-    """Classify every posting in one document (a feed, an API response or a single page)."""
+def classify_document(
+    body: bytes, name: str, now: datetime, *, explain: bool = False
+) -> list[dict[str, Any]]:
+    """Classify every posting in one document (a feed, an API response or a single page).
+
+    With ``explain``, each row also says where each fact was read (``"explain"``).
+    """
     kind, records = raw_records(body, name)
     result = []
     for record in records:
-        row = posting_json(enrich(record, now))
+        posting = enrich(record, now)
+        row = posting_json(posting)
         row["format"] = kind
         row["file"] = name
+        if explain:
+            row["explain"] = explain_json(posting)
         result.append(row)
     return result
 

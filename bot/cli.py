@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 from bot import __version__
 from bot.app import JobBot, build, install_stop_signals, start_ops_server
 from bot.config import SECRET_NAMES, Settings, load_settings, parse_interval
-from bot.errors import JobbotError
+from bot.errors import ConfigError, JobbotError
 from bot.logs import configure_logging, redact
 from bot.sources.base import PollState, kind_for, registered_kinds, sniff_kind
 from bot.sources.http import now_utc
-from bot.store import Store
+from bot.store import open_store
 from bot.why import why
 from subscriptions.commands import CommandContext
 from subscriptions.grammar import format_filter, format_schedule
@@ -167,6 +167,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("file", help="the JSON file, or - for standard input")
 
+    db = commands.add_parser(
+        "db",
+        help="database tools: copy this bot's database to PostgreSQL",
+        description="Database tools.",
+    )
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_copy = db_commands.add_parser(
+        "copy",
+        help="copy every row of this bot's database into an empty PostgreSQL database",
+        description="Copy sources (with their poll state), postings, subscriptions, the "
+        "outbox, reminders and source notices into an empty PostgreSQL database, then "
+        "print the row counts on both sides. Set database_url to it afterwards.",
+    )
+    db_copy.add_argument("--to", required=True, help="postgresql://user@host/db")
+
     classify = commands.add_parser(
         "classify",
         help="print what jobbot understands of posting documents (JSON Lines)",
@@ -174,6 +189,11 @@ def _parser() -> argparse.ArgumentParser:
         "one JSON object per posting. Use - for standard input.",
     )
     classify.add_argument("paths", nargs="+", help="files, or - for standard input")
+    classify.add_argument(
+        "--explain",
+        action="store_true",
+        help="add where each fact was read: source:FIELD, jsonld:PROPERTY, title or text",
+    )
     return parser
 
 
@@ -368,7 +388,7 @@ async def _sources(args: argparse.Namespace, settings: Settings) -> int:
         await bot.aclose()
 
 
-def _classify(paths: Sequence[str]) -> int:
+def _classify(paths: Sequence[str], explain: bool = False) -> int:
     from bot.classify import classify_document, dumps
 
     now = now_utc()
@@ -376,7 +396,9 @@ def _classify(paths: Sequence[str]) -> int:
     for path in paths:
         try:
             body = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-            rows = classify_document(body, "-" if path == "-" else Path(path).name, now)
+            rows = classify_document(
+                body, "-" if path == "-" else Path(path).name, now, explain=explain
+            )
         except (OSError, JobbotError) as error:
             print(f"jobbot classify: {path}: {error}", file=sys.stderr)
             failures += 1
@@ -416,7 +438,7 @@ async def _doctor(args: argparse.Namespace) -> int:
 def _transfer(args: argparse.Namespace, settings: Settings) -> int:
     from bot.transfer import export_subscriptions, import_subscriptions
 
-    store = Store.open(settings.database_path)
+    store = open_store(settings)
     try:
         if args.command == "export":
             text = export_subscriptions(store)
@@ -433,6 +455,34 @@ def _transfer(args: argparse.Namespace, settings: Settings) -> int:
         store.close()
 
 
+def _db_copy(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.store.copy import copy_store
+    from bot.store.dialect import SqlBase
+    from bot.store.postgres import PostgresStore
+    from bot.store.urls import is_postgres_url, mask_url
+
+    if not is_postgres_url(args.to):
+        raise ConfigError("--to", f"{mask_url(args.to)!r} is not a postgresql:// URL")
+    source = open_store(settings)
+    try:
+        target = PostgresStore.open(args.to)
+        try:
+            assert isinstance(source, SqlBase)
+            report = copy_store(source, target)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    print(f"Rows in {settings.database} → {mask_url(args.to)}:")
+    for table, count in report.source.items():
+        print(f"  {table:<16}{count:>10} → {report.target[table]}")
+    if not report.equal:
+        print("jobbot: the counts differ; the copy is incomplete", file=sys.stderr)
+        return 1
+    print("Copied. Set database_url (or JOBBOT_DATABASE_URL) to the new database.")
+    return 0
+
+
 def _env_secrets() -> list[str]:
     return [os.environ[name] for name in SECRET_NAMES if os.environ.get(name)]
 
@@ -446,7 +496,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         if args.command == "classify":
-            return _classify(args.paths)
+            return _classify(args.paths, args.explain)
         if args.command == "demo":
             from bot.demo import run_demo
 
@@ -472,6 +522,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_sources(args, settings))
         if args.command in ("export", "import"):
             return _transfer(args, settings)
+        if args.command == "db":
+            return _db_copy(args, settings)
     except JobbotError as error:
         # An error message may quote a bad value; never let it carry a token.
         print(f"jobbot: {redact(str(error), _env_secrets())}", file=sys.stderr)

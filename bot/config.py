@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 
 from bot.errors import ConfigError
 from bot.sources.base import SourceSpec
+from bot.store.urls import is_postgres_url, mask_url
 
 __all__ = [
     "ENV_SECRETS",
@@ -94,6 +96,21 @@ def _str_list(value: object, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _database_url(value: object, key: str) -> str | None:
+    if not isinstance(value, str):
+        raise ConfigError(key, "is not text (a postgresql:// URL)")
+    if not value.strip():
+        return None  # empty: SQLite in the data directory
+    if not is_postgres_url(value.strip()):
+        # Masked: a URL may carry a password, and this message is printed and logged.
+        raise ConfigError(
+            key,
+            f"{mask_url(value)!r} is not a postgresql://user@host/db URL"
+            " (leave it unset for SQLite in the data directory)",
+        )
+    return value.strip()
+
+
 def _choice(*choices: str) -> Callable[[object, str], str]:
     def parse(value: object, key: str) -> str:
         if value not in choices:
@@ -119,6 +136,13 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         _str,
         "Where the database lives (env JOBBOT_DATA_DIR wins; default: the user data dir).",
+    ),
+    Setting(
+        "database_url",
+        None,
+        _database_url,
+        "PostgreSQL URL 'postgresql://user@host/db' (env JOBBOT_DATABASE_URL wins; default:"
+        " SQLite in data_dir).",
     ),
     Setting(
         "allow_private_sources",
@@ -225,6 +249,7 @@ class Settings:
 
     data_dir: Path
     config_path: Path | None = None
+    database_url: str | None = None
     allow_private_sources: bool = False
     default_sources: bool = True
     default_interval: int = 3600
@@ -248,9 +273,18 @@ class Settings:
         """The SQLite file."""
         return self.data_dir / "jobbot.db"
 
+    @property
+    def database(self) -> str:
+        """Where the store lives, for people: the SQLite file, or the URL without password."""
+        return mask_url(self.database_url) if self.database_url else str(self.database_path)
+
     def secret_values(self) -> list[str]:
-        """The values of the secrets that are set (tokens, signing and client secrets)."""
-        return [self.secrets[name] for name in SECRET_NAMES if self.secrets.get(name)]
+        """The values of the secrets that are set (tokens, signing and client secrets, and
+        the password in ``database_url``)."""
+        values = [self.secrets[name] for name in SECRET_NAMES if self.secrets.get(name)]
+        if self.database_url and (password := urlsplit(self.database_url).password):
+            values.append(password)
+        return values
 
     def has_secret(self, name: str) -> bool:
         """True when the environment set this token."""
@@ -340,6 +374,8 @@ def load_settings(
         or platformdirs.user_data_dir("jobbot", appauthor=False)
     )
     values.pop("data_dir", None)
+    if env.get("JOBBOT_DATABASE_URL"):
+        values["database_url"] = _database_url(env["JOBBOT_DATABASE_URL"], "JOBBOT_DATABASE_URL")
     if env.get("JOBBOT_METRICS_PORT"):
         values["metrics_port"] = _port(env["JOBBOT_METRICS_PORT"], "JOBBOT_METRICS_PORT")
     if env.get("JOBBOT_METRICS_HOST"):

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import httpx
 
 from bot.config import Settings
-from bot.errors import JobbotError, SourceError
+from bot.errors import JobbotError, SchemaTooNewError, SourceError
 from bot.logs import redact
 from bot.sources.base import PollState, SourceSpec, kind_for
 from bot.sources.http import HttpFetcher
-from bot.store import Store
+from bot.store import SCHEMA_VERSION, open_store
 
 __all__ = ["Finding", "SLACK_SCOPES", "format_findings", "run_doctor"]
 
@@ -51,15 +51,25 @@ def format_findings(findings: Iterable[Finding], secrets: Iterable[str] = ()) ->
 
 def _database(settings: Settings) -> tuple[Finding, list[tuple[str, str, str]]]:
     """The database opens and migrates; returns the (platform, workspace, channel) targets."""
+    where = settings.database  # never the password
+    if settings.database_url:
+        fix = (
+            "check database_url / JOBBOT_DATABASE_URL (postgresql://user@host/db):"
+            " the server runs, the database exists and the user may create tables"
+        )
+    else:
+        fix = "make the data directory writable by this user, or set JOBBOT_DATA_DIR"
     try:
-        store = Store.open(settings.database_path)
+        store = open_store(settings)
+    except SchemaTooNewError as error:
+        return Finding("database", False, str(error), "upgrade jobbot to open it"), []
     except Exception as error:  # the edge: any failure to open is the finding itself
         return (
             Finding(
                 "database",
                 False,
-                f"cannot open {settings.database_path}: {type(error).__name__}: {error}",
-                "make the data directory writable by this user, or set JOBBOT_DATA_DIR",
+                f"cannot open {where}: {type(error).__name__}: {error}",
+                fix,
             ),
             [],
         )
@@ -68,7 +78,7 @@ def _database(settings: Settings) -> tuple[Finding, list[tuple[str, str, str]]]:
         counts = store.counts()
         targets = sorted({s.target for s in subs})
         detail = (
-            f"{settings.database_path} (schema {store.schema_version()}, {len(subs)} "
+            f"{where} (schema {store.schema_version()} of {SCHEMA_VERSION}, {len(subs)} "
             f"subscription(s), {counts.get('postings', 0)} posting(s))"
         )
     finally:
@@ -199,7 +209,7 @@ def _where(spec: SourceSpec) -> str:
 
 async def _sources(settings: Settings, fetcher: HttpFetcher) -> list[Finding]:
     found = []
-    store = Store.open(settings.database_path)
+    store = open_store(settings)
     try:
         specs = {
             s.name: SourceSpec(s.name, s.kind, s.url, s.interval_s)

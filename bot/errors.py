@@ -12,7 +12,9 @@
     │   │   └── TokenChatError   the token or workspace was refused: hold everything
     │   └── PermanentChatError   the target is gone or the bot lost access
     │       └── RejectedMessageError   this one message was refused (payload, AutoMod)
-    └── CommandError         a user typed something wrong; the message goes to the user
+    ├── CommandError         a user typed something wrong; the message goes to the user
+    └── StoreError           the database cannot be used as it is
+        └── SchemaTooNewError    written by a newer jobbot: refused, never downgraded
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ __all__ = [
     "ParseError",
     "PermanentChatError",
     "RejectedMessageError",
+    "SchemaTooNewError",
     "SourceError",
+    "StoreError",
     "TokenChatError",
     "TransientChatError",
 ]
@@ -110,3 +114,26 @@ class CommandError(JobbotError):
         self.usage = usage
         text = problem if usage is None else f"{problem}\nUsage: {usage}"
         super().__init__(text)
+
+
+class StoreError(JobbotError):
+    """The database cannot be opened or used; the message says which one and why."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"database {where}: {problem}")
+
+
+class SchemaTooNewError(StoreError):
+    """The database has migrations this code does not know: a newer release wrote it."""
+
+    def __init__(self, where: str, found: int, supported: int, unknown: list[str]) -> None:
+        self.found = found
+        self.supported = supported
+        self.unknown = unknown
+        super().__init__(
+            where,
+            f"schema version {found} is newer than this jobbot supports ({supported});"
+            f" unknown migrations: {', '.join(unknown)}. Upgrade jobbot to open it.",
+        )

@@ -14,7 +14,8 @@ from bot.errors import SourceError
 from bot.pool import EnrichPool
 from bot.postings.model import Posting
 from bot.sources.base import Fetcher, FetchResult, OneBodyKind, PollState, SourceSpec, kind_for
-from bot.store import SourceState, Store
+from bot.store import SourceState
+from bot.store.protocols import Store
 from subscriptions.matcher import SubscriptionIndex
 
 __all__ = ["PollReport", "Poller", "failure_backoff"]
@@ -87,7 +88,10 @@ class Poller:
     async def poll(self, name: str) -> PollReport:
         """Poll one source by name; every failure is recorded, never raised."""
         fetched = await self._fetch(name)
-        return fetched if isinstance(fetched, PollReport) else self._store(fetched)
+        if isinstance(fetched, PollReport):
+            return fetched
+        # Storing runs in a thread: a big batch never holds up the event loop.
+        return await asyncio.to_thread(self._store, fetched)
 
     async def poll_many(self, names: Sequence[str]) -> list[PollReport]:
         """Poll these sources once each, storing their postings in this order.
@@ -112,14 +116,16 @@ class Poller:
                 if not ahead:
                     return reports
                 fetched = await ahead.popleft()
-                reports.append(fetched if isinstance(fetched, PollReport) else self._store(fetched))
+                if not isinstance(fetched, PollReport):
+                    fetched = await asyncio.to_thread(self._store, fetched)
+                reports.append(fetched)
         finally:
             for task in ahead:
                 task.cancel()
 
     async def _fetch(self, name: str) -> _Fetched | PollReport:
         """Fetch, parse and enrich; a failure is recorded and comes back as its report."""
-        source = self.store.source(name)
+        source = await asyncio.to_thread(self.store.source, name)
         if source is None or not source.enabled:
             return PollReport(name, ok=False, error="no such source")
         now = self.clock()
@@ -137,10 +143,10 @@ class Poller:
                 result = await kind.fetch(spec, state, self.fetcher)
                 postings = await self.pool.enrich(result.records, spec, now)
         except (SourceError, KeyError) as error:
-            return self._failed(source, now, error)
+            return await asyncio.to_thread(self._failed, source, now, error)
         except Exception as error:  # the edge: a parser bug must not stop the other polls
             log.exception("source %s: unexpected error", name)
-            return self._failed(source, now, error)
+            return await asyncio.to_thread(self._failed, source, now, error)
         return _Fetched(source, now, result, postings)
 
     def _store(self, fetched: _Fetched) -> PollReport:

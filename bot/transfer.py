@@ -13,7 +13,7 @@ from datetime import datetime
 
 from bot.errors import CommandError
 from bot.sources.jsonsafe import load_json
-from bot.store import Store
+from bot.store.protocols import Store
 from subscriptions.grammar import format_filter, format_schedule, parse_command
 from subscriptions.model import Filter, Schedule
 

@@ -18,7 +18,8 @@ from bot.chat.render import chat_safe
 from bot.postings.model import Posting
 from bot.postings.taxonomy import load_taxonomy
 from bot.postings.urls import canonical_url
-from bot.store import Delivery, PostingTrace, Store, StoredPosting
+from bot.store import Delivery, PostingTrace, StoredPosting
+from bot.store.protocols import Store
 from subscriptions.grammar import format_filter
 from subscriptions.matcher import mismatch
 from subscriptions.model import Subscription

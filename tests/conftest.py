@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from aiohttp import web
@@ -15,6 +18,7 @@ from aiohttp import web
 from bot.config import Settings, load_settings
 from bot.postings.model import RawPosting
 from bot.store import Store
+from bot.store.protocols import Store as AnyStore
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 DATA = Path(__file__).parent / "data"
@@ -154,3 +158,58 @@ def raw_posting(title: str, description: str = "", locations: tuple[str, ...] = 
         locations=locations,
         description=description,
     )
+
+
+# ---------------------------------------------------------------- store backends
+# One contract suite runs against every backend (tests/test_store_contract.py). The
+# PostgreSQL server comes from JOBBOT_TEST_DATABASE_URL (.ci/run provides one); each test
+# session works in a database of its own, emptied before every test.
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database for this session (dropped at the end)."""
+    base = os.environ.get("JOBBOT_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("JOBBOT_TEST_DATABASE_URL is not set: no PostgreSQL to test against")
+    try:
+        import psycopg
+    except ImportError as error:  # pragma: no cover - psycopg is a dependency
+        pytest.skip(f"psycopg is not installed: {error}")
+    name = f"jobbot_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = psycopg.connect(base, autocommit=True, connect_timeout=5)
+    except psycopg.Error as error:
+        pytest.skip(f"PostgreSQL at JOBBOT_TEST_DATABASE_URL cannot be reached: {error}")
+    with admin:
+        admin.execute(f'create database "{name}"')
+    parts = urlsplit(base)
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(base, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+def empty_postgres(url: str) -> None:
+    """Drop every table of the test database."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("drop schema public cascade; create schema public")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AnyStore]:
+    """A fresh store on each backend: a SQLite file, and an empty PostgreSQL database."""
+    opened: AnyStore
+    if request.param == "sqlite":
+        opened = Store.open(tmp_path / "contract.db")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        empty_postgres(url)
+        from bot.store.postgres import PostgresStore
+
+        opened = PostgresStore.open(url)
+    yield opened
+    opened.close()

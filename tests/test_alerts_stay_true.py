@@ -20,6 +20,7 @@ import pytest
 
 from bot.app import JobBot, build
 from bot.chat.slack_app import SlackService
+from tests import store_readers
 from tests.conftest import FeedServer
 from tests.fakes.slack_api import (
     FakeSlack,
@@ -248,7 +249,7 @@ async def test_a_changed_deadline_edits_the_alert_and_a_reminder_goes_once(app: 
     assert len(reminders) == 1
     assert "NLP Research Intern" in reminders[0]["text"]
     assert "apply by 12 Dec 2026" in reminders[0]["text"]
-    rows = {r["posting_id"]: r["status"] for r in app.bot.store.reminders()}
+    rows = {r["posting_id"]: r["status"] for r in store_readers.reminders(app.bot.store)}
     assert sorted(rows.values()) == ["sent"]
 
 

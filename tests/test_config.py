@@ -67,3 +67,33 @@ def test_missing_config_file_is_an_error(tmp_path: Path) -> None:
 )
 def test_intervals(value: object, seconds: int) -> None:
     assert parse_interval(value) == seconds
+
+
+def test_database_url_is_unset_by_default_and_the_environment_wins(tmp_path: Path) -> None:
+    settings = load_settings(env={"JOBBOT_DATA_DIR": str(tmp_path)}, cwd=tmp_path)
+    assert settings.database_url is None and settings.database == str(tmp_path / "jobbot.db")
+    (tmp_path / "jobbot.toml").write_text('database_url = "postgresql://bot@db.example/jobs"\n')
+    assert load_settings(env={}, cwd=tmp_path).database_url == "postgresql://bot@db.example/jobs"
+    env = {"JOBBOT_DATABASE_URL": "postgresql://bot:s3cret@other.example:5433/jobs"}
+    settings = load_settings(env=env, cwd=tmp_path)
+    assert settings.database_url == env["JOBBOT_DATABASE_URL"]
+    # Shown and logged without its password, which logs mask like a token.
+    assert settings.database == "postgresql://bot:***@other.example:5433/jobs"
+    assert "s3cret" in settings.secret_values()
+
+
+@pytest.mark.parametrize(
+    ("env", "toml", "key"),
+    [
+        ({}, 'database_url = "mysql://root:hunter2@db/jobs"\n', "database_url"),
+        ({}, "database_url = 5\n", "database_url"),
+        ({"JOBBOT_DATABASE_URL": "sqlite://root:hunter2@x/y"}, "", "JOBBOT_DATABASE_URL"),
+    ],
+)
+def test_a_bad_database_url_names_the_setting_and_never_the_password(
+    tmp_path: Path, env: dict[str, str], toml: str, key: str
+) -> None:
+    (tmp_path / "jobbot.toml").write_text(toml)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(env=env, cwd=tmp_path)
+    assert key in str(raised.value) and "hunter2" not in str(raised.value)

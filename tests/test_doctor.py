@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bot.store import Store
 from subscriptions.model import Filter, Schedule
-from tests.conftest import DATA, NOW, FeedServer
+from tests.conftest import DATA, NOW, FeedServer, empty_postgres
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.test_ops import DISCORD, SLACK_BOT
 
@@ -194,3 +194,21 @@ async def test_slack_channels_and_scopes_are_checked(tmp_path: Path) -> None:
     finally:
         await runner.cleanup()
     assert "BAD  Slack scopes: missing commands" in out and "Bot Token Scopes" in out
+
+
+async def test_an_unreachable_postgresql_is_named_without_its_password(tmp_path: Path) -> None:
+    url = "postgresql://bot:hunter2@127.0.0.1:1/jobs"
+    code, out = await _doctor(tmp_path, QUIET, JOBBOT_DATABASE_URL=url)
+    assert code == 1
+    assert "BAD  database: cannot open postgresql://bot:" in out
+    assert "@127.0.0.1:1/jobs" in out and "Connection refused" in out
+    assert "fix: check database_url / JOBBOT_DATABASE_URL" in out
+    assert "hunter2" not in out
+
+
+async def test_postgresql_connection_and_schema_version_are_checked(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    empty_postgres(postgres_url)
+    code, out = await _doctor(tmp_path, QUIET, JOBBOT_DATABASE_URL=postgres_url)
+    assert f"ok   database: {postgres_url} (schema 5 of 5, 0 subscription(s)" in out, out

@@ -11,6 +11,7 @@ from bot.app import JobBot, build
 from bot.config import Settings
 from subscriptions.commands import CommandContext
 from tests.conftest import DATA, FeedServer
+from tests.store_readers import sent_pairs
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +76,7 @@ async def test_each_subscription_gets_each_new_posting_once_across_restarts(
     await _poll_and_deliver(bot)
     assert feed_server.statuses("/jobs.rss") == [200, 200, 304, 304]
     assert _alerts(out_after.getvalue()) == Counter()
-    sent = bot.store.sent_pairs()
+    sent = sent_pairs(bot.store)
     assert len(sent) == len(set(sent)) == 2
     await bot.aclose()
 

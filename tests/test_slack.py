@@ -42,6 +42,7 @@ from tests.fakes.slack_api import (
     view_submission_body,
 )
 from tests.fakes.specs import load_slack_spec
+from tests.store_readers import sent_pairs
 
 pytestmark = pytest.mark.integration
 
@@ -253,7 +254,7 @@ async def test_subscribe_then_a_matching_posting_is_one_block_kit_message(
     assert message["unfurl_links"] is False and message["unfurl_media"] is False
     assert "Lingua Labs" in message["text"]
     assert harness.slack.violations == []
-    assert len(harness.bot.store.sent_pairs()) == 1
+    assert len(sent_pairs(harness.bot.store)) == 1
 
 
 async def test_errors_help_and_lists_are_ephemeral(harness: Harness) -> None:
@@ -297,7 +298,7 @@ async def test_a_429_is_waited_out_and_nothing_is_sent_twice(harness: Harness) -
     await harness.bot.worker.run_once()
     assert [c.status for c in harness.slack.calls_to("chat.postMessage")] == [429, 200]
     assert len(harness.slack.messages_in(CHANNEL)) == 1
-    assert len(harness.bot.store.sent_pairs()) == 1
+    assert len(sent_pairs(harness.bot.store)) == 1
 
 
 async def test_posts_to_one_channel_are_paced_to_slack_limit(harness: Harness) -> None:

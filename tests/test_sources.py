@@ -64,7 +64,7 @@ CASES = [
     Case(
         "greenhouse",
         "greenhouse.json",
-        ("4100001", "4100002"),
+        ("4100001", "4100002", "4100003"),
         real=(
             Real("greenhouse/careerkit_greenhouse.json", 2, ("8636903002",)),
             Real("greenhouse/ats_polling_greenhouse.json", 2, ()),
@@ -106,6 +106,8 @@ CASES = [
             "9d1e0000-4444-4aaa-8bbb-000000000001",
             "9d1e0000-4444-4aaa-8bbb-000000000002",
             "9d1e0000-4444-4aaa-8bbb-000000000003",
+            "9d1e0000-4444-4aaa-8bbb-000000000004",
+            "9d1e0000-4444-4aaa-8bbb-000000000005",
         ),
         real=(
             # 6000 listings, 631 of them hidden (is_visible: false) and kept as inactive.
@@ -350,16 +352,34 @@ def test_what_each_kind_puts_into_hints() -> None:
 
     gh = records("greenhouse")["4100001"]
     assert gh.hints == {"deadline": "2026-12-15"}
+    assert gh.origins == {"deadline": "source:application_deadline"}
+    student = records("greenhouse")["4100003"]
+    assert student.hints == {"is_internship": True, "remote": False}
+    assert student.origins == {
+        "is_internship": "source:metadata.Employment Type",
+        "remote": "source:metadata.Workplace Type",
+    }
+    # The job's offices are where it is, beside its location name.
+    assert student.locations == ("Toronto", "Toronto, Ontario, Canada")
     assert gh.description.startswith("<p>Join our speech team")  # entities decoded once
     assert gh.company == "Example Labs" and gh.locations == ("Zurich, Switzerland",)
     assert gh.posted is not None and gh.posted.isoformat() == "2026-11-02T14:00:00+00:00"
 
     lv = records("lever")
+    # categories.commitment "Intern" is the board's own statement of an internship.
     assert lv["0b7d1c9e-1111-4aaa-9bbb-000000000001"].hints == {
         "remote": False,
         "countries": ["CA"],
+        "is_internship": True,
     }
-    assert lv["0b7d1c9e-1111-4aaa-9bbb-000000000002"].hints == {"remote": True, "countries": ["US"]}
+    assert lv["0b7d1c9e-1111-4aaa-9bbb-000000000001"].origins["is_internship"] == (
+        "source:categories.commitment"
+    )
+    assert lv["0b7d1c9e-1111-4aaa-9bbb-000000000002"].hints == {
+        "remote": True,
+        "countries": ["US"],
+        "is_internship": True,
+    }
     first = lv["0b7d1c9e-1111-4aaa-9bbb-000000000001"]
     assert first.locations == ("Toronto, ON", "Montreal, QC")
     assert "- Enrolled in a Master's or PhD program" in first.description
@@ -371,8 +391,10 @@ def test_what_each_kind_puts_into_hints() -> None:
     assert robotics.hints == {
         "remote": False,
         "countries": ["DE", "FR"],
+        "is_internship": True,
         "pay_text": "€3K – €3.5K per month",
     }
+    assert robotics.origins["is_internship"] == "source:employmentType"
     remote = ab["5e0c2a10-2222-4ccc-8ddd-000000000002"]
     assert remote.hints == {"remote": True} and remote.description == "NLP evaluation.\nPython"
 
@@ -395,6 +417,13 @@ def test_what_each_kind_puts_into_hints() -> None:
         "active": False,
         "is_internship": True,
     }
+    # The newer lists state degrees and a category.
+    speech = sj["9d1e0000-4444-4aaa-8bbb-000000000004"]
+    assert speech.hints == {"active": True, "is_internship": True, "degree": "phd-only"}
+    assert speech.origins == {"is_internship": "source:terms", "degree": "source:degrees"}
+    chips = sj["9d1e0000-4444-4aaa-8bbb-000000000005"]
+    assert chips.hints["degree"] == "phd-or-masters" and chips.hints["areas"] == ()
+    assert chips.origins["areas"] == "source:category Hardware"
     assert sj["9d1e0000-4444-4aaa-8bbb-000000000001"].locations == ("New York, NY", "Remote in USA")
 
     wd = records("workday")

@@ -9,14 +9,17 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlite_utils import Database
 
+from bot.errors import SchemaTooNewError
 from bot.postings.model import Posting
 from bot.store import SCHEMA_VERSION, Store, migrations
 from subscriptions.model import Filter, Schedule
 from tests.conftest import NOW
+from tests.store_readers import sent_pairs
 
 
 def _posting(external_id: str = "1", **changes: object) -> Posting:
@@ -156,7 +159,7 @@ def test_outbox_key_is_unique_and_claims_are_leased(store: Store, now) -> None:
     assert [d.id for d in again] == [claimed[0].id]
     store.mark_sent([claimed[0].id], now)
     assert store.claim(now + timedelta(hours=1), lease=timedelta(minutes=5)) == []
-    assert store.sent_pairs() == [(sub.id, posting_id)]
+    assert sent_pairs(store) == [(sub.id, posting_id)]
 
 
 def test_pause_target_pauses_a_whole_channel_with_a_reason(store: Store, now) -> None:
@@ -328,3 +331,17 @@ def test_background_checkpoints_copy_the_wal_and_stop_with_the_store(tmp_path: P
     again = Store.open(tmp_path / "bg.db")
     assert again.db.execute("select count(*) from postings").fetchone()[0] == 20
     again.close()
+
+
+def test_a_database_from_a_newer_release_is_refused_naming_both_versions(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    Store.open(path).close()
+    db = Database(path)
+    db["_sqlite_migrations"].insert(
+        {"migration_set": "jobbot", "name": "m006_future", "applied_at": "2027-01-01"}
+    )
+    db.close()
+    with pytest.raises(SchemaTooNewError) as raised:
+        Store.open(path)
+    assert "schema version 6" in str(raised.value) and "supports (5)" in str(raised.value)
+    assert "m006_future" in str(raised.value)

@@ -38,7 +38,8 @@ from bot.errors import (
     TokenChatError,
     TransientChatError,
 )
-from bot.store import Delivery, Store, shown_state
+from bot.store import Delivery, shown_state
+from bot.store.protocols import Store
 from subscriptions.model import Subscription
 
 __all__ = [
@@ -168,7 +169,7 @@ class DeliveryWorker:
         async with self._lock:
             report = DeliveryReport()
             # Every pass, so that a worker process dying beside a live one is noticed too.
-            if reaped := reap_dead_leases(self.store, self.clock()):
+            if reaped := await asyncio.to_thread(reap_dead_leases, self.store, self.clock()):
                 log.info("taking over %d delivery(ies) left in flight by a crash", reaped)
             await self._check_tokens()
             chunks: dict[tuple[str, str, str], list[tuple[datetime, list[Delivery]]]] = {}
@@ -177,7 +178,8 @@ class DeliveryWorker:
             exhausted = False
             while True:
                 if not exhausted and in_flight[0] <= self.batch_size // 2:
-                    claimed = self.store.claim(
+                    claimed = await asyncio.to_thread(
+                        self.store.claim,
                         self.clock(),
                         limit=self.batch_size - in_flight[0],
                         lease=self.lease,
@@ -235,25 +237,28 @@ class DeliveryWorker:
                 continue
             self.health.release(held.platform)
             log.warning("%s token works again: sending what was held", held.platform)
-            self._bring_forward(held.platform)
+            await self._bring_forward(held.platform)
 
-    def _bring_forward(self, platform: str) -> None:
+    async def _bring_forward(self, platform: str) -> None:
         """Make the rows waiting after failures on ``platform`` due now (it works again)."""
         ids = sorted(self._waiting.pop(platform, set()))
         if ids:
             log.info("%s works again: %d waiting delivery(ies) brought forward", platform, len(ids))
-            self.store.mark_retry(ids, self.clock(), "brought forward: the platform works again")
+            reason = "brought forward: the platform works again"
+            await asyncio.to_thread(self.store.mark_retry, ids, self.clock(), reason)
 
-    def _put_back(self, platform: str, ids: Sequence[int], when: datetime, reason: str) -> None:
+    async def _put_back(
+        self, platform: str, ids: Sequence[int], when: datetime, reason: str
+    ) -> None:
         """Rows to try again at ``when``; remembered to bring forward at the next success."""
-        self.store.mark_retry(ids, when, reason)
+        await asyncio.to_thread(self.store.mark_retry, ids, when, reason)
         self._waiting.setdefault(platform, set()).update(ids)
 
-    def _hold(self, platform: str, ids: Sequence[int], report: DeliveryReport) -> None:
+    async def _hold(self, platform: str, ids: Sequence[int], report: DeliveryReport) -> None:
         """The platform's token is refused: put rows back until its next check."""
         held = self.health.held(platform)
         assert held is not None
-        self._put_back(platform, ids, held.next_check, f"held: {held.reason}")
+        await self._put_back(platform, ids, held.next_check, f"held: {held.reason}")
         report.held += len(ids)
 
     async def _lane(
@@ -275,11 +280,12 @@ class DeliveryWorker:
             chunks.pop(target, None)
             lanes.pop(target, None)
 
-    def _release_late(self, rest: Sequence[Delivery], deadline: datetime | None) -> bool:
+    async def _release_late(self, rest: Sequence[Delivery], deadline: datetime | None) -> bool:
         """Put rows whose lease is running out back in the outbox (due now); True if so."""
         if deadline is None or not rest or self.clock() < deadline:
             return False
-        self.store.mark_retry([d.id for d in rest], self.clock(), "lease ran out before sending")
+        ids, reason = [d.id for d in rest], "lease ran out before sending"
+        await asyncio.to_thread(self.store.mark_retry, ids, self.clock(), reason)
         return True
 
     async def _recover(self, claimed: list[Delivery], report: DeliveryReport) -> list[Delivery]:
@@ -295,22 +301,32 @@ class DeliveryWorker:
                 except TransientChatError as error:
                     # Unknown whether it went: try again later rather than risk a repeat.
                     delay = retry_delay(delivery.attempts, error.retry_after)
-                    self.store.mark_retry(
-                        [delivery.id], self.clock() + timedelta(seconds=delay), str(error)
+                    await asyncio.to_thread(
+                        self.store.mark_retry,
+                        [delivery.id],
+                        self.clock() + timedelta(seconds=delay),
+                        str(error),
                     )
                     report.retried += 1
                     continue
                 except PermanentChatError as error:
                     # The channel is gone: nothing can be sent there, found or not.
-                    give_up_on_channel(
-                        self.store, delivery.subscription, [delivery.id], error, self.clock()
+                    await asyncio.to_thread(
+                        give_up_on_channel,
+                        self.store,
+                        delivery.subscription,
+                        [delivery.id],
+                        error,
+                        self.clock(),
                     )
                     report.failed += 1
                     continue
                 if ref is not None:
                     # What was found is the alert itself (by its delivery id or posting).
                     shown = shown_state(delivery.posting.posting)
-                    self.store.mark_sent([delivery.id], self.clock(), ref, shown=shown)
+                    await asyncio.to_thread(
+                        self.store.mark_sent, [delivery.id], self.clock(), ref, shown=shown
+                    )
                     report.recovered += 1
                     continue
             rest.append(delivery)
@@ -322,7 +338,8 @@ class DeliveryWorker:
         platform = items[0].subscription.platform
         adapter = self.adapters.get(platform)
         if adapter is None:
-            self.store.mark_retry(
+            await asyncio.to_thread(
+                self.store.mark_retry,
                 [d.id for d in items],
                 self.clock() + timedelta(minutes=10),
                 f"no {platform} connection is configured",
@@ -330,7 +347,7 @@ class DeliveryWorker:
             report.retried += len(items)
             return
         if self.health.held(platform) is not None:
-            self._hold(platform, [d.id for d in items], report)
+            await self._hold(platform, [d.id for d in items], report)
             return
         # A burst is counted per poll and channel: what one poll brought goes together.
         # The polls' groups go one after another, so the channel's pace is kept.
@@ -342,10 +359,10 @@ class DeliveryWorker:
             outcome = await self._send_poll_group(adapter, group, report, deadline)
             rest = [d for later in groups[number + 1 :] for d in later]
             if outcome == "permanent":
-                self._fail_rest(rest, report)
+                await self._fail_rest(rest, report)
                 return
             if outcome == "held":
-                self._hold(platform, [d.id for d in rest], report)
+                await self._hold(platform, [d.id for d in rest], report)
                 return
 
     async def _send_poll_group(
@@ -358,14 +375,14 @@ class DeliveryWorker:
         if len(items) > self.burst_threshold:
             return await self._send_grouped(adapter, items, report, deadline)
         for index, delivery in enumerate(items):
-            if self._release_late(items[index:], deadline):
+            if await self._release_late(items[index:], deadline):
                 return "released"
             outcome = await self._attempt(adapter, [delivery], report)
             if outcome == "permanent":
-                self._fail_rest(items[index + 1 :], report)
+                await self._fail_rest(items[index + 1 :], report)
                 return outcome
             if outcome == "held":
-                self._hold(
+                await self._hold(
                     delivery.subscription.platform, [d.id for d in items[index + 1 :]], report
                 )
                 return outcome
@@ -384,18 +401,18 @@ class DeliveryWorker:
             by_sub.setdefault(delivery.subscription.id, []).append(delivery)
         groups = list(by_sub.values())
         for index, group in enumerate(groups):
-            if self._release_late([d for g in groups[index:] for d in g], deadline):
+            if await self._release_late([d for g in groups[index:] for d in g], deadline):
                 return "released"
             outcome = await self._attempt(adapter, group, report)
             if outcome == "permanent":
                 return outcome
             if outcome == "held":
                 rest = [d.id for g in groups[index + 1 :] for d in g]
-                self._hold(group[0].subscription.platform, rest, report)
+                await self._hold(group[0].subscription.platform, rest, report)
                 return outcome
         return "sent"
 
-    def _retry_later(
+    async def _retry_later(
         self,
         sub: Subscription,
         ids: Sequence[int],
@@ -412,10 +429,10 @@ class DeliveryWorker:
             pacer.push_back(sub.target, retry_after)
         when = self.clock() + timedelta(seconds=delay)
         if retry_after is None:
-            self._put_back(sub.platform, ids, when, str(error))
+            await self._put_back(sub.platform, ids, when, str(error))
         else:
             # The platform said when: such rows are not brought forward early.
-            self.store.mark_retry(ids, when, str(error))
+            await asyncio.to_thread(self.store.mark_retry, ids, when, str(error))
         log.warning(
             "delivery to %s #%s will be retried in %.0f s: %s",
             sub.platform,
@@ -425,9 +442,9 @@ class DeliveryWorker:
         )
         report.retried += len(ids)
 
-    def _fail_rest(self, rest: Sequence[Delivery], report: DeliveryReport) -> None:
+    async def _fail_rest(self, rest: Sequence[Delivery], report: DeliveryReport) -> None:
         """After a permanent error, the channel's other queued rows cannot go either."""
-        self.store.mark_failed([d.id for d in rest], "channel unavailable")
+        await asyncio.to_thread(self.store.mark_failed, [d.id for d in rest], "channel unavailable")
         report.failed += len(rest)
 
     async def _attempt(
@@ -454,27 +471,28 @@ class DeliveryWorker:
                 # Once: the lanes of other channels hit the same refusal at the same time.
                 log.error("%s refused the token: holding its deliveries (%s)", sub.platform, error)
                 self.health.hold(sub.platform, str(error), self.clock())
-            self._hold(sub.platform, ids, report)
+            await self._hold(sub.platform, ids, report)
             return "held"
         except TransientChatError as error:
-            self._retry_later(sub, ids, group, error, error.retry_after, report)
+            await self._retry_later(sub, ids, group, error, error.retry_after, report)
             return "transient"
         except RejectedMessageError as error:
             # This message was refused (bad payload, AutoMod): it fails alone.
-            give_up_on_channel(self.store, sub, ids, error, self.clock())
+            await asyncio.to_thread(give_up_on_channel, self.store, sub, ids, error, self.clock())
             report.failed += len(ids)
             return "rejected"
         except PermanentChatError as error:
-            give_up_on_channel(self.store, sub, ids, error, self.clock())
+            await asyncio.to_thread(give_up_on_channel, self.store, sub, ids, error, self.clock())
             report.failed += len(ids)
             return "permanent"
         except Exception as error:  # the edge: a surprise from an adapter ends no pass
             log.exception("unexpected error sending to %s #%s", sub.platform, sub.channel)
-            self._retry_later(sub, ids, group, repr(error), None, report)
+            await self._retry_later(sub, ids, group, repr(error), None, report)
             return "transient"
-        self._bring_forward(sub.platform)
+        await self._bring_forward(sub.platform)
         # A single alert can be edited later (closed, retitled): remember what it showed.
         shown = shown_state(group[0].posting.posting) if len(group) == 1 and refs else None
-        self.store.mark_sent(ids, self.clock(), ",".join(refs) or None, shown=shown)
+        ref = ",".join(refs) or None
+        await asyncio.to_thread(self.store.mark_sent, ids, self.clock(), ref, shown=shown)
         report.sent += len(ids)
         return "sent"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
@@ -9,7 +10,8 @@ from datetime import datetime, timedelta
 from bot.chat.base import ChatAdapter, FindsSent
 from bot.chat.delivery import give_up_on_channel, new_lease_owner, reap_dead_leases
 from bot.errors import PermanentChatError, TransientChatError
-from bot.store import Delivery, Store
+from bot.store import Delivery
+from bot.store.protocols import Store
 from subscriptions.model import Subscription
 from subscriptions.schedule import digest_due
 
@@ -43,11 +45,12 @@ class DigestRunner:
         at every check before it).
         """
         now = self.clock()
-        reap_dead_leases(self.store, now)  # digests a crashed run left in flight go now
-        waiting = set(self.store.digest_retry_waiting(now))
+        # Digests a crashed run left in flight go now.
+        await asyncio.to_thread(reap_dead_leases, self.store, now)
+        waiting = set(await asyncio.to_thread(self.store.digest_retry_waiting, now))
         due = [
             s
-            for s in self.store.subscriptions()
+            for s in await asyncio.to_thread(self.store.subscriptions)
             if not s.paused
             and s.id not in waiting
             and digest_due(s.schedule, s.last_digest_at, now)
@@ -56,7 +59,8 @@ class DigestRunner:
 
     async def send_now(self, subscription_ids: Iterable[int]) -> int:
         """Send these subscriptions' digests at once (`/jobs digest now`)."""
-        subs = [s for s in (self.store.subscription(i) for i in subscription_ids) if s]
+        found = [await asyncio.to_thread(self.store.subscription, i) for i in subscription_ids]
+        subs = [s for s in found if s]
         return await self._send(subs, self.clock())
 
     async def _recover(self, sub: Subscription, rows: list[Delivery]) -> list[Delivery]:
@@ -76,8 +80,9 @@ class DigestRunner:
             if ref is None:
                 rest.append(row)
             else:
-                self.store.mark_sent([row.id], self.clock(), ref)
-        self.store.mark_retry(unknown, self.clock() + timedelta(minutes=5), "lookup failed")
+                await asyncio.to_thread(self.store.mark_sent, [row.id], self.clock(), ref)
+        retry_at = self.clock() + timedelta(minutes=5)
+        await asyncio.to_thread(self.store.mark_retry, unknown, retry_at, "lookup failed")
         return rest
 
     async def _send(self, subs: list[Subscription], now: datetime) -> int:
@@ -87,11 +92,13 @@ class DigestRunner:
             if adapter is None:
                 continue
             # Claimed under a lease: a crash mid-send leaves them for recovery, not repeat.
-            rows = self.store.claim_digest(sub.id, now, lease=self.lease, owner=self.owner)
+            rows = await asyncio.to_thread(
+                self.store.claim_digest, sub.id, now, lease=self.lease, owner=self.owner
+            )
             rows = await self._recover(sub, rows)
             if not rows:
                 # An empty period sends nothing, but the period still ends.
-                self.store.set_last_digest(sub.id, now)
+                await asyncio.to_thread(self.store.set_last_digest, sub.id, now)
                 continue
             title = (
                 f"{'Weekly' if sub.schedule.mode == 'weekly' else 'Daily'} digest"
@@ -107,14 +114,18 @@ class DigestRunner:
                     f"digest-{sub.id}-{now:%Y%m%d%H%M}",
                 )
             except TransientChatError as error:
-                self.store.mark_retry(ids, now + timedelta(minutes=5), str(error))
+                retry_at = now + timedelta(minutes=5)
+                await asyncio.to_thread(self.store.mark_retry, ids, retry_at, str(error))
                 log.warning("digest for subscription %s will be retried: %s", sub.id, error)
                 continue
             except PermanentChatError as error:
-                give_up_on_channel(self.store, sub, ids, error, now)
+                await asyncio.to_thread(give_up_on_channel, self.store, sub, ids, error, now)
                 continue
-            with self.store.transaction():
-                self.store.mark_sent(ids, now, ",".join(refs) or None)
-                self.store.set_last_digest(sub.id, now)
+            await asyncio.to_thread(self._sent, sub.id, ids, now, ",".join(refs) or None)
             sent += 1
         return sent
+
+    def _sent(self, sub_id: int, ids: list[int], now: datetime, ref: str | None) -> None:
+        with self.store.transaction():
+            self.store.mark_sent(ids, now, ref)
+            self.store.set_last_digest(sub_id, now)

@@ -50,7 +50,8 @@ from bot.errors import (
 )
 from bot.postings.taxonomy import load_taxonomy
 from bot.sources.http import parse_retry_after
-from bot.store import Store, StoredPosting
+from bot.store import StoredPosting
+from bot.store.protocols import Store
 from subscriptions.commands import CommandContext, Reply
 from subscriptions.grammar import USAGE, format_filter
 from subscriptions.model import MODES, WEEKDAYS, Subscription
@@ -392,8 +393,10 @@ class DiscordAdapter:
         assert self.runner is not None
         subs = [
             s
-            for s in self.runner.store.subscriptions(
-                platform=self.platform, workspace=str(interaction.guild_id or "")
+            for s in await asyncio.to_thread(
+                self.runner.store.subscriptions,
+                platform=self.platform,
+                workspace=str(interaction.guild_id or ""),
             )
             if s.channel == _channel_of(interaction)
         ]
@@ -552,11 +555,14 @@ class DiscordAdapter:
         workspace = str(guild.id)
         channels = {
             s.channel
-            for s in self.runner.store.subscriptions(platform=self.platform, workspace=workspace)
+            for s in await asyncio.to_thread(
+                self.runner.store.subscriptions, platform=self.platform, workspace=workspace
+            )
         }
         paused: list[int] = []
         for channel in sorted(channels):
-            paused += self.runner.store.pause_target(
+            paused += await asyncio.to_thread(
+                self.runner.store.pause_target,
                 self.platform,
                 workspace,
                 channel,

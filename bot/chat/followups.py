@@ -14,6 +14,7 @@ One pass (``FollowUps.run_once``) runs beside the delivery worker:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -21,7 +22,8 @@ from datetime import datetime, timedelta
 
 from bot.chat.base import ChatAdapter, EditsAlerts, SendsNotices
 from bot.errors import PermanentChatError, TransientChatError
-from bot.store import SourceState, Store, shown_state
+from bot.store import SourceState, shown_state
+from bot.store.protocols import Store
 from subscriptions.matcher import SubscriptionIndex
 from subscriptions.model import MAX_REMIND_DAYS, Subscription
 
@@ -106,38 +108,51 @@ class FollowUps:
     async def edit_alerts(self) -> int:
         """Replace each flagged alert with its posting's current state; return edits made."""
         edited = 0
-        for delivery in self.store.due_edits():
+        for delivery in await asyncio.to_thread(self.store.due_edits):
             state = shown_state(delivery.posting.posting)
             adapter = self.adapters.get(delivery.subscription.platform)
             if state == delivery.shown:
-                self.store.edit_done(delivery.id, None)  # it changed back
+                await asyncio.to_thread(self.store.edit_done, delivery.id, None)  # it changed back
                 continue
             if not isinstance(adapter, EditsAlerts) or delivery.message_ref is None:
-                self.store.edit_done(delivery.id, state)  # nothing this platform can edit
+                # Nothing this platform can edit.
+                await asyncio.to_thread(self.store.edit_done, delivery.id, state)
                 continue
             try:
                 await adapter.edit_alert(
                     delivery.subscription, delivery.posting, delivery.message_ref
                 )
             except TransientChatError as error:
-                self.store.edit_failed(
-                    delivery.id, str(error), give_up=False, tries=MAX_EDIT_ATTEMPTS
+                await asyncio.to_thread(
+                    self.store.edit_failed,
+                    delivery.id,
+                    str(error),
+                    give_up=False,
+                    tries=MAX_EDIT_ATTEMPTS,
                 )
                 continue
             except PermanentChatError as error:
                 # The message or the channel is gone: there is nothing left to keep true.
                 log.info("alert %s cannot be edited: %s", delivery.id, error)
-                self.store.edit_failed(
-                    delivery.id, str(error), give_up=True, tries=MAX_EDIT_ATTEMPTS
+                await asyncio.to_thread(
+                    self.store.edit_failed,
+                    delivery.id,
+                    str(error),
+                    give_up=True,
+                    tries=MAX_EDIT_ATTEMPTS,
                 )
                 continue
             except Exception as error:  # the edge: one bad edit must not stop the others
                 log.exception("editing alert %s failed", delivery.id)
-                self.store.edit_failed(
-                    delivery.id, repr(error), give_up=False, tries=MAX_EDIT_ATTEMPTS
+                await asyncio.to_thread(
+                    self.store.edit_failed,
+                    delivery.id,
+                    repr(error),
+                    give_up=False,
+                    tries=MAX_EDIT_ATTEMPTS,
                 )
                 continue
-            self.store.edit_done(delivery.id, state)
+            await asyncio.to_thread(self.store.edit_done, delivery.id, state)
             edited += 1
         return edited
 
@@ -148,7 +163,7 @@ class FollowUps:
         now = self.clock()
         sent = 0
         horizon = timedelta(days=MAX_REMIND_DAYS + 1)
-        for delivery in self.store.reminder_candidates(now, horizon):
+        for delivery in await asyncio.to_thread(self.store.reminder_candidates, now, horizon):
             sub, stored = delivery.subscription, delivery.posting
             deadline = stored.posting.deadline
             assert deadline is not None  # the query asks for a deadline
@@ -156,14 +171,16 @@ class FollowUps:
             if now < due:
                 continue
             adapter = self.adapters.get(sub.platform)
-            if not self.store.claim_reminder(sub.id, stored.id, now):
+            if not await asyncio.to_thread(self.store.claim_reminder, sub.id, stored.id, now):
                 continue
             if (delivery.sent_at and delivery.sent_at > due) or not isinstance(
                 adapter, SendsNotices
             ):
                 # The alert itself came inside the reminder window (or the platform has
                 # no reminders): a second message so soon would only repeat it.
-                self.store.finish_reminder(sub.id, stored.id, "skipped", now=now)
+                await asyncio.to_thread(
+                    self.store.finish_reminder, sub.id, stored.id, "skipped", now=now
+                )
                 continue
             try:
                 # Days left, not the lead time asked for: a late pass says what is true.
@@ -172,16 +189,39 @@ class FollowUps:
                     sub, stored, f"r{sub.id}-{stored.id}", days_left=days_left
                 )
             except TransientChatError as error:
-                self.store.finish_reminder(sub.id, stored.id, "retry", now=now, error=str(error))
+                await asyncio.to_thread(
+                    self.store.finish_reminder,
+                    sub.id,
+                    stored.id,
+                    "retry",
+                    now=now,
+                    error=str(error),
+                )
                 continue
             except PermanentChatError as error:
-                self.store.finish_reminder(sub.id, stored.id, "failed", now=now, error=str(error))
+                await asyncio.to_thread(
+                    self.store.finish_reminder,
+                    sub.id,
+                    stored.id,
+                    "failed",
+                    now=now,
+                    error=str(error),
+                )
                 continue
             except Exception as error:  # the edge: a claimed reminder must not be stranded
                 log.exception("reminder for #%s failed", sub.id)
-                self.store.finish_reminder(sub.id, stored.id, "retry", now=now, error=repr(error))
+                await asyncio.to_thread(
+                    self.store.finish_reminder,
+                    sub.id,
+                    stored.id,
+                    "retry",
+                    now=now,
+                    error=repr(error),
+                )
                 continue
-            self.store.finish_reminder(sub.id, stored.id, "sent", now=now, message_ref=ref)
+            await asyncio.to_thread(
+                self.store.finish_reminder, sub.id, stored.id, "sent", now=now, message_ref=ref
+            )
             sent += 1
         return sent
 
@@ -204,35 +244,41 @@ class FollowUps:
         """Tell channels about sources down too long, and about their recovery; return count."""
         now = self.clock()
         sent = 0
-        sources = {source.name: source for source in self.store.sources()}
+        sources = {source.name: source for source in await asyncio.to_thread(self.store.sources)}
         for source in sources.values():
             if not source.enabled or source.failing_since is None:
                 continue
             if now - source.failing_since < self.notice_after:
                 continue
-            told = set(self.store.notices(source.name))
-            for target, sub in self.relying_channels(source.name).items():
+            told = set(await asyncio.to_thread(self.store.notices, source.name))
+            relying = await asyncio.to_thread(self.relying_channels, source.name)
+            for target, sub in relying.items():
                 if target in told:
                     continue
                 key = f"n{source.name}-{source.failing_since.isoformat()}-{sub.id}"
                 if await self._notice(sub, down_notice(source, now), key):
-                    self.store.add_notice(source.name, target, source.failing_since, now)
+                    await asyncio.to_thread(
+                        self.store.add_notice, source.name, target, source.failing_since, now
+                    )
                     sent += 1
-        for name in self.store.notice_sources():
+        for name in await asyncio.to_thread(self.store.notice_sources):
             back = sources.get(name)
             if back is not None and back.failing_since is not None:
                 continue  # still down
-            for target in self.store.notices(name):
-                subs = self.store.subscriptions(
-                    platform=target[0], workspace=target[1], channel=target[2]
+            for target in await asyncio.to_thread(self.store.notices, name):
+                subs = await asyncio.to_thread(
+                    self.store.subscriptions,
+                    platform=target[0],
+                    workspace=target[1],
+                    channel=target[2],
                 )
                 if back is not None and subs:
-                    down_since = self.store.notice_down_since(name, target)
+                    down_since = await asyncio.to_thread(self.store.notice_down_since, name, target)
                     key = f"u{name}-{down_since.isoformat() if down_since else ''}-{subs[0].id}"
                     if not await self._notice(subs[0], recovery_notice(back, down_since, now), key):
                         continue  # try again on the next pass
                     sent += 1
-                self.store.drop_notice(name, target)
+                await asyncio.to_thread(self.store.drop_notice, name, target)
         return sent
 
     async def _notice(self, sub: Subscription, text: str, key: str) -> bool:

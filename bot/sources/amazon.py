@@ -21,6 +21,7 @@ from bot.sources.jsonapi import (
     guarded,
     load_json,
     peek_json,
+    states_internship,
     strip_tags,
     text,
     unique,
@@ -156,8 +157,14 @@ class AmazonSource:
             hints["countries"] = list(countries)
         if any(text(site.get("type")).upper() == "VIRTUAL" for site in sites):
             hints["remote"] = True
+        origins = {"countries": "source:country_code", "remote": "source:locations.type"}
         if isinstance(job.get("is_intern"), bool):
             hints["is_internship"] = job["is_intern"]
+            origins["is_internship"] = "source:is_intern"
+        elif job.get("university_job") is True and states_internship(text(job.get("title"))):
+            # A university-program job whose title says intern: an internship for students.
+            hints["is_internship"] = True
+            origins["is_internship"] = "source:university_job"
         preferred = text(job.get("preferred_qualifications"))
         pay = _pay_text(preferred)
         if pay:
@@ -186,6 +193,7 @@ class AmazonSource:
             description=description,
             posted=_posted(job.get("posted_date")),
             hints=hints,
+            origins=origins,
         )
 
 

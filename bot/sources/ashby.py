@@ -17,6 +17,7 @@ from bot.sources.jsonapi import (
     iso_datetime,
     load_json,
     peek_json,
+    states_internship,
     strip_tags,
     text,
     unique,
@@ -104,8 +105,13 @@ class AshbySource:
             hints["remote"] = True
         elif workplace in ("onsite", "hybrid"):
             hints["remote"] = False
+        origins: dict[str, str] = {"remote": "source:workplaceType"}
         if countries:
             hints["countries"] = list(countries)
+            origins["countries"] = "source:address"
+        if states_internship(text(job.get("employmentType"))):
+            hints["is_internship"] = True
+            origins["is_internship"] = "source:employmentType"
         pay = _pay_text(job.get("compensation"))
         if pay:
             hints["pay_text"] = pay
@@ -123,6 +129,7 @@ class AshbySource:
             description=description,
             posted=iso_datetime(job.get("publishedAt")),
             hints=hints,
+            origins=origins,
         )
 
 

@@ -20,7 +20,9 @@ from bot.sources.jsonapi import (
     iso_datetime,
     load_json,
     peek_json,
+    states_internship,
     text,
+    unique,
 )
 
 __all__ = ["GreenhouseSource", "board_url"]
@@ -84,10 +86,12 @@ class GreenhouseSource:
             raise ParseError(source, "a job has no title")
         location = job.get("location")
         place = text(location.get("name")) if isinstance(location, dict) else text(location)
-        hints: dict[str, object] = {}
+        hints, origins = _metadata_hints(job.get("metadata"))
         deadline = iso_datetime(job.get("application_deadline"))
         if deadline is not None:
             hints["deadline"] = deadline.date().isoformat()
+            origins["deadline"] = "source:application_deadline"
+        offices = _office_places(job.get("offices"))
         # content is HTML with its markup entity-escaped once more (&lt;p&gt;).
         content = html.unescape(text(job.get("content")))
         return RawPosting(
@@ -96,11 +100,53 @@ class GreenhouseSource:
             url=text(job.get("absolute_url")),
             title=text(job.get("title")),
             company=text(job.get("company_name")) or board,
-            locations=(place,) if place else (),
+            locations=unique([place, *offices]),
             description=content,
             posted=iso_datetime(job.get("first_published")) or iso_datetime(job.get("updated_at")),
             hints=hints,
+            origins=origins,
         )
+
+
+def _office_places(offices: Any) -> list[str]:
+    """Where the job's offices are ("London, England, United Kingdom"), or their names."""
+    if not isinstance(offices, list):
+        return []
+    places = []
+    for office in offices:
+        if isinstance(office, dict):
+            places.append(text(office.get("location")) or text(office.get("name")))
+    return [p for p in places if p]
+
+
+def _metadata_hints(metadata: Any) -> tuple[dict[str, object], dict[str, str]]:
+    """Facts a board states in its custom fields: employment type and workplace type."""
+    hints: dict[str, object] = {}
+    origins: dict[str, str] = {}
+    if not isinstance(metadata, list):
+        return hints, origins
+    for field in metadata:
+        if not isinstance(field, dict):
+            continue
+        name = text(field.get("name")).casefold()
+        value = field.get("value")
+        values = value if isinstance(value, list) else [value]
+        written = " ".join(text(v) for v in values if v is not None).strip()
+        if not written:
+            continue
+        origin = f"source:metadata.{text(field.get('name'))}"
+        if ("employment" in name or "time type" in name or "job type" in name) and (
+            states_internship(written)
+        ):
+            hints["is_internship"] = True
+            origins["is_internship"] = origin
+        elif "workplace" in name or "remote" in name:
+            lowered = written.casefold()
+            remote = lowered in ("remote", "true", "yes", "fully remote")
+            if remote or lowered in ("hybrid", "onsite", "on-site", "in office", "false", "no"):
+                hints["remote"] = remote
+                origins["remote"] = origin
+    return hints, origins
 
 
 register("greenhouse")(GreenhouseSource)

@@ -34,6 +34,7 @@ __all__ = [
     "iso_datetime",
     "load_json",
     "peek_json",
+    "states_internship",
     "strip_tags",
     "text",
     "unique",
@@ -173,6 +174,18 @@ def with_query(url: str, **params: str | int) -> str:
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
     query += [(k, str(v)) for k, v in params.items()]
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+_INTERNSHIP_VALUE = re.compile(
+    r"\b(?:intern|interns|internship|co-?op|working student|werkstudent\w*|praktik\w*|"
+    r"stage|stagiaire|student researcher)\b",
+    re.I,
+)
+
+
+def states_internship(value: str) -> bool:
+    """True when an employment-type field ("Intern", "Internship", "Co-op") names one."""
+    return bool(value) and _INTERNSHIP_VALUE.search(value) is not None
 
 
 def unique(values: Iterable[str]) -> tuple[str, ...]:

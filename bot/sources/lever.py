@@ -16,6 +16,7 @@ from bot.sources.jsonapi import (
     is_bare_token,
     load_json,
     peek_json,
+    states_internship,
     strip_tags,
     text,
     unique,
@@ -104,14 +105,20 @@ class LeverSource:
                 parts.extend(f"- {line}" for line in items.splitlines())
         parts.append(text(job.get("additionalPlain")))
         hints: dict[str, object] = {}
+        origins: dict[str, str] = {}
         workplace = text(job.get("workplaceType")).lower()
         if workplace == "remote":
             hints["remote"] = True
         elif workplace in ("on-site", "onsite", "hybrid"):
             hints["remote"] = False
+        origins["remote"] = "source:workplaceType"
         country = country_alpha2(text(job.get("country")))
         if country:
             hints["countries"] = [country]
+            origins["countries"] = "source:country"
+        if states_internship(text(categories.get("commitment"))):
+            hints["is_internship"] = True
+            origins["is_internship"] = "source:categories.commitment"
         hosted = text(job.get("hostedUrl"))
         return RawPosting(
             source=source,
@@ -123,6 +130,7 @@ class LeverSource:
             description="\n".join(p for p in parts if p),
             posted=epoch(job.get("createdAt"), millis=True),
             hints=hints,
+            origins=origins,
         )
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.errors import ParseError
-from bot.postings.model import RawPosting
+from bot.postings.model import Degree, RawPosting
 from bot.sources.base import Fetcher, FetchResult, PollState, SourceSpec, register
 from bot.sources.jsonapi import (
     as_list,
@@ -19,7 +20,7 @@ from bot.sources.jsonapi import (
     unique,
 )
 
-__all__ = ["SimplifySource", "listings_url"]
+__all__ = ["SimplifySource", "degree_of_list", "listings_url"]
 
 _KEYS = frozenset({"company_name", "title", "locations", "date_posted", "id"})
 
@@ -78,11 +79,25 @@ class SimplifySource:
             hints["active"] = item["active"]
         if item.get("is_visible") is False:
             hints["active"] = False
+        origins: dict[str, str] = {}
         terms = [text(t) for t in item.get("terms") or [] if text(t)]
-        if terms:
+        if any(_SEASON.search(term) for term in terms):
             # Only the internship lists carry terms ("Summer 2025"); new-grad lists do not.
             hints["is_internship"] = True
+            origins["is_internship"] = "source:terms"
+        degree = degree_of_list(item.get("degrees"))
+        if degree is not None:
+            hints["degree"] = degree
+            origins["degree"] = "source:degrees"
+        category = text(item.get("category"))
+        if category.casefold() in _CATEGORIES_WITHOUT_AREA:
+            # The list files chip design, trading and product roles apart from AI/ML/Data:
+            # their titles name what the role serves ("AI Hardware"), not research work.
+            hints["areas"] = ()
+            origins["areas"] = f"source:category {category}"
         details = []
+        if category:
+            details.append("Category: " + category)
         if terms:
             details.append("Terms: " + ", ".join(terms))
         if text(item.get("sponsorship")):
@@ -97,7 +112,39 @@ class SimplifySource:
             description="\n".join(details),
             posted=epoch(item.get("date_posted")),
             hints=hints,
+            origins=origins,
         )
+
+
+# The newer lists' ``degrees`` values, by the lowest level each admits.
+_DEGREE_LEVELS: dict[str, Degree] = {
+    "phd": "phd-only",
+    "master's": "phd-or-masters",
+    "mba": "phd-or-masters",
+    "bachelor's": "any",
+    "associate's": "any",
+    "bootcamp": "any",
+    "certificate": "any",
+    "high school": "any",
+}
+# A term the lists give internships ("Summer 2026", "Fall 2025", "Co-op"); "N/A" is none.
+_SEASON = re.compile(r"\b(?:summer|fall|autumn|winter|spring|co-?op)\b", re.I)
+_CATEGORIES_WITHOUT_AREA = frozenset({"hardware", "quant", "product"})
+
+
+def degree_of_list(degrees: object) -> Degree | None:
+    """The degree a listing's ``degrees`` states: the lowest level it admits decides.
+
+    ``["PhD"]`` is PhD-only; ``["Master's", "PhD"]`` PhD or Master's; any list with a
+    Bachelor's is open to all. An empty or missing list states nothing.
+    """
+    if not isinstance(degrees, list):
+        return None
+    levels = {_DEGREE_LEVELS.get(text(d).casefold()) for d in degrees} - {None}
+    for degree in ("any", "phd-or-masters", "phd-only"):
+        if degree in levels:
+            return degree
+    return None
 
 
 register("simplify")(SimplifySource)

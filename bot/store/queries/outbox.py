@@ -1,0 +1,208 @@
+"""The outbox: queue alerts, claim them under a lease, record how each send ended.
+
+A claim is atomic across processes. On SQLite it runs under ``BEGIN IMMEDIATE`` (one
+writer at a time); on PostgreSQL its SELECT locks the rows it takes and skips those
+another process holds (``FOR UPDATE SKIP LOCKED``). Either way the UPDATE re-checks
+each row's status, so two workers never take the same row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from bot.store.dialect import marks
+from bot.store.queries.deliveries import DeliveryReader
+from bot.store.records import Delivery, DeliveryKind
+from bot.store.rows import _ts
+from subscriptions.model import Subscription
+
+
+class OutboxQueries(DeliveryReader):
+    """Instant and digest deliveries, their leases and outcomes."""
+
+    def enqueue(
+        self,
+        items: Iterable[tuple[Subscription, int]],
+        now: datetime,
+        *,
+        kind: DeliveryKind | None = None,
+        batch: str | None = None,
+    ) -> int:
+        """Queue (subscription, posting id) pairs; pairs already queued are ignored.
+
+        The kind follows each subscription's mode unless given (a catch-up is a digest).
+        ``batch`` names the poll that found them, so that bursts are counted per poll.
+        """
+        stamp = _ts(now)
+        rows = [
+            (
+                sub.id,
+                posting_id,
+                kind or ("instant" if sub.schedule.mode == "instant" else "digest"),
+                "pending",
+                stamp,
+                stamp,
+                batch,
+            )
+            for sub, posting_id in items
+        ]
+        if not rows:
+            return 0
+        with self._atomic():
+            return self._executemany(
+                "insert into deliveries (subscription_id, posting_id, kind, status,"
+                " next_attempt_at, created_at, batch) values (?, ?, ?, ?, ?, ?, ?)"
+                " on conflict (subscription_id, posting_id) do nothing",
+                rows,
+            )
+
+    def claim(
+        self, now: datetime, *, limit: int = 100, lease: timedelta, owner: str = ""
+    ) -> list[Delivery]:
+        """Take due instant deliveries for sending, under a lease that expires if we crash.
+
+        Atomic across processes: the claim runs under ``BEGIN IMMEDIATE`` (one writer at a
+        time) and its UPDATE re-checks each row's status, so two workers on one database
+        never take the same row. A row taken over from an expired lease is flagged
+        ``recovered``: its message may already have gone out.
+        """
+        with self._claiming():
+            ids = self._claim_ids(now, limit, lease, owner)
+        if not ids:
+            return []
+        return self._deliveries(
+            f"d.id in ({marks(ids)}) and d.status = 'sending' and d.lease_owner = ? order by d.id",
+            [*ids, owner],
+        )
+
+    def _claim_ids(self, now: datetime, limit: int, lease: timedelta, owner: str) -> list[int]:
+        stamp = _ts(now)
+        due = (
+            "((status in ('pending', 'retry') and next_attempt_at <= ?)"
+            " or (status = 'sending' and lease_until <= ?))"
+        )
+        ids = [
+            int(r[0])
+            for r in self._tuples(
+                "select d.id from deliveries d join subscriptions s on s.id = d.subscription_id"
+                " where d.kind = 'instant' and s.paused = 0 and ("
+                " (d.status in ('pending', 'retry') and d.next_attempt_at <= ?)"
+                " or (d.status = 'sending' and d.lease_until <= ?))"
+                f" order by d.id limit ?{self.dialect.skip_locked(of='d')}",
+                [stamp, stamp, limit],
+            )
+        ]
+        if ids:
+            # SET expressions read the old row. A row that was in flight (a crash) or whose
+            # last try failed (a timeout may hide a success) may have gone out already.
+            self._execute(
+                "update deliveries set recovered = "
+                "case when status in ('sending', 'retry') then 1 else 0 end,"
+                " status = 'sending', lease_until = ?, lease_owner = ?,"
+                f" attempts = attempts + 1 where id in ({marks(ids)}) and {due}",
+                [_ts(now + lease), owner, *ids, stamp, stamp],
+            )
+        return ids
+
+    def lease_owners(self) -> list[str]:
+        """Workers holding rows in ``sending`` (to find those of a worker that died)."""
+        return [
+            r["lease_owner"]
+            for r in self._query(
+                "select distinct lease_owner from deliveries"
+                " where status = 'sending' and lease_owner is not null"
+            )
+        ]
+
+    def expire_leases(self, owner: str, now: datetime) -> int:
+        """End the leases of a worker known to be dead, so its rows are recovered now."""
+        with self._atomic():
+            return self._execute(
+                "update deliveries set lease_until = ? where status = 'sending'"
+                " and lease_owner = ?",
+                [_ts(now), owner],
+            )
+
+    def claim_digest(
+        self, sub_id: int, now: datetime, *, lease: timedelta, owner: str
+    ) -> list[Delivery]:
+        """Take a subscription's waiting digest rows for sending, newest posting first.
+
+        Like ``claim``: atomic across processes, and rows taken over from an expired
+        lease (or a failed try) are flagged ``recovered``.
+        """
+        stamp = _ts(now)
+        with self._atomic():
+            self._execute(
+                "update deliveries set"
+                " recovered = case when status in ('sending', 'retry') then 1 else 0 end,"
+                " status = 'sending', lease_until = ?, lease_owner = ?, attempts = attempts + 1"
+                " where subscription_id = ? and kind = 'digest' and (status in ('pending', 'retry')"
+                " or (status = 'sending' and lease_until <= ?))",
+                [_ts(now + lease), owner, sub_id, stamp],
+            )
+        return self._deliveries(
+            "d.subscription_id = ? and d.kind = 'digest' and d.status = 'sending'"
+            " and d.lease_owner = ?"
+            " order by coalesce(p.posted_at, p.first_seen_at) desc, p.id desc",
+            [sub_id, owner],
+        )
+
+    def digest_retry_waiting(self, now: datetime) -> list[int]:
+        """Subscriptions whose last digest failed for now and whose retry time is still ahead."""
+        return [
+            r["subscription_id"]
+            for r in self._query(
+                "select distinct subscription_id from deliveries where kind = 'digest'"
+                " and status = 'retry' and next_attempt_at > ? order by subscription_id",
+                [_ts(now)],
+            )
+        ]
+
+    def mark_sent(
+        self,
+        ids: Sequence[int],
+        now: datetime,
+        message_ref: str | None = None,
+        *,
+        shown: str | None = None,
+    ) -> None:
+        """Deliveries that reached their channel.
+
+        ``shown`` (``shown_state`` of the posting) is given for a single alert, which can
+        be edited later; grouped messages and digests leave it empty.
+        """
+        if not ids:
+            return
+        with self._atomic():
+            self._execute(
+                "update deliveries set status = 'sent', sent_at = ?, message_ref = ?,"
+                f" shown = ?, lease_until = null, error = null where id in ({marks(ids)})",
+                [_ts(now), message_ref, shown, *ids],
+            )
+            if shown is not None:
+                # The posting may have changed while the alert was on its way.
+                self._flag_if_stale(ids)
+
+    def mark_retry(self, ids: Sequence[int], next_attempt_at: datetime, error: str) -> None:
+        """Deliveries that failed for now; tried again at ``next_attempt_at``."""
+        if not ids:
+            return
+        with self._atomic():
+            self._execute(
+                "update deliveries set status = 'retry', next_attempt_at = ?, error = ?,"
+                f" lease_until = null where id in ({marks(ids)})",
+                [_ts(next_attempt_at), error[:500], *ids],
+            )
+
+    def mark_failed(self, ids: Sequence[int], reason: str) -> None:
+        """Deliveries that will never go (the channel is gone, the bot lost access)."""
+        if not ids:
+            return
+        with self._atomic():
+            self._execute(
+                "update deliveries set status = 'failed', error = ?, lease_until = null"
+                f" where id in ({marks(ids)})",
+                [reason[:500], *ids],
+            )
