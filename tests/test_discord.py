@@ -14,13 +14,8 @@ from typing import Any
 import pytest
 
 from bot.app import JobBot, build
-from bot.chat.discord_adapter import (
-    DiscordAdapter,
-    area_choices,
-    country_choices,
-    render_options,
-    timezone_choices,
-)
+from bot.chat.discord_adapter import DiscordAdapter, render_options
+from bot.chat.discord_choices import area_choices, country_choices, timezone_choices
 from bot.config import load_settings
 from bot.errors import ConfigError
 from bot.postings.model import Posting
