@@ -21,17 +21,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
-import socket
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.chat.base import ChatAdapter, FindsSent
-from bot.chat.health import ChatHealth, ChecksAuth
+from bot.chat.health import ChatHealth
+from bot.chat.holds import Holds
+from bot.chat.leases import new_lease_owner, owner_is_dead, reap_dead_leases
 from bot.chat.pacing import ChannelPacer
+from bot.chat.scopes import give_up_on_channel, retry_delay
 from bot.errors import (
     PermanentChatError,
     RejectedMessageError,
@@ -53,68 +53,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("jobbot.delivery")
-_HOST = socket.gethostname()
-# Lease owners of the workers alive in this process (several may share one process).
-_LIVE_OWNERS: set[str] = set()
-
-
-def owner_is_dead(owner: str) -> bool:
-    """True when a lease owner (``host:pid:token``) is a worker on this host that is gone.
-
-    Owners on other hosts, and live processes, are left to their lease's end.
-    """
-    host, _, rest = owner.rpartition(":")[0].partition(":")
-    pid_text = rest
-    if host != _HOST or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return owner not in _LIVE_OWNERS
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def new_lease_owner() -> str:
-    """A lease owner id for one worker of this process (``host:pid:token``)."""
-    owner = f"{_HOST}:{os.getpid()}:{secrets.token_hex(4)}"
-    _LIVE_OWNERS.add(owner)
-    return owner
-
-
-def reap_dead_leases(store: Store, now: datetime) -> int:
-    """End the leases of workers on this host that died (a crash, SIGKILL)."""
-    return sum(
-        store.expire_leases(owner, now) for owner in store.lease_owners() if owner_is_dead(owner)
-    )
-
-
-def give_up_on_channel(
-    store: Store, sub: Subscription, ids: Sequence[int], error: PermanentChatError, now: datetime
-) -> None:
-    """Mark these rows failed and pause the channel's subscriptions, saying why (logged once).
-
-    A ``RejectedMessageError`` (this message was refused) fails the rows and pauses nothing.
-    """
-    store.mark_failed(ids, str(error))
-    if isinstance(error, RejectedMessageError):
-        log.error("a message to %s #%s was refused: %s", sub.platform, sub.channel, error)
-        return
-    reason = f"{error.code}: the bot cannot post in this channel"
-    paused = store.pause_target(sub.platform, sub.workspace, sub.channel, reason, now=now)
-    if paused:
-        log.error("paused subscriptions %s of %s #%s: %s", paused, sub.platform, sub.channel, error)
-
-
-def retry_delay(attempts: int, hint: float | None = None, *, ceiling: float = 3600.0) -> float:
-    """Seconds before the next try: the platform's hint if given, else doubling from 5 s."""
-    if hint is not None and hint > 0:
-        return min(hint, ceiling)
-    return min(5.0 * 2.0 ** max(0, attempts - 1), ceiling)
 
 
 @dataclass(slots=True)
@@ -154,9 +92,7 @@ class DeliveryWorker:
         # Per platform: each keeps every channel under that platform's per-channel limit.
         self.pacers = dict(pacers or {})
         self.health = health or ChatHealth()
-        # Per platform: rows this worker put back for a retry after a failure there, to
-        # bring forward at the platform's first success (held rows included).
-        self._waiting: dict[str, set[int]] = {}
+        self.holds = Holds(store, clock, self.health)
         self._lock = asyncio.Lock()
 
     async def run_once(self) -> DeliveryReport:
@@ -171,7 +107,7 @@ class DeliveryWorker:
             # Every pass, so that a worker process dying beside a live one is noticed too.
             if reaped := await asyncio.to_thread(reap_dead_leases, self.store, self.clock()):
                 log.info("taking over %d delivery(ies) left in flight by a crash", reaped)
-            await self._check_tokens()
+            await self.holds.check_tokens(self.adapters)
             chunks: dict[tuple[str, str, str], list[tuple[datetime, list[Delivery]]]] = {}
             lanes: dict[tuple[str, str, str], asyncio.Task[None]] = {}
             in_flight = [0]
@@ -186,8 +122,7 @@ class DeliveryWorker:
                         owner=self.owner,
                     )
                     exhausted = not claimed
-                    for waiting in self._waiting.values():
-                        waiting.difference_update(d.id for d in claimed)
+                    self.holds.claimed(d.id for d in claimed)
                     # A row must go out well before its lease ends, or another worker
                     # (or this one, later) could claim and send it a second time.
                     deadline = self.clock() + self.lease / 2
@@ -215,50 +150,8 @@ class DeliveryWorker:
                     # Something finished: rows put back for retry may be due again.
                     exhausted = False
 
-    async def _check_tokens(self) -> None:
-        """Check again the tokens of held platforms that are due; release those that work."""
-        for held in self.health.due(self.clock()):
-            adapter = self.adapters.get(held.platform)
-            try:
-                if isinstance(adapter, ChecksAuth):
-                    await adapter.check_auth()
-            except TokenChatError as error:
-                held = self.health.hold(held.platform, str(error), self.clock())
-                log.warning(
-                    "%s token still refused (%s); next check at %s",
-                    held.platform,
-                    error,
-                    held.next_check.isoformat(timespec="seconds"),
-                )
-                continue
-            except Exception as error:  # the edge: an unknown answer is not a verdict
-                held = self.health.hold(held.platform, held.reason, self.clock())
-                log.warning("cannot check the %s token yet: %r", held.platform, error)
-                continue
-            self.health.release(held.platform)
-            log.warning("%s token works again: sending what was held", held.platform)
-            await self._bring_forward(held.platform)
-
-    async def _bring_forward(self, platform: str) -> None:
-        """Make the rows waiting after failures on ``platform`` due now (it works again)."""
-        ids = sorted(self._waiting.pop(platform, set()))
-        if ids:
-            log.info("%s works again: %d waiting delivery(ies) brought forward", platform, len(ids))
-            reason = "brought forward: the platform works again"
-            await asyncio.to_thread(self.store.mark_retry, ids, self.clock(), reason)
-
-    async def _put_back(
-        self, platform: str, ids: Sequence[int], when: datetime, reason: str
-    ) -> None:
-        """Rows to try again at ``when``; remembered to bring forward at the next success."""
-        await asyncio.to_thread(self.store.mark_retry, ids, when, reason)
-        self._waiting.setdefault(platform, set()).update(ids)
-
     async def _hold(self, platform: str, ids: Sequence[int], report: DeliveryReport) -> None:
-        """The platform's token is refused: put rows back until its next check."""
-        held = self.health.held(platform)
-        assert held is not None
-        await self._put_back(platform, ids, held.next_check, f"held: {held.reason}")
+        await self.holds.hold(platform, ids)
         report.held += len(ids)
 
     async def _lane(
@@ -429,7 +322,7 @@ class DeliveryWorker:
             pacer.push_back(sub.target, retry_after)
         when = self.clock() + timedelta(seconds=delay)
         if retry_after is None:
-            await self._put_back(sub.platform, ids, when, str(error))
+            await self.holds.put_back(sub.platform, ids, when, str(error))
         else:
             # The platform said when: such rows are not brought forward early.
             await asyncio.to_thread(self.store.mark_retry, ids, when, str(error))
@@ -489,7 +382,7 @@ class DeliveryWorker:
             log.exception("unexpected error sending to %s #%s", sub.platform, sub.channel)
             await self._retry_later(sub, ids, group, repr(error), None, report)
             return "transient"
-        await self._bring_forward(sub.platform)
+        await self.holds.bring_forward(sub.platform)
         # A single alert can be edited later (closed, retitled): remember what it showed.
         shown = shown_state(group[0].posting.posting) if len(group) == 1 and refs else None
         ref = ",".join(refs) or None
