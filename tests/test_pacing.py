@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.chat.pacing import ChannelPacer
+from bot.chat.pacing import ChannelPacer, interval_pacer, paced
 
 
 class Clock:
@@ -101,3 +101,21 @@ async def test_a_slow_send_pushes_the_window_back_by_its_finish_time() -> None:
         pass
     assert clock.sleeps == [pytest.approx(1.0)]
     assert clock.now == pytest.approx(101.4)
+
+
+async def test_paced_keeps_each_channel_and_the_global_limit() -> None:
+    clock = Clock()
+    channels = _pacer(clock, rate=1, per=1.0)
+    overall = _pacer(clock, rate=2, per=1.0)  # Discord: 50/s; two keep the test short
+    sent_at = []
+    for channel in ["a", "b", "c", "a"]:
+        async with paced(channels, channel, overall):
+            sent_at.append((channel, clock.now - 100.0))
+    # Three channels at once, but only two sends a second for the whole bot.
+    assert sent_at == [("a", 0.0), ("b", 0.0), ("c", 1.0), ("a", 1.0)]
+
+
+async def test_no_pacer_means_no_waiting() -> None:
+    assert interval_pacer(0.0) is None
+    async with paced(None, "a"):
+        pass

@@ -20,6 +20,7 @@ import yarl
 
 from bot.chat.discord_commands import CommandRunner, DiscordCommands, render_options
 from bot.chat.discord_delivery import DiscordDelivery
+from bot.chat.pacing import DISCORD_GLOBAL_RATE, ChannelPacer, interval_pacer
 from bot.errors import (
     ConfigError,
 )
@@ -74,8 +75,9 @@ class DiscordAdapter(DiscordCommands, DiscordDelivery):
         self._task: asyncio.Task[None] | None = None
         self._token_reset = False
         self.start_retry = 2.0
-        self._last_send: dict[str, float] = {}
-        self._channel_locks: dict[str, asyncio.Lock] = {}
+        self._pacer = interval_pacer(channel_pace)
+        self._paced_at = channel_pace
+        self._global = ChannelPacer(DISCORD_GLOBAL_RATE, 1.0)
         self._fetched: dict[str, discord.ForumChannel | None] = {}
         self._posts: OrderedDict[str, str] = OrderedDict()
 

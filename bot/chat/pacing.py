@@ -20,6 +20,10 @@ saw the message no later than that, so the ``rate``-th next message, which start
 ``per`` seconds after it, can never land in the same window at the server, however
 late the network or a busy event loop delivered either of them.
 
+Both adapters pace with it: Slack one message per second per channel, Discord a few per
+channel plus its global 50 requests per second for the whole bot under one key
+(``GLOBAL``); ``paced`` takes a channel's slot and then, if given, the global one.
+
 The pacer reads time from an injected clock and waits with an injected sleep, so
 tests drive it with a controlled clock and no real waiting.
 """
@@ -30,9 +34,14 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
-__all__ = ["ChannelPacer"]
+__all__ = ["DISCORD_GLOBAL_RATE", "GLOBAL", "ChannelPacer", "interval_pacer", "paced"]
+
+#: The key of a limit that holds for the whole bot rather than one channel.
+GLOBAL = "global"
+#: Discord: 50 requests per second per bot, across all routes (interactions excepted).
+DISCORD_GLOBAL_RATE = 50
 
 
 class ChannelPacer:
@@ -123,3 +132,24 @@ class ChannelPacer:
             return False
         sent = self._sent.get(key)
         return not sent or len(sent) < self.rate or sent[0][0] + self.per <= now
+
+
+def interval_pacer(interval: float) -> ChannelPacer | None:
+    """One send per ``interval`` seconds per key; None (no pacing) for 0 or less."""
+    return ChannelPacer(1, interval) if interval > 0 else None
+
+
+@asynccontextmanager
+async def paced(
+    channel: ChannelPacer | None, key: Hashable, overall: ChannelPacer | None = None
+) -> AsyncIterator[None]:
+    """The key's slot of ``channel``, then one of ``overall`` (the whole bot's limit).
+
+    The channel's slot comes first, so a send waiting on its channel holds no global slot.
+    """
+    async with AsyncExitStack() as stack:
+        if channel is not None:
+            await stack.enter_async_context(channel.slot(key))
+        if overall is not None:
+            await stack.enter_async_context(overall.slot(GLOBAL))
+        yield

@@ -8,9 +8,7 @@ and one that outlasts its retries becomes a ``TransientChatError`` carrying the 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -23,6 +21,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.chat.pacing import interval_pacer, paced
 from bot.chat.render import reminder_heading
 from bot.chat.slack_render import (
     ALERT_EVENT,
@@ -129,11 +128,9 @@ class SlackAdapter:
     ) -> None:
         self._tokens = tokens
         self._base_url = base_url
-        self._interval = per_channel_interval
+        self._pacer = interval_pacer(per_channel_interval)
         self._max_retries = max_retries
         self._clients: dict[str, AsyncWebClient] = {}
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._last_post: dict[tuple[str, str], float] = {}
 
     async def _client(self, team: str) -> AsyncWebClient:
         token = await self._tokens(team)
@@ -147,18 +144,16 @@ class SlackAdapter:
 
     async def _post(self, team: str, channel: str, message: SlackMessage) -> str:
         key = (team, channel)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            # Pace to Slack's one message per second per channel instead of provoking 429s.
-            wait = self._last_post.get(key, 0.0) + self._interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+        # Pace to Slack's one message per second per channel instead of provoking 429s.
+        async with paced(self._pacer, key):
+            client = await self._client(team)
             try:
-                client = await self._client(team)
                 response = await _api(client.chat_postMessage(channel=channel, **message.payload()))
-            finally:
-                self._last_post[key] = time.monotonic()
-            return f"{channel}:{response.get('ts')}"
+            except TransientChatError as error:
+                if self._pacer is not None and error.retry_after is not None:
+                    self._pacer.push_back(key, error.retry_after)
+                raise
+        return f"{channel}:{response.get('ts')}"
 
     async def check_auth(self) -> None:
         """Ask Slack (``auth.test``) whether each token in use works; ``ChatError`` if not."""
