@@ -171,11 +171,12 @@ class JobBot:
             reply = replace(reply, text=await asyncio.to_thread(why, self.store, reply.why, subs))
         if reply.rematch is not None:
             queued = await asyncio.to_thread(self.rematch, reply.rematch)
-            reply = replace(
-                reply,
-                text=f"{reply.text} {queued} subscription(s) that now match "
-                "it and never got it will get it once.",
+            matched = (
+                f"{queued} subscription(s) that now match it and never got it will get it once."
+                if queued
+                else "No subscription that never got it matches it now."
             )
+            reply = replace(reply, text=f"{reply.text} {matched}")
         for sub_id, since in reply.catch_up:
             await asyncio.to_thread(self.queue_catch_up, sub_id, since)
         if reply.digest_now or reply.catch_up:

@@ -106,7 +106,7 @@ async def test_a_fix_through_slack_rematches_once_and_survives_the_next_poll(
 
     # A second correction of the same posting sends nothing more.
     again = await app.jobs(f"fix #{posting_id} internship:yes")
-    assert "0 subscription(s)" in again
+    assert "No subscription that never got it matches it now." in again
     await app.repoll()  # the source still says what it said: the correction stays
     assert len(app.alerts()) == 1
     stored = app.bot.store.posting(posting_id)
