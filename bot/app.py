@@ -171,12 +171,33 @@ class JobBot:
                 channel=ctx.channel,
             )
             reply = replace(reply, text=await asyncio.to_thread(why, self.store, reply.why, subs))
+        if reply.rematch is not None:
+            queued = await asyncio.to_thread(self.rematch, reply.rematch)
+            matched = (
+                f"{queued} subscription(s) that now match it and never got it will get it once."
+                if queued
+                else "No subscription that never got it matches it now."
+            )
+            reply = replace(reply, text=f"{reply.text} {matched}")
         for sub_id, since in reply.catch_up:
             await asyncio.to_thread(self.queue_catch_up, sub_id, since)
         if reply.digest_now or reply.catch_up:
             ids = list(reply.digest_now) + [sub_id for sub_id, _ in reply.catch_up]
             self._spawn(self.digests.send_now(ids))
         return reply
+
+    def rematch(self, posting_id: int) -> int:
+        """Match a corrected posting again: queue it for subscriptions that never got it.
+
+        The outbox key (subscription, posting) makes a subscription that already has it
+        get nothing more; an alert sent before the correction is left as it is.
+        """
+        stored = self.store.posting(posting_id)
+        if stored is None or not stored.posting.active:
+            return 0
+        pairs = [(sub, stored.id) for sub in self.index().match(stored.posting)]
+        now = self.clock()
+        return self.store.enqueue(pairs, now, batch=f"fix#{posting_id}@{now.isoformat()}")
 
     def queue_catch_up(self, sub_id: int, since: datetime) -> int:
         """Queue, as digest rows, what a paused subscription would have matched since ``since``."""

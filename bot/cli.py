@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shlex
 import sys
@@ -76,6 +77,24 @@ def _parser() -> argparse.ArgumentParser:
     why_cmd.add_argument("--platform", help="only subscriptions of this platform")
     why_cmd.add_argument("--channel", help="only subscriptions of this channel")
 
+    fix = commands.add_parser(
+        "fix",
+        help="correct what jobbot read about one posting, and match it again",
+        description="Correct a posting's degree, countries, areas, internship or posting kind "
+        "(as /jobs fix). The correction is kept over later polls; subscriptions that now "
+        "match it and never got it get it once.",
+    )
+    fix.add_argument("posting", help="the posting's jobbot id (#42), as `jobbot why` shows it")
+    fix.add_argument(
+        "fields",
+        nargs="+",
+        help="degree:phd-only country:DE area:speech,-cv internship:yes posting:no",
+    )
+    labels = commands.add_parser(
+        "export-labels",
+        help="write every correction as an evaluation label (benchmarks/eval/labels.jsonl)",
+    )
+    labels.add_argument("file", nargs="?", default="-", help="the JSON Lines file, or - (stdout)")
     subs = commands.add_parser(
         "subs",
         help="manage subscriptions (same grammar as /jobs)",
@@ -275,6 +294,37 @@ async def _why(args: argparse.Namespace, settings: Settings) -> int:
         print(why(bot.store, args.posting, subs))
     finally:
         await bot.aclose()
+    return 0
+
+
+async def _fix(args: argparse.Namespace, settings: Settings) -> int:
+    bot = build(settings)
+    try:
+        text = "fix " + shlex.join([args.posting, *args.fields])
+        reply = await bot.command(text, _cli_context(bot))
+        print(reply.text, file=sys.stdout if reply.ok else sys.stderr)
+        if reply.ok:
+            # Deliver what the correction queued, as `jobbot poll` does.
+            await bot.deliver()
+        return 0 if reply.ok else 2
+    finally:
+        await bot.aclose()
+
+
+def _export_labels(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.labels import correction_labels
+
+    bot = build(settings)
+    try:
+        lines = [json.dumps(label, ensure_ascii=False) for label in correction_labels(bot.store)]
+    finally:
+        asyncio.run(bot.aclose())
+    text = "".join(line + "\n" for line in lines)
+    if args.file == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.file).write_text(text, encoding="utf-8")
+        print(f"{len(lines)} label(s) written to {args.file}", file=sys.stderr)
     return 0
 
 
@@ -518,6 +568,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_subs(args, settings))
         if args.command == "why":
             return asyncio.run(_why(args, settings))
+        if args.command == "fix":
+            return asyncio.run(_fix(args, settings))
+        if args.command == "export-labels":
+            return _export_labels(args, settings)
         if args.command == "sources":
             return asyncio.run(_sources(args, settings))
         if args.command in ("export", "import"):

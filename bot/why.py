@@ -133,6 +133,36 @@ def _subscription_stage(sub: Subscription, trace: PostingTrace, delivery: Delive
     return "matches, but no alert was queued (please report this)"
 
 
+_EVIDENCE_FIELDS = (
+    ("is_posting", "Kind"),
+    ("degree", "Degree"),
+    ("countries", "Countries"),
+    ("areas", "Areas"),
+    ("is_internship", "Internship"),
+)
+
+
+def read_as(posting: Posting) -> list[str]:
+    """What jobbot read about a posting and where, one line per fact (`why`, issue #15)."""
+    origins: dict[str, list[str]] = {}
+    for field, origin in posting.evidence:
+        origins.setdefault(field, []).append(origin)
+    values = {
+        "is_posting": "a job posting"
+        if posting.is_posting
+        else "not a job posting (never alerted)",
+        "degree": posting.degree,
+        "countries": ", ".join(posting.countries) or "none",
+        "areas": ", ".join(posting.areas) or "none",
+        "is_internship": "yes" if posting.is_internship else "no",
+    }
+    lines = ["• Read as:"]
+    for field, label in _EVIDENCE_FIELDS:
+        where = "; ".join(origins.get(field, [])) or "nothing stated"
+        lines.append(f"   {label}: {values[field]} — from {chat_safe(where, 300)}")
+    return lines
+
+
 def explain(
     trace: PostingTrace | None,
     subscriptions: Sequence[Subscription],
@@ -165,6 +195,7 @@ def explain(
     if others:
         names = ", ".join(f"`{chat_safe(c.posting.source, 60)}` (#{c.id})" for c in others[:5])
         lines.append(f"• Also listed on {names}: merged as duplicates, no second alert.")
+    lines.extend(read_as(stored.posting))
     if not trace.alerted:
         lines.append(
             "• Recorded at its source's first poll: a new source's existing postings are "

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from bot.chat.render import chat_safe, safe_url
 from bot.errors import CommandError
+from bot.postings.correction import Correction
 from bot.postings.geo import country_name
 from bot.postings.model import Posting
 from bot.postings.taxonomy import load_taxonomy
@@ -38,6 +39,11 @@ PREVIEW_SHOWN = 5
 class _HasPosting(Protocol):
     @property
     def posting(self) -> Posting: ...
+
+
+class _StoredPosting(_HasPosting, Protocol):
+    @property
+    def id(self) -> int: ...
 
 
 class _SourceInfo(Protocol):
@@ -103,6 +109,10 @@ class Repository(Protocol):
 
     def remove_source(self, name: str) -> bool: ...
 
+    def correct(
+        self, posting_id: int, correction: Correction, by: str, now: datetime
+    ) -> _StoredPosting | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class CommandContext:
@@ -133,6 +143,8 @@ class Reply:
     subscription: Subscription | None = None
     # `/jobs why`: the posting asked about; the caller looks it up and fills in the text.
     why: str | None = None
+    # `/jobs fix`: the corrected posting's id; the caller matches it again.
+    rematch: int | None = None
 
 
 def _describe(sub: Subscription) -> str:
@@ -253,6 +265,31 @@ def _preview(repo: Repository, filter_: Filter) -> str:
     return "\n".join(lines)
 
 
+def _fix(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
+    """Correct what jobbot read about one posting; the caller matches it again."""
+    _require_manage(ctx)
+    assert command.target is not None and command.correction is not None
+    stored = repo.correct(command.target, command.correction, f"{ctx.platform}:{ctx.user}", ctx.now)
+    if stored is None:
+        raise CommandError(
+            f"There is no posting #{command.target}; `/jobs why LINK` shows a posting's ID.",
+            USAGE["fix"],
+        )
+    posting = stored.posting
+    areas = ", ".join(posting.areas) or "none"
+    countries = ", ".join(posting.countries) or "none"
+    read = (
+        f"degree {posting.degree}; countries {countries}; areas {areas}; "
+        f"internship {'yes' if posting.is_internship else 'no'}; "
+        f"{'a posting' if posting.is_posting else 'not a posting: never alerted'}"
+    )
+    return Reply(
+        f"Corrected ({command.correction.describe()}). jobbot now reads "
+        f"“{chat_safe(posting.title, 200)}” as: {read}. Later polls keep this correction.",
+        rematch=stored.id,
+    )
+
+
 def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
     """Carry out a parsed command for the channel in ``ctx``."""
     if command.verb == "help":
@@ -290,6 +327,8 @@ def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
         return Reply(_preview(repo, command.filter))
     if command.verb == "why":
         return Reply("", why=command.query)
+    if command.verb == "fix":
+        return _fix(command, ctx, repo)
     if command.verb == "digest":
         subs = [
             s

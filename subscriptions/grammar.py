@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.errors import CommandError
+from bot.postings.correction import Correction
 from bot.postings.geo import resolve_country
 from bot.postings.taxonomy import load_taxonomy
+from subscriptions.fix import FIX_USAGE, parse_fix
 from subscriptions.model import (
     DEGREE_CHOICES,
     INTERNSHIP_CHOICES,
@@ -62,6 +64,7 @@ USAGE: dict[str, str] = {
         "/jobs sources   |   /jobs sources add URL [kind:rss] [interval:30m] [name:NAME] "
         "[backfill:N]   |   /jobs sources remove NAME   (add and remove: admins only)"
     ),
+    "fix": FIX_USAGE,
     "help": "/jobs help [command]",
 }
 
@@ -76,6 +79,7 @@ Verb = Literal[
     "digest",
     "areas",
     "sources",
+    "fix",
     "help",
 ]
 
@@ -251,6 +255,7 @@ class Command:
     topic: str | None = None
     source: SourceRequest | None = None
     query: str | None = None
+    correction: Correction | None = None
 
 
 def _tokens(text: str, verb: str) -> list[str]:
@@ -444,6 +449,9 @@ def parse_command(text: str) -> Command:
         if len(args) != 1 or len(args[0]) > 2000:
             raise CommandError("`why` takes one posting link or posting ID.", USAGE[verb])
         return Command("why", query=args[0].strip("<>"))
+    if verb == "fix":
+        posting_id, correction = parse_fix(args)
+        return Command("fix", target=posting_id, correction=correction)
     if verb == "sources" and args:
         return Command("sources", source=_parse_source(args))
     if verb == "digest":

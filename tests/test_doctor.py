@@ -211,4 +211,4 @@ async def test_postgresql_connection_and_schema_version_are_checked(
 ) -> None:
     empty_postgres(postgres_url)
     code, out = await _doctor(tmp_path, QUIET, JOBBOT_DATABASE_URL=postgres_url)
-    assert f"ok   database: {postgres_url} (schema 5 of 5, 0 subscription(s)" in out, out
+    assert f"ok   database: {postgres_url} (schema 6 of 6, 0 subscription(s)" in out, out

@@ -338,10 +338,10 @@ def test_a_database_from_a_newer_release_is_refused_naming_both_versions(tmp_pat
     Store.open(path).close()
     db = Database(path)
     db["_sqlite_migrations"].insert(
-        {"migration_set": "jobbot", "name": "m006_future", "applied_at": "2027-01-01"}
+        {"migration_set": "jobbot", "name": "m007_future", "applied_at": "2027-01-01"}
     )
     db.close()
     with pytest.raises(SchemaTooNewError) as raised:
         Store.open(path)
-    assert "schema version 6" in str(raised.value) and "supports (5)" in str(raised.value)
-    assert "m006_future" in str(raised.value)
+    assert "schema version 7" in str(raised.value) and "supports (6)" in str(raised.value)
+    assert "m007_future" in str(raised.value)

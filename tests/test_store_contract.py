@@ -286,8 +286,8 @@ def test_a_schema_from_a_newer_release_is_refused(postgres_url: str) -> None:
     empty_postgres(postgres_url)
     PostgresStore.open(postgres_url).close()
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("insert into jobbot_migrations (version, name) values (6, 'm006_future')")
-    with pytest.raises(SchemaTooNewError, match=r"schema version 6 .* supports \(5\)"):
+        conn.execute("insert into jobbot_migrations (version, name) values (7, 'm007_future')")
+    with pytest.raises(SchemaTooNewError, match=r"schema version 7 .* supports \(6\)"):
         PostgresStore.open(postgres_url)
 
 

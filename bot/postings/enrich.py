@@ -238,10 +238,10 @@ def _areas(title: str, text: str) -> dict[str, str]:
     # where it states the duties.
     needed = _BODY_MENTIONS + 1 if found else _BODY_MENTIONS
     for slug in sorted(taxonomy.find_in_duties(duties)):
-        found.setdefault(slug, "text:duties")
+        found.setdefault(slug, "duties")
     for slug, n in sorted(counts.items()):
         if n >= needed:
-            found.setdefault(slug, f"text:{n} mention{'s' if n > 1 else ''}")
+            found.setdefault(slug, f"text, {n} mention{'s' if n > 1 else ''}")
     return found
 
 

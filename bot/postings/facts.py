@@ -19,7 +19,10 @@ __all__ = [
     "read_degree",
 ]
 
-_PHD = r"(?:ph\.?\s?d\.?|doctoral|doctorate|博士|promotion|doktorand(?:in)?)"
+_PHD = (
+    r"(?:ph\.?\s?d\.?|doctoral|doctorate|doctorado|doutorado|doctorat|博士|박사|promotion|"
+    r"doktorand(?:in)?)"
+)
 _PHD_TITLE = re.compile(rf"\b{_PHD}(?![\w.])|\bpost-?doc(?:toral)?\b|\bpostdoc", re.I)
 _MASTERS_TITLE = re.compile(
     r"\b(master'?s|master’s|m\.?sc?|ms|msc|mba|m1|m2)\b(?!\s*(?:office|word|excel))", re.I
@@ -40,7 +43,7 @@ _PHD_PERSON_AFTER = re.compile(
 _MASTERS = re.compile(
     r"\b(?:master['’]s|master (?:degree|student|program|programme)s?|"
     r"masters (?:degree|student|program|programme)s?|mba|m1|m2|"
-    r"masterstudi\w*)\b|\bM\.?Sc?\b\.?|\bMSc\b|\bMS/|/MS\b|硕士",
+    r"masterstudi\w*|máster|mestrado)\b|\bM\.?Sc?\b\.?|\bMSc\b|\bMS/|/MS\b|硕士|修士|석사",
 )
 _MASTERS_I = re.compile(
     r"\b(?:master['’]s|master (?:degree|student|program|programme)s?|"
@@ -57,7 +60,8 @@ _BACHELOR = re.compile(
     r"\b(?:bachelor'?s?|bachelor’s|undergrad(?:uate)?s?|b\.?tech|hbo|"
     r"associate degree|associate['’]s degree|"
     r"rising (?:juniors?|seniors?|sophomores?)|juniors and seniors|"
-    r"college students?|bachelorstudi\w*)\b|\bB\.?Sc?\b\.?|\bBS/|\bUG\b|本科|学士",
+    r"college students?|bachelorstudi\w*|licenciatura|graduação)\b|\bB\.?Sc?\b\.?|\bBS/|"
+    r"\bUG\b|本科|学士|学部生|학사|학부생",
     re.I,
 )
 # Words that name students, not degrees held: eligible undergraduates make it "any".
@@ -98,10 +102,22 @@ _SENTENCE = re.compile(r"\n|(?<=[;!?])\s+|(?<=[a-z0-9)]\.)\s+(?=[A-Z])")
 # regex searches, which were most of enrichment's time (issue #8). A cue list may hold
 # more than its pattern needs (that only costs a search), never less: keep each list in
 # step with its pattern (tests/test_fast_paths.py compares with the full path).
-_PHD_CUES = ("ph", "doctor", "博士", "promotion", "doktorand")  # _PHD
+_PHD_CUES = ("ph", "doctor", "doutor", "博士", "박사", "promotion", "doktorand")  # _PHD
 _POSTDOC_CUES = (*_PHD_CUES, "post")  # _PHD_TITLE
 # _MASTERS, _MASTERS_I, _MASTERS_TITLE: master…, mba, m1, m2, MS, M.S, MSc, MS/, /MS, 硕士
-_MASTERS_CUES = ("master", "mba", "m1", "m2", "ms", "m.s", "硕士")
+_MASTERS_CUES = (
+    "master",
+    "máster",
+    "mestrado",
+    "mba",
+    "m1",
+    "m2",
+    "ms",
+    "m.s",
+    "硕士",
+    "修士",
+    "석사",
+)
 _GRADUATE_CUES = (  # _GRADUATE
     "graduate student",
     "graduate intern",
@@ -126,6 +142,11 @@ _BACHELOR_CUES = (
     "ug",
     "本科",
     "学士",
+    "licenciatura",
+    "graduação",
+    "学部生",
+    "학사",
+    "학부생",
 )
 _GENERIC_CUES = ("degree", "universit", "college")  # _GENERIC_DEGREE
 _ANY_LEVEL_CUES = ("level", "ph", "bachelor", "及以上")  # _ANY_LEVEL

@@ -66,6 +66,10 @@ class SqlBase(ABC):
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows as dicts (times in the store's text form)."""
 
+    def _each(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        """Rows as dicts one at a time, for reads too big to hold as one list."""
+        return iter(self._query(sql, params))
+
     @abstractmethod
     def _tuples(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows as tuples (times in the store's text form)."""

@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from bot.postings.correction import Correction
 from bot.postings.model import Posting
 from bot.store.records import (
     Delivery,
@@ -96,6 +97,16 @@ class PostingStore(Protocol):
 
     def ingest(self, postings: Sequence[Posting], now: datetime, *, alert: bool) -> IngestResult:
         """Store a batch from one poll; return the postings that are new to jobbot."""
+        ...
+
+    def correct(
+        self, posting_id: int, correction: Correction, by: str, now: datetime
+    ) -> StoredPosting | None:
+        """Keep a person's correction of a posting and apply it; None if no such posting."""
+        ...
+
+    def corrections(self) -> list[tuple[StoredPosting, Correction, str, datetime]]:
+        """Every correction kept, oldest first: (posting, correction, by whom, when)."""
         ...
 
     def mark_unlisted(self, source: str, listed: Iterable[str] | None, now: datetime) -> list[int]:

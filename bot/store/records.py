@@ -28,7 +28,7 @@ DeliveryKind = Literal["instant", "digest"]
 
 # How many migrations (m001…) this code knows, on every backend; a database that has
 # applied more was written by a newer release and is refused (SchemaTooNewError).
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 @dataclass(frozen=True, slots=True)

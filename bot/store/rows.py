@@ -57,6 +57,7 @@ def _posting_row(posting: Posting) -> dict[str, Any]:
         "active": int(posting.active),
         "company_key": company_key(posting.company),
         "title_key": title_key(posting.title),
+        "evidence": json.dumps([list(pair) for pair in posting.evidence]),
     }
 
 
@@ -81,6 +82,9 @@ def _posting_from(row: dict[str, Any]) -> Posting:
         deadline=_dt(row["deadline"]),
         description=row["description"] or "",
         active=bool(row["active"]) if row["active"] is not None else True,
+        evidence=tuple(
+            (str(field), str(origin)) for field, origin in json.loads(row.get("evidence") or "[]")
+        ),
     )
 
 
@@ -110,6 +114,7 @@ _POSTING_COLUMNS = (
     "active",
     "company_key",
     "title_key",
+    "evidence",
     "first_seen_at",
     "last_seen_at",
     "duplicate_of",
@@ -120,7 +125,7 @@ _INSERT_POSTING = (
     f" values ({', '.join('?' * len(_POSTING_COLUMNS))})"
 )
 # An edit rewrites what the source says and when it was seen, never identity or history.
-_UPDATED_COLUMNS = (*_POSTING_COLUMNS[:20], "last_seen_at")
+_UPDATED_COLUMNS = (*_POSTING_COLUMNS[:21], "last_seen_at")
 _UPDATE_POSTING = (
     f"update postings set {', '.join(f'{c} = ?' for c in _UPDATED_COLUMNS)} where id = ?"
 )

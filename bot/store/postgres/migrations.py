@@ -1,4 +1,4 @@
-"""The PostgreSQL schema, as versioned migrations m001–m005.
+"""The PostgreSQL schema, as versioned migrations m001–m006.
 
 The same numbering as the SQLite migrations, with the same tables, columns and indexes,
 so one query text serves both; times are ``timestamptz``. Applied in one transaction
@@ -181,12 +181,22 @@ def m005_edit_due_index_partial(conn: Connection[TupleRow]) -> None:
     )
 
 
+def m006_corrections_and_evidence(conn: Connection[TupleRow]) -> None:
+    """People's corrections of postings, and where each fact of a posting was read."""
+    conn.execute(
+        "alter table postings add column evidence text not null default '[]';"
+        " create table corrections (posting_id bigint primary key references postings(id),"
+        " fields text not null, by_who text not null default '', at timestamptz not null)"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_near_duplicate_keys,
     m003_delivery_recovery,
     m004_alerts_that_stay_true,
     m005_edit_due_index_partial,
+    m006_corrections_and_evidence,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 

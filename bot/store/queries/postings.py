@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.postings.correction import Correction
 from bot.postings.dedup import NEAR_DUPLICATE_WINDOW, is_near_duplicate
 from bot.postings.model import Posting
 from bot.store.dialect import SqlBase, chunks, marks
@@ -18,6 +20,7 @@ from bot.store.rows import (
     _posting_from,
     _posting_row,
     _row_state,
+    _stored_from,
     _ts,
     _update_params,
 )
@@ -120,6 +123,7 @@ class PostingQueries(SqlBase):
                 elif alert:
                     new.append(StoredPosting(posting_id, posting, now))
             if updates:
+                self._keep_corrections(updates)
                 self._executemany(_UPDATE_POSTING, [_update_params(r) for r in updates])
                 # Listed again: no longer missing (see mark_unlisted); closed_at follows active.
                 self._executemany(
@@ -139,6 +143,70 @@ class PostingQueries(SqlBase):
             seen=len(postings),
             changed=tuple(dict.fromkeys(changed)),
         )
+
+    def _keep_corrections(self, updates: list[dict[str, Any]]) -> None:
+        """Apply people's corrections over a poll's new reading of the postings they fixed."""
+        ids = [r["id"] for r in updates]
+        found: dict[int, str] = {}
+        for part in chunks(ids):
+            found.update(
+                self._tuples(
+                    "select posting_id, fields from corrections"
+                    f" where posting_id in ({marks(part)})",
+                    list(part),
+                )
+            )
+        for row in updates:
+            if row["id"] in found:
+                corrected = Correction.from_json(found[row["id"]]).apply(_posting_from(row))
+                row.update(_corrected_columns(corrected))
+
+    def correct(
+        self, posting_id: int, correction: Correction, by: str, now: datetime
+    ) -> StoredPosting | None:
+        """Keep a person's correction of a posting (merged with earlier ones) and apply it.
+
+        A duplicate's correction goes to the posting it duplicates, the one alerts name.
+        Returns the corrected posting, or None when there is no posting with that id.
+        """
+        with self._atomic():
+            rows = self._query("select * from postings where id = ?", [posting_id])
+            if rows and rows[0]["duplicate_of"] is not None:
+                rows = self._query("select * from postings where id = ?", [rows[0]["duplicate_of"]])
+            if not rows:
+                return None
+            root = int(rows[0]["id"])
+            prior = self._tuples("select fields from corrections where posting_id = ?", [root])
+            merged = Correction.from_json(prior[0][0]).then(correction) if prior else correction
+            self._execute(
+                "insert into corrections (posting_id, fields, by_who, at) values (?, ?, ?, ?)"
+                " on conflict (posting_id) do update set fields = excluded.fields,"
+                " by_who = excluded.by_who, at = excluded.at",
+                [root, merged.to_json(), by, _ts(now)],
+            )
+            columns = _corrected_columns(merged.apply(_posting_from(rows[0])))
+            self._execute(
+                f"update postings set {', '.join(f'{c} = ?' for c in columns)} where id = ?",
+                [*columns.values(), root],
+            )
+            stored = self._query("select * from postings where id = ?", [root])
+        return _stored_from(stored[0])
+
+    def corrections(self) -> list[tuple[StoredPosting, Correction, str, datetime]]:
+        """Every correction kept, oldest first: (posting, correction, by whom, when)."""
+        rows = self._query(
+            "select p.*, c.fields as correction_fields, c.by_who, c.at as corrected_at"
+            " from corrections c join postings p on p.id = c.posting_id order by c.at, p.id"
+        )
+        return [
+            (
+                _stored_from(row),
+                Correction.from_json(row["correction_fields"]),
+                row["by_who"],
+                _dt(row["corrected_at"]) or datetime.min,
+            )
+            for row in rows
+        ]
 
     def mark_unlisted(self, source: str, listed: Iterable[str] | None, now: datetime) -> list[int]:
         """After a complete listing of a board: close what it left out twice in a row.
@@ -264,3 +332,15 @@ class PostingQueries(SqlBase):
             if is_near_duplicate(posting, now, old, seen or now):
                 return int(duplicate_of or posting_id)
         return None
+
+
+def _corrected_columns(posting: Posting) -> dict[str, Any]:
+    """The columns a correction can change, from the corrected posting."""
+    return {
+        "countries": json.dumps(list(posting.countries)),
+        "areas": json.dumps(list(posting.areas)),
+        "degree": posting.degree,
+        "is_posting": int(posting.is_posting),
+        "is_internship": int(posting.is_internship),
+        "evidence": json.dumps([list(pair) for pair in posting.evidence]),
+    }

@@ -73,7 +73,7 @@ class SubscriptionQueries(SqlBase):
                 clauses.append(f"{column} = ?")
                 params.append(value)
         where = f" where {' and '.join(clauses)}" if clauses else ""
-        rows = self._query(f"select * from subscriptions{where} order by id", params)
+        rows = self._each(f"select * from subscriptions{where} order by id", params)
         return [_subscription_from(r) for r in rows]
 
     def remove_subscription(self, sub_id: int) -> bool:

@@ -1,4 +1,4 @@
-"""The SQLite schema, as sqlite-utils migrations m001–m005.
+"""The SQLite schema, as sqlite-utils migrations m001–m006.
 
 Each migration is applied once, in order, inside a transaction; a database made by an
 older release is upgraded on open. Never edit a released migration: add a new one (and
@@ -208,12 +208,27 @@ def m005_edit_due_index_partial(db: Database) -> None:
     db.execute("create index idx_deliveries_edit_due on deliveries (edit_due) where edit_due = 1")
 
 
+@migrations()
+def m006_corrections_and_evidence(db: Database) -> None:
+    """Keep people's corrections of postings, and where each fact of a posting was read.
+
+    ``corrections`` holds one correction per posting (issue #15), applied over every later
+    poll's reading; ``postings.evidence`` is the JSON list of (field, origin) pairs.
+    """
+    db.execute("alter table postings add column evidence text not null default '[]'")
+    db.execute(
+        "create table corrections (posting_id integer primary key references postings(id),"
+        " fields text not null, by_who text not null default '', at text not null)"
+    )
+
+
 _ALL = (
     m001_initial,
     m002_near_duplicate_keys,
     m003_delivery_recovery,
     m004_alerts_that_stay_true,
     m005_edit_due_index_partial,
+    m006_corrections_and_evidence,
 )
 assert len(_ALL) == SCHEMA_VERSION
 

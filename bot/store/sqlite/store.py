@@ -116,6 +116,15 @@ class SQLiteStore(
         with self._lock:
             return list(self.db.query(sql, params))
 
+    def _each(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        # 100,000 subscriptions as one list of dicts was most of a big bot's memory: rows
+        # are read in pages on a cursor of their own, each dict dropped once converted.
+        with self._lock:
+            cursor = self.db.conn.execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            while page := cursor.fetchmany(500):
+                yield from (dict(zip(names, row, strict=True)) for row in page)
+
     def _tuples(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self.db.conn.execute(sql, params).fetchall()
