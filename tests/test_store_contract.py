@@ -330,3 +330,19 @@ def test_concurrent_source_claims_share_nothing(any_store: Store, now: datetime)
         thread.join()
     every = [name for names in taken for name in names]
     assert sorted(every) == [f"s{number:02}" for number in range(40)]
+
+
+def test_bringing_rows_forward_never_touches_a_claimed_or_sent_row(
+    any_store: Store, now: datetime
+) -> None:
+    sub = _subscribe(any_store, now)
+    ids = [s.id for s in any_store.ingest([_posting("1"), _posting("2")], now, alert=True).new]
+    any_store.enqueue([(sub, i) for i in ids], now)
+    claimed = any_store.claim(now, lease=LEASE, owner="a")
+    later = now + timedelta(hours=1)
+    any_store.mark_retry([claimed[0].id], later, "503")
+    any_store.mark_sent([claimed[1].id], now, message_ref="m1")
+    assert any_store.bring_forward([d.id for d in claimed], now, "works again") == 1
+    [again] = any_store.claim(now + timedelta(seconds=1), lease=LEASE, owner="b")
+    assert again.id == claimed[0].id
+    assert sorted(sent_pairs(any_store)) == [(sub.id, claimed[1].posting.id)]

@@ -81,4 +81,4 @@ class Holds:
         if ids:
             log.info("%s works again: %d waiting delivery(ies) brought forward", platform, len(ids))
             reason = "brought forward: the platform works again"
-            await asyncio.to_thread(self.store.mark_retry, ids, self.clock(), reason)
+            await asyncio.to_thread(self.store.bring_forward, ids, self.clock(), reason)

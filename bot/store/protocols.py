@@ -255,6 +255,10 @@ class OutboxStore(Protocol):
         """Deliveries that failed for now; tried again at ``next_attempt_at``."""
         ...
 
+    def bring_forward(self, ids: Sequence[int], now: datetime, reason: str) -> int:
+        """Make rows still waiting for a retry due now; claimed or sent rows stay as they are."""
+        ...
+
     def mark_failed(self, ids: Sequence[int], reason: str) -> None:
         """Deliveries that will never go (the channel is gone, the bot lost access)."""
         ...

@@ -196,6 +196,21 @@ class OutboxQueries(DeliveryReader):
                 [_ts(next_attempt_at), error[:500], *ids],
             )
 
+    def bring_forward(self, ids: Sequence[int], now: datetime, reason: str) -> int:
+        """Make these rows due now, only those still waiting to be retried.
+
+        A row another process has claimed or sent since is left alone: bringing it forward
+        must never send it twice. Returns how many rows were brought forward.
+        """
+        if not ids:
+            return 0
+        with self._atomic():
+            return self._execute(
+                "update deliveries set next_attempt_at = ?, error = ?"
+                f" where status = 'retry' and id in ({marks(ids)})",
+                [_ts(now), reason[:500], *ids],
+            )
+
     def mark_failed(self, ids: Sequence[int], reason: str) -> None:
         """Deliveries that will never go (the channel is gone, the bot lost access)."""
         if not ids:
