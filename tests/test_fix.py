@@ -13,7 +13,16 @@ from bot.labels import correction_labels
 from bot.postings.correction import Correction, SetEdit
 from bot.postings.model import Posting
 from subscriptions.grammar import parse_command
+from tests.conftest import FeedServer
 from tests.test_alerts_stay_true import Bot, Job, app  # noqa: F401  (the fixture)
+from tests.test_discord import (
+    NLP,
+    OLD,
+    Running,
+    feed,
+    running,  # noqa: F401  (the fixture)
+)
+from tests.test_discord_alerts import TEXT
 
 
 def test_fix_reads_every_fact_it_can_correct() -> None:
@@ -136,3 +145,44 @@ async def test_only_channel_managers_may_fix(app: Bot) -> None:  # noqa: F811
 async def test_fixing_a_posting_that_does_not_exist_says_so(app: Bot) -> None:  # noqa: F811
     answer = await app.jobs("fix #999 degree:any")
     assert "There is no posting #999" in answer
+
+
+# ------------------------------------------------------------------ Discord
+
+
+async def test_a_fix_through_discord_rematches_once(
+    running: Running,  # noqa: F811
+    feed_server: FeedServer,
+) -> None:
+    feed_server.serve("/jobs.rss", feed(OLD))
+    running.bot.store.upsert_source(
+        "test", "rss", feed_server.url("/jobs.rss"), 600, now=running.bot.clock()
+    )
+    subscribed = await running.slash("subscribe", {"areas": "speech"})
+    assert subscribed["data"]["content"].startswith("Subscribed #1")
+    await running.poll_and_deliver()  # the first poll records the backlog
+    feed_server.serve("/jobs.rss", feed(OLD, NLP))
+    await running.poll_and_deliver()
+    assert running.fake.messages_in(TEXT) == []  # an NLP posting: no speech subscriber
+
+    stored = running.bot.store.trace(url="https://jobs.test.example/nlp")
+    assert stored is not None
+    posting_id = stored.posting.id
+    answer = await running.slash(
+        "fix", {"posting": f"#{posting_id}", "corrections": "area:+speech"}
+    )
+    assert "Corrected (area:+speech)" in answer["data"]["content"]
+    assert "1 subscription(s)" in answer["data"]["content"]
+    await running.bot.worker.run_once()
+    [alert] = running.fake.messages_in(TEXT)
+    assert alert["embeds"][0]["title"].startswith("Research Intern – Parsing")
+
+    again = await running.slash("fix", {"posting": str(posting_id), "corrections": "degree:any"})
+    assert "No subscription that never got it" in again["data"]["content"]
+    await running.poll_and_deliver()  # the feed again: the correction stays, nothing resent
+    assert len(running.fake.messages_in(TEXT)) == 1
+
+    refused = await running.slash(
+        "fix", {"posting": str(posting_id), "corrections": "degree:any"}, perms=0
+    )
+    assert "only" in refused["data"]["content"]

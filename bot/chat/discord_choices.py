@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import warnings
 import zoneinfo
+from typing import Any
 
+import discord
 import pycountry
 
 from bot.postings.taxonomy import load_taxonomy
@@ -20,6 +22,8 @@ with warnings.catch_warnings():
 
 
 __all__ = [
+    "role_mention",
+    "silent_role_note",
     "AUTOCOMPLETE_MAX",
     "DAY_CHOICES",
     "DEGREES",
@@ -92,3 +96,22 @@ def timezone_choices(current: str) -> list[Choice[str]]:
     zones = sorted(z for z in zoneinfo.available_timezones() if needle in z.casefold())
     zones.sort(key=lambda z: not z.casefold().startswith(needle))
     return [Choice(name=z, value=z) for z in zones[:AUTOCOMPLETE_MAX]]
+
+
+def silent_role_note(role: discord.Role, interaction: discord.Interaction[Any]) -> str:
+    """A warning when Discord would show the role's mention without notifying anyone."""
+    if getattr(role, "mentionable", True) or interaction.app_permissions.mention_everyone:
+        return ""
+    return (
+        f"Note: the role {role.name} is not mentionable and jobbot lacks Mention Everyone, "
+        "so Discord will show the mention without notifying anyone. Make the role "
+        "mentionable (Server Settings → Roles) or give jobbot Mention Everyone."
+    )
+
+
+def role_mention(role: discord.Role | None, guild_id: int | None) -> str | None:
+    """A role option as a ``mention:`` value; @everyone (its id is the server's) as such,
+    so that the grammar refuses it with its usual message."""
+    if role is None:
+        return None
+    return "@everyone" if role.id == guild_id else f"role:{role.id}"

@@ -18,6 +18,8 @@ from bot.chat.discord_choices import (
     MODE_CHOICES,
     area_choices,
     country_choices,
+    role_mention,
+    silent_role_note,
     timezone_choices,
 )
 from bot.chat.discord_render import (
@@ -243,10 +245,10 @@ class DiscordCommands:
                 "time": time,
                 "timezone": timezone,
                 "day": day,
-                "mention": "here" if here else _role_mention(mention, interaction.guild_id),
+                "mention": "here" if here else role_mention(mention, interaction.guild_id),
                 "remind": remind,
             }
-            note = _silent_role_note(mention, interaction) if mention is not None else ""
+            note = silent_role_note(mention, interaction) if mention is not None else ""
             await adapter.run(interaction, render_options("subscribe", options), note=note)
 
         @jobs.command(name="preview", description="Show recent postings a filter would match")
@@ -287,6 +289,17 @@ class DiscordCommands:
             ("resume", "Resume a paused subscription"),
         ):
             jobs.add_command(_target_command(adapter, verb, description, subs_ac))
+
+        @jobs.command(name="fix", description="Correct what jobbot read about one posting")
+        @app_commands.describe(
+            posting="The posting's jobbot id (#42), as /jobs why shows it",
+            corrections="degree:phd-only country:DE area:+speech,-cv internship:yes posting:no",
+        )
+        async def fix(
+            interaction: discord.Interaction[Any], posting: str, corrections: str
+        ) -> None:
+            text = f"fix {shlex.quote(posting.strip()[:40])} {corrections[:2000]}"
+            await adapter.run(interaction, text)
 
         @jobs.command(name="digest", description="Send this channel's daily/weekly digest now")
         async def digest(interaction: discord.Interaction[Any]) -> None:
@@ -373,22 +386,3 @@ def _channel_of(interaction: discord.Interaction[Any]) -> str:
     if isinstance(channel, discord.Thread) and isinstance(channel.parent, discord.ForumChannel):
         return str(channel.parent.id)
     return str(interaction.channel_id or "")
-
-
-def _silent_role_note(role: discord.Role, interaction: discord.Interaction[Any]) -> str:
-    """A warning when Discord would show the role's mention without notifying anyone."""
-    if getattr(role, "mentionable", True) or interaction.app_permissions.mention_everyone:
-        return ""
-    return (
-        f"Note: the role {role.name} is not mentionable and jobbot lacks Mention Everyone, "
-        "so Discord will show the mention without notifying anyone. Make the role "
-        "mentionable (Server Settings → Roles) or give jobbot Mention Everyone."
-    )
-
-
-def _role_mention(role: discord.Role | None, guild_id: int | None) -> str | None:
-    """A role option as a ``mention:`` value; @everyone (its id is the server's) as such,
-    so that the grammar refuses it with its usual message."""
-    if role is None:
-        return None
-    return "@everyone" if role.id == guild_id else f"role:{role.id}"
