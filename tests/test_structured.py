@@ -6,6 +6,7 @@ import html
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,7 +14,7 @@ from bot.classify import classify_document
 from bot.postings.enrich import enrich
 from bot.postings.structured import find_job_posting
 from bot.sources.base import kind_for
-from tests.conftest import NOW
+from tests.conftest import NOW, REAL_FIXTURES, needs_shared
 
 PAGES = Path(__file__).parent / "data" / "pages"
 SOURCES = Path(__file__).parent / "data" / "sources"
@@ -99,3 +100,35 @@ def test_other_structured_types_are_not_postings() -> None:
 def test_any_text_inside_a_json_ld_block_never_crashes(body: str) -> None:
     find_job_posting(f'<script type="application/ld+json">{html.escape(body)}</script>')
     find_job_posting(f'<div itemscope itemtype="https://schema.org/JobPosting">{body}</div>')
+
+
+@needs_shared()
+@pytest.mark.shared
+def test_real_simplify_listings_state_their_degrees() -> None:
+    body = (REAL_FIXTURES / "simplify/summer2026_listings_degrees_head.json").read_bytes()
+    items = json.loads(body)
+    records = kind_for("simplify").parse(body, "sj", "u")
+    by_id = {r.external_id: r for r in records}
+    checked = 0
+    for item in items:
+        degrees = item.get("degrees") or []
+        if degrees not in (["PhD"], ["Master's", "PhD"]):
+            continue
+        posting = enrich(by_id[item["id"]], NOW)
+        expected = "phd-only" if degrees == ["PhD"] else "phd-or-masters"
+        assert posting.degree == expected, item["title"]
+        assert ("degree", "source:degrees") in posting.evidence
+        checked += 1
+    assert checked >= 20
+
+
+@needs_shared()
+@pytest.mark.shared
+def test_a_real_amazon_search_states_internships() -> None:
+    body = (REAL_FIXTURES / "amazon/ai_job_tracker_search_response.json").read_bytes()
+    for record in kind_for("amazon").parse(body, "az", "u"):
+        posting = enrich(record, NOW)
+        if "is_internship" in record.hints:
+            assert posting.is_internship == record.hints["is_internship"]
+            assert dict(posting.evidence)["is_internship"] == "source:is_intern"
+        assert dict(posting.evidence)["countries"]
