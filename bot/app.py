@@ -258,6 +258,11 @@ class JobBot:
 
     def _poll_done(self, name: str, task: asyncio.Task[PollReport]) -> None:
         self._in_flight.pop(name, None)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Poller.poll records its own failures; this is the last net, never silent.
+            log.error("source %s: poll failed: %s: %s", name, type(error).__name__, error)
+            self._record(PollReport(name, ok=False, error=str(error)))
+            return
         if not task.cancelled() and task.exception() is None:
             self._record(task.result())
         if not task.cancelled() and task.exception() is None and task.result().queued:
@@ -287,10 +292,37 @@ class JobBot:
             except Exception as error:  # the edge: polls start them again if they need them
                 log.warning("ingest workers did not start: %s: %s", type(error).__name__, error)
 
-    def _spawn(self, coro: Coroutine[object, None, object]) -> None:
+    def _tick(
+        self, job: str, pass_: Callable[[], Coroutine[Any, None, object]]
+    ) -> Callable[[], Coroutine[Any, None, None]]:
+        """A scheduler job that starts ``pass_`` in the background, unless one still runs.
+
+        The job itself returns at once, so APScheduler never finds it running (nor warns
+        "maximum number of running instances reached" on every tick of a long pass), and a
+        stop cancels the pass as one of the bot's own tasks, quietly.
+        """
+        running: list[asyncio.Task[object]] = []
+
+        async def tick() -> None:
+            if running and not running[0].done():
+                self.metrics.passes_skipped.labels(job).inc()
+                return
+            running[:] = [self._spawn(pass_())]
+
+        return tick
+
+    def _spawn(self, coro: Coroutine[object, None, object]) -> asyncio.Task[object]:
         task = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._pass_done)
+        return task
+
+    @staticmethod
+    def _pass_done(task: asyncio.Task[object]) -> None:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            name = getattr(task.get_coro(), "__qualname__", "a background pass")
+            log.error("%s failed: %s: %s", name, type(error).__name__, error, exc_info=error)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll, deliver and send digests on schedule until ``stop`` is set."""
@@ -310,7 +342,7 @@ class JobBot:
             **job_options,
         )
         scheduler.add_job(
-            _until_shutdown(self.deliver),
+            self._tick("deliver", self.deliver),
             "interval",
             seconds=self.settings.delivery_interval,
             id="deliver",
@@ -318,7 +350,7 @@ class JobBot:
             **job_options,
         )
         scheduler.add_job(
-            _until_shutdown(self.follow_up),
+            self._tick("followups", self.follow_up),
             "interval",
             seconds=max(self.settings.delivery_interval, FOLLOW_UP_SECONDS),
             id="followups",
@@ -326,7 +358,7 @@ class JobBot:
             **job_options,
         )
         scheduler.add_job(
-            _until_shutdown(self.digests.run_due),
+            self._tick("digests", self.digests.run_due),
             "interval",
             seconds=self.settings.digest_check_interval,
             id="digests",

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import shlex
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,12 +15,19 @@ from urllib.parse import urlsplit
 
 from bot import __version__
 from bot.app import JobBot, build, install_stop_signals, start_ops_server
-from bot.config import SECRET_NAMES, Settings, load_settings, parse_interval
-from bot.errors import ConfigError, JobbotError
-from bot.logs import configure_logging, redact
+from bot.config import SECRET_NAMES, Settings, load_settings, source_interval
+from bot.errors import CommandError, ConfigError, JobbotError
+from bot.logs import configure_logging, mask_urls, redact
 from bot.sources.base import PollState, kind_for, registered_kinds, sniff_kind
 from bot.sources.http import now_utc
 from bot.store import open_store
+from bot.validate import (
+    MAX_BACKFILL,
+    id_problem,
+    source_name_problem,
+    source_url_problem,
+    webhook_url_problem,
+)
 from bot.why import why
 from subscriptions.commands import CommandContext
 from subscriptions.grammar import format_filter, format_schedule
@@ -338,11 +346,13 @@ async def _subs(args: argparse.Namespace, settings: Settings) -> int:
             for sub in subs:
                 paused = f"  (paused: {sub.paused_reason})" if sub.paused else ""
                 print(
-                    f"#{sub.id}  {sub.platform}:{sub.workspace}:{sub.channel}  "
+                    f"#{sub.id}  {sub.platform}:{sub.workspace}:{mask_urls(sub.channel)}  "
                     f"{format_filter(sub.filter)}  {format_schedule(sub.schedule)}{paused}"
                 )
             return 0
         if args.subs_command == "remove":
+            if problem := id_problem(args.id):
+                raise CommandError(problem)
             found = bot.store.subscription(args.id)
             ctx = (
                 _cli_context(bot, found.platform, found.workspace, found.channel)
@@ -351,6 +361,8 @@ async def _subs(args: argparse.Namespace, settings: Settings) -> int:
             )
             reply = await bot.command(f"unsubscribe {args.id}", ctx)
         else:
+            if args.platform == "webhook" and (problem := webhook_url_problem(args.channel)):
+                raise CommandError(problem)
             ctx = _cli_context(bot, args.platform, args.workspace, args.channel)
             reply = await bot.command("subscribe " + shlex.join(args.filters), ctx)
         print(reply.text, file=sys.stdout if reply.ok else sys.stderr)
@@ -367,7 +379,20 @@ def _default_name(url: str, kind: str | None = None) -> str:
     return f"{parts.hostname or 'source'}{'-' + path if path else ''}"
 
 
+def _check_source_args(args: argparse.Namespace) -> None:
+    """Refuse a bad URL, name or backfill of `sources add` before anything is built."""
+    problem = source_url_problem(args.url)
+    if problem is None and args.name is not None:
+        problem = source_name_problem(args.name)
+    if problem is None and not 0 <= args.backfill <= MAX_BACKFILL:
+        problem = f"--backfill {args.backfill} is not a number from 0 to {MAX_BACKFILL}"
+    if problem is not None:
+        raise CommandError(problem)
+
+
 async def _sources(args: argparse.Namespace, settings: Settings) -> int:
+    if args.sources_command == "add":
+        _check_source_args(args)
     bot = build(settings)
     try:
         if args.sources_command == "list":
@@ -417,7 +442,7 @@ async def _sources(args: argparse.Namespace, settings: Settings) -> int:
                 print(str(error.args[0]), file=sys.stderr)
                 return 2
         interval = (
-            parse_interval(args.interval, "--interval")
+            source_interval(args.interval, "--interval")
             if args.interval
             else settings.default_interval
         )
@@ -486,18 +511,18 @@ async def _doctor(args: argparse.Namespace) -> int:
 
 
 def _transfer(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.transfer import export_subscriptions, import_subscriptions
+    from bot.transfer import import_subscriptions, write_export
 
     store = open_store(settings)
     try:
         if args.command == "export":
-            text = export_subscriptions(store)
             if args.file == "-":
-                sys.stdout.write(text)
+                write_export(store, sys.stdout)
             else:
-                Path(args.file).write_text(text, encoding="utf-8")
+                with open(args.file, "w", encoding="utf-8") as out:
+                    write_export(store, out)
             return 0
-        raw = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
         added = import_subscriptions(store, raw, now_utc())
         print(f"Imported {added} subscription(s).")
         return 0
@@ -531,6 +556,15 @@ def _db_copy(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print("Copied. Set database_url (or JOBBOT_DATABASE_URL) to the new database.")
     return 0
+
+
+_DB_FIX = "restore it from a backup or move it aside (see `jobbot doctor`)"
+
+
+def _one_line(error: BaseException) -> str:
+    """The error's message on one line (an import's problems are joined with '; ')."""
+    lines = [line.strip().removeprefix("- ") for line in str(error).splitlines() if line.strip()]
+    return "; ".join(lines)
 
 
 def _env_secrets() -> list[str]:
@@ -580,7 +614,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _db_copy(args, settings)
     except JobbotError as error:
         # An error message may quote a bad value; never let it carry a token.
-        print(f"jobbot: {redact(str(error), _env_secrets())}", file=sys.stderr)
+        print(f"jobbot: {redact(_one_line(error), _env_secrets())}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as error:
+        print(
+            f"jobbot: the database cannot be used: {_one_line(error)}; {_DB_FIX}", file=sys.stderr
+        )
+        return 2
+    except OSError as error:
+        where = f" {error.filename}" if error.filename else ""
+        print(f"jobbot: cannot use{where}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as error:
+        print(
+            f"jobbot: a file is not UTF-8 text (byte {error.start}: {error.reason})",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         return 130

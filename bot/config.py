@@ -21,8 +21,9 @@ from urllib.parse import urlsplit
 import platformdirs
 
 from bot.errors import ConfigError
-from bot.sources.base import SourceSpec
+from bot.sources.base import SourceSpec, registered_kinds
 from bot.store.urls import is_postgres_url, mask_url
+from bot.validate import MIN_SOURCE_INTERVAL, source_name_problem, source_url_problem
 
 __all__ = [
     "ENV_SECRETS",
@@ -32,6 +33,7 @@ __all__ = [
     "Settings",
     "load_settings",
     "parse_interval",
+    "source_interval",
 ]
 
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|day|w)?\s*$", re.I)
@@ -64,6 +66,16 @@ def parse_interval(value: object, key: str = "interval") -> int:
     return int(seconds)
 
 
+def source_interval(value: object, key: str = "interval") -> int:
+    """A source's poll interval: a duration of at least MIN_SOURCE_INTERVAL seconds."""
+    seconds = parse_interval(value, key)
+    if seconds < MIN_SOURCE_INTERVAL:
+        raise ConfigError(
+            key, f"{value!r} is under the minimum poll interval of {MIN_SOURCE_INTERVAL} seconds"
+        )
+    return seconds
+
+
 def _bool(value: object, key: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -74,6 +86,15 @@ def _positive_int(value: object, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigError(key, f"{value!r} is not a whole number >= 0")
     return value
+
+
+def _int_range(low: int, high: int) -> Callable[[object, str], int]:
+    def parse(value: object, key: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(key, f"{value!r} is not a whole number from {low} to {high}")
+        return value
+
+    return parse
 
 
 def _port(value: object, key: str) -> int:
@@ -172,7 +193,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "burst_threshold",
         5,
-        _positive_int,
+        _int_range(1, 1000),
         "More instant alerts than this for one channel in one poll go as one message.",
     ),
     Setting(
@@ -182,11 +203,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Tell channels once when a source they rely on has failed this long ('6h').",
     ),
     Setting("fetch_timeout", 20, parse_interval, "Timeout for one source request, in seconds."),
-    Setting("max_body_mb", 10, _positive_int, "Largest source response read, in megabytes."),
+    Setting("max_body_mb", 10, _int_range(1, 1024), "Largest source response read, in megabytes."),
     Setting(
         "ingest_workers",
         0,
-        _positive_int,
+        _int_range(0, 32),
         "Processes that parse and enrich big feeds (0: one per usable CPU core; 1: none).",
     ),
     Setting(
@@ -306,19 +327,26 @@ def _parse_sources(raw: object, default_interval: int, where: str) -> list[Sourc
         if "url" not in entry or "kind" not in entry:
             raise ConfigError(key, "needs kind and url")
         url = _str(entry["url"], f"{key}.url")
+        if problem := source_url_problem(url):
+            raise ConfigError(f"{key}.url", problem)
+        kind = _str(entry["kind"], f"{key}.kind")
+        if kind not in (kinds := registered_kinds()):
+            raise ConfigError(f"{key}.kind", f"{kind!r} is not one of {', '.join(kinds)}")
         name = _str(entry.get("name", url), f"{key}.name")
+        if "name" in entry and (problem := source_name_problem(name)):
+            raise ConfigError(f"{key}.name", problem)
         if name in names:
             raise ConfigError(f"{key}.name", f"{name!r} is used twice")
         names.add(name)
         interval = (
-            parse_interval(entry["interval"], f"{key}.interval")
+            source_interval(entry["interval"], f"{key}.interval")
             if "interval" in entry
             else default_interval
         )
         specs.append(
             SourceSpec(
                 name=name,
-                kind=_str(entry["kind"], f"{key}.kind"),
+                kind=kind,
                 url=url,
                 interval_s=interval,
                 backfill=_positive_int(entry.get("backfill", 0), f"{key}.backfill"),
@@ -354,6 +382,12 @@ def load_settings(
             data = tomllib.loads(config_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(str(config_path), f"is not valid TOML: {error}") from error
+        except UnicodeDecodeError as error:
+            raise ConfigError(
+                str(config_path), f"is not UTF-8 text (byte {error.start}: {error.reason})"
+            ) from error
+        except OSError as error:
+            raise ConfigError(str(config_path), f"cannot be read: {error.strerror}") from error
     data |= dict(overrides or {})
     known = {s.key for s in SETTINGS} | {"sources"}
     unknown = set(data) - known
@@ -376,6 +410,9 @@ def load_settings(
     values.pop("data_dir", None)
     if env.get("JOBBOT_DATABASE_URL"):
         values["database_url"] = _database_url(env["JOBBOT_DATABASE_URL"], "JOBBOT_DATABASE_URL")
+    if Path(data_dir).expanduser().exists() and not Path(data_dir).expanduser().is_dir():
+        where = "JOBBOT_DATA_DIR" if env.get("JOBBOT_DATA_DIR") else "data_dir"
+        raise ConfigError(where, f"{data_dir} is a file, not a directory")
     if env.get("JOBBOT_METRICS_PORT"):
         values["metrics_port"] = _port(env["JOBBOT_METRICS_PORT"], "JOBBOT_METRICS_PORT")
     if env.get("JOBBOT_METRICS_HOST"):

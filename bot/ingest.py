@@ -91,7 +91,18 @@ class Poller:
         if isinstance(fetched, PollReport):
             return fetched
         # Storing runs in a thread: a big batch never holds up the event loop.
-        return await asyncio.to_thread(self._store, fetched)
+        return await asyncio.to_thread(self._store_or_fail, fetched)
+
+    def _store_or_fail(self, fetched: _Fetched) -> PollReport:
+        """Store a fetched poll; a failure while storing counts as the poll failing."""
+        try:
+            return self._store(fetched)
+        except Exception as error:  # the edge: a locked database or a full disk, say
+            log.exception("source %s: storing the poll failed", fetched.source.name)
+            problem = f"storing failed: {type(error).__name__}: {error}"
+            return self._failed(
+                fetched.source, fetched.now, SourceError(fetched.source.name, problem)
+            )
 
     async def poll_many(self, names: Sequence[str]) -> list[PollReport]:
         """Poll these sources once each, storing their postings in this order.
@@ -117,7 +128,7 @@ class Poller:
                     return reports
                 fetched = await ahead.popleft()
                 if not isinstance(fetched, PollReport):
-                    fetched = await asyncio.to_thread(self._store, fetched)
+                    fetched = await asyncio.to_thread(self._store_or_fail, fetched)
                 reports.append(fetched)
         finally:
             for task in ahead:
@@ -240,8 +251,19 @@ class Poller:
         retry_after = error.retry_after if isinstance(error, SourceError) else None
         problem = error.problem if isinstance(error, SourceError) else str(error)
         delay = failure_backoff(source.interval_s, source.consecutive_failures + 1, retry_after)
-        state = self.store.record_poll_failure(source.name, now, problem, next_poll_at=now + delay)
-        failures = state.consecutive_failures if state else 0
+        try:
+            state = self.store.record_poll_failure(
+                source.name, now, problem, next_poll_at=now + delay
+            )
+            failures = state.consecutive_failures if state else 0
+        except Exception as store_error:  # the edge: the database may be what failed
+            log.error(
+                "source %s: could not record the failure (%s: %s)",
+                source.name,
+                type(store_error).__name__,
+                store_error,
+            )
+            failures = source.consecutive_failures + 1
         log.warning(
             "source %s: poll failed (%d in a row), next try in %s: %s",
             source.name,

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-__all__ = ["REDACTED", "RedactingFilter", "configure_logging", "redact"]
+__all__ = ["REDACTED", "RedactingFilter", "configure_logging", "mask_urls", "redact"]
 
 REDACTED = "[redacted]"
 _TOKEN_SHAPES = re.compile(
@@ -22,17 +22,56 @@ _TOKEN_SHAPES = re.compile(
     r"|xapp-\d-[A-Za-z0-9-]{8,}"  # Slack app-level tokens
     r"|[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,40}"  # Discord bot tokens
 )
-_URL_PASSWORD = re.compile(r"(://[^/\s:@]+:)[^/\s@]+@")
+# User-info runs from "://" to the last "@" before the path; it may hold spaces and "@"s.
+_USERINFO = re.compile(r"(://)[^/?#\n]*@")
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s<>\"'`]+")
+_QUERY_PAIR = re.compile(r"([?&;])([^=&;#\s]+)=([^&;#\s]*)")
+_CREDENTIAL_KEYS = (
+    "token",
+    "key",
+    "secret",
+    "signature",
+    "sig",
+    "password",
+    "passwd",
+    "pwd",
+    "auth",
+)
+_CREDENTIAL_WORDS = ("credential", "session", "apikey")
 # A short secret would mask ordinary words; real tokens are far longer than this.
 _MIN_SECRET_LENGTH = 6
 
 
+def _credential_key(key: str) -> bool:
+    name = re.sub(r"[^a-z]", "", key.lower())
+    return name.endswith(_CREDENTIAL_KEYS) or any(word in name for word in _CREDENTIAL_WORDS)
+
+
+def _mask_query(match: re.Match[str]) -> str:
+    return _QUERY_PAIR.sub(
+        lambda pair: f"{pair[1]}{pair[2]}={REDACTED}" if _credential_key(pair[2]) else pair[0],
+        match[0],
+    )
+
+
+def mask_urls(text: str) -> str:
+    """``text`` (a URL, or any text with URLs in it) with every credential in a URL masked.
+
+    The whole user-info goes (``http://TOKEN@host/`` hides a token as a user name, and a
+    password may contain spaces or ``@``), and so do the values of query keys shaped like
+    credentials: ``token``, ``access_token``, ``api_key``, ``secret``, ``signature``,
+    ``sig``, ``password`` and the like.
+    """
+    text = _USERINFO.sub(rf"\g<1>{REDACTED}@", text)
+    return _URL.sub(_mask_query, text)
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with known secret values, token-shaped strings and URL passwords masked."""
+    """``text`` with known secret values, token-shaped strings and URL credentials masked."""
     for secret in sorted((s for s in secrets if len(s) >= _MIN_SECRET_LENGTH), key=len)[::-1]:
         text = text.replace(secret, REDACTED)
     text = _TOKEN_SHAPES.sub(REDACTED, text)
-    return _URL_PASSWORD.sub(rf"\g<1>{REDACTED}@", text)
+    return mask_urls(text)
 
 
 class RedactingFilter(logging.Filter):

@@ -77,6 +77,12 @@ class Metrics:
             buckets=(1, 5, 15, 30, 60, 120, 300, 900, 1800, 3600, 7200, 21600, 86400),
             registry=r,
         )
+        self.passes_skipped = Counter(
+            "jobbot_passes_skipped",
+            "Scheduled passes skipped because the previous one was still running.",
+            ["job"],
+            registry=r,
+        )
         self.last_success = Gauge(
             "jobbot_last_successful_poll_timestamp_seconds",
             "Unix time of the newest successful poll of any source.",

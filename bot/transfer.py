@@ -8,45 +8,69 @@ one transaction: an import is whole or nothing.
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import datetime
+from typing import TextIO
 
 from bot.errors import CommandError
 from bot.sources.jsonsafe import load_json
 from bot.store.protocols import Store
+from bot.validate import webhook_url_problem
 from subscriptions.grammar import format_filter, format_schedule, parse_command
 from subscriptions.model import Filter, Schedule
 
-__all__ = ["FORMAT_VERSION", "export_subscriptions", "import_subscriptions"]
+__all__ = [
+    "FORMAT_VERSION",
+    "MAX_IMPORT_BYTES",
+    "export_subscriptions",
+    "import_subscriptions",
+    "write_export",
+]
 
 FORMAT_VERSION = 1
+# About 200 bytes an entry: room for millions of subscriptions.
+MAX_IMPORT_BYTES = 1024 * 1024 * 1024
+MAX_PROBLEMS_SHOWN = 20
 _TARGET_KEYS = ("platform", "workspace", "channel")
+PLATFORMS = ("console", "slack", "discord", "webhook")
 
 
 def _refuse(problems: list[str]) -> CommandError:
-    return CommandError(
-        "Nothing was imported:\n" + "\n".join(f"  - {problem}" for problem in problems)
-    )
+    shown = [f"  - {problem}" for problem in problems[:MAX_PROBLEMS_SHOWN]]
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        shown.append(f"  - and {len(problems) - MAX_PROBLEMS_SHOWN} more problem(s)")
+    return CommandError("Nothing was imported:\n" + "\n".join(shown))
+
+
+def write_export(store: Store, out: TextIO) -> int:
+    """Write every subscription to ``out`` as a JSON document, one entry at a time.
+
+    Ids are not kept: the target assigns its own. Returns the number written.
+    """
+    out.write(f'{{\n  "jobbot_export": {FORMAT_VERSION},\n  "subscriptions": [')
+    count = 0
+    for sub in store.subscriptions():
+        entry = {
+            "platform": sub.platform,
+            "workspace": sub.workspace,
+            "channel": sub.channel,
+            "filter": "" if sub.filter == Filter() else format_filter(sub.filter),
+            "schedule": format_schedule(sub.schedule),
+            "paused": sub.paused,
+            "created_by": sub.created_by,
+        }
+        out.write(("\n    " if count == 0 else ",\n    ") + json.dumps(entry, ensure_ascii=False))
+        count += 1
+    out.write("\n  ]\n}\n" if count else "]\n}\n")
+    return count
 
 
 def export_subscriptions(store: Store) -> str:
-    """Every subscription as a JSON document (ids are not kept: the target assigns its own)."""
-    entries = []
-    for sub in store.subscriptions():
-        filter_text = format_filter(sub.filter)
-        entries.append(
-            {
-                "platform": sub.platform,
-                "workspace": sub.workspace,
-                "channel": sub.channel,
-                "filter": "" if sub.filter == Filter() else filter_text,
-                "schedule": format_schedule(sub.schedule),
-                "paused": sub.paused,
-                "created_by": sub.created_by,
-            }
-        )
-    document = {"jobbot_export": FORMAT_VERSION, "subscriptions": entries}
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    """Every subscription as a JSON document (see ``write_export``)."""
+    buffer = io.StringIO()
+    write_export(store, buffer)
+    return buffer.getvalue()
 
 
 def _check(entry: object, index: int) -> tuple[dict[str, str], Filter, Schedule, bool]:
@@ -56,9 +80,20 @@ def _check(entry: object, index: int) -> tuple[dict[str, str], Filter, Schedule,
     target = {}
     for key in _TARGET_KEYS:
         value = entry.get(key)
-        if not isinstance(value, str) or not value.strip():
+        # A webhook has no workspace: its export carries "" there.
+        may_be_empty = key == "workspace" and entry.get("platform") == "webhook"
+        if not isinstance(value, str) or not (value.strip() or may_be_empty):
             raise CommandError(f"{where}.{key} must be a non-empty string")
         target[key] = value
+    if target["platform"] not in PLATFORMS:
+        raise CommandError(
+            f"{where}.platform {target['platform']!r:.40} is not one of {', '.join(PLATFORMS)}"
+        )
+    if target["platform"] == "webhook" and (problem := webhook_url_problem(target["channel"])):
+        raise CommandError(f"{where}.channel: {problem}")
+    paused = entry.get("paused", False)
+    if not isinstance(paused, bool):
+        raise CommandError(f"{where}.paused {paused!r:.40} is not true or false")
     filter_text, schedule_text = entry.get("filter", ""), entry.get("schedule", "mode:instant")
     if not isinstance(filter_text, str) or not isinstance(schedule_text, str):
         raise CommandError(f"{where}: filter and schedule must be strings")
@@ -67,12 +102,16 @@ def _check(entry: object, index: int) -> tuple[dict[str, str], Filter, Schedule,
     except CommandError as error:
         raise CommandError(f"{where}: {error.problem}") from error
     assert command.filter is not None and command.schedule is not None
-    return target, command.filter, command.schedule, bool(entry.get("paused", False))
+    return target, command.filter, command.schedule, paused
 
 
-def import_subscriptions(store: Store, text: str, now: datetime) -> int:
-    """Add every subscription of an export; raises CommandError (adding none) on any problem."""
-    document = load_json(text, "import file", max_depth=8)
+def import_subscriptions(store: Store, text: str | bytes, now: datetime) -> int:
+    """Add every subscription of an export; raises CommandError (adding none) on any problem.
+
+    The file is the operator's own, so the fetch cap on source bodies does not apply; the
+    ``MAX_IMPORT_BYTES`` bound (far above 100,000 subscriptions) only stops a wrong file.
+    """
+    document = load_json(text, "import file", max_bytes=MAX_IMPORT_BYTES, max_depth=8)
     if not isinstance(document, dict) or document.get("jobbot_export") != FORMAT_VERSION:
         raise _refuse([f"not a jobbot export (version {FORMAT_VERSION}) document"])
     entries = document.get("subscriptions")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 import shlex
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -126,6 +127,18 @@ _PERSON = re.compile(r"^<@!?[A-Z0-9]+(?:\|[^>]*)?>$", re.I)
 _REMIND = re.compile(r"^(\d{1,3})\s*(?:d|days?)?$", re.I)
 MAX_VALUES = 25
 MAX_VALUE_LENGTH = 100
+# Longer than any filter the limits above allow; checked before shlex, which is quadratic.
+MAX_COMMAND_LENGTH = 10_000
+# Subscription ids are SQLite integers.
+MAX_ID = 2**63 - 1
+_DAY_NAMES = {
+    name: day
+    for day, name in zip(
+        WEEKDAYS,
+        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+        strict=True,
+    )
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +272,11 @@ class Command:
 
 
 def _tokens(text: str, verb: str) -> list[str]:
+    if len(text) > MAX_COMMAND_LENGTH:
+        raise CommandError(
+            f"that command is {len(text)} characters long; the most is {MAX_COMMAND_LENGTH}.",
+            USAGE.get(verb, USAGE["help"]),
+        )
     try:
         return shlex.split(text)
     except ValueError as error:
@@ -277,6 +295,15 @@ def _split_values(key: str, raw: str, verb: str) -> list[str]:
         if len(value) > MAX_VALUE_LENGTH:
             raise CommandError(
                 f"a `{key}:` value is longer than {MAX_VALUE_LENGTH} characters.", USAGE[verb]
+            )
+        # Control and format characters (bidi overrides, zero-width joiners) would be
+        # echoed into the channel's announcement, where they can disguise the text.
+        hidden = next((ch for ch in value if unicodedata.category(ch) in ("Cc", "Cf")), None)
+        if hidden is not None:
+            raise CommandError(
+                f"a `{key}:` value contains the control character U+{ord(hidden):04X}; "
+                "use visible characters only.",
+                USAGE[verb],
             )
     return values
 
@@ -378,7 +405,8 @@ def parse_filter(tokens: list[str], verb: str = "subscribe") -> tuple[Filter, Sc
         elif canonical == "mode":
             schedule["mode"] = _choice(key, raw.strip(), MODES, verb)
         elif canonical == "weekday":
-            schedule["weekday"] = _choice(key, raw.strip()[:3], WEEKDAYS, verb)
+            day = raw.strip().lower()
+            schedule["weekday"] = _choice(key, _DAY_NAMES.get(day, day), WEEKDAYS, verb)
         elif canonical == "at":
             schedule["at"] = raw.strip()
         elif canonical == "tz":
@@ -403,8 +431,8 @@ def _target(args: list[str], verb: str) -> int:
         raise CommandError(
             f"`{args[0]}` is not a subscription ID (a number).", USAGE[verb]
         ) from None
-    if value <= 0:
-        raise CommandError(f"`{args[0]}` is not a subscription ID.", USAGE[verb])
+    if not 0 < value <= MAX_ID:
+        raise CommandError(f"`{args[0]:.30}` is not a subscription ID.", USAGE[verb])
     return value
 
 

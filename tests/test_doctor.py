@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from bot.logs import mask_urls
 from bot.store import Store
 from subscriptions.model import Filter, Schedule
 from tests.conftest import DATA, NOW, FeedServer, empty_postgres
@@ -200,8 +201,9 @@ async def test_an_unreachable_postgresql_is_named_without_its_password(tmp_path:
     url = "postgresql://bot:hunter2@127.0.0.1:1/jobs"
     code, out = await _doctor(tmp_path, QUIET, JOBBOT_DATABASE_URL=url)
     assert code == 1
-    assert "BAD  database: cannot open postgresql://bot:" in out
-    assert "@127.0.0.1:1/jobs" in out and "Connection refused" in out
+    # The whole user-info is masked, as in every URL jobbot prints (#18).
+    assert "BAD  database: cannot open postgresql://[redacted]@127.0.0.1:1/jobs" in out
+    assert "Connection refused" in out
     assert "fix: check database_url / JOBBOT_DATABASE_URL" in out
     assert "hunter2" not in out
 
@@ -211,4 +213,5 @@ async def test_postgresql_connection_and_schema_version_are_checked(
 ) -> None:
     empty_postgres(postgres_url)
     code, out = await _doctor(tmp_path, QUIET, JOBBOT_DATABASE_URL=postgres_url)
-    assert f"ok   database: {postgres_url} (schema 6 of 6, 0 subscription(s)" in out, out
+    shown = mask_urls(postgres_url)
+    assert f"ok   database: {shown} (schema 6 of 6, 0 subscription(s)" in out, out

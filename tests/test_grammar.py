@@ -136,3 +136,44 @@ def test_any_text_parses_or_raises_command_error(text: str) -> None:
         parse_command(text)
     except CommandError as error:
         assert str(error)
+
+
+# ------------------------------------------------------------------ hostile input (#18)
+
+
+def test_a_megabyte_filter_is_refused_before_tokenising() -> None:
+    import time
+
+    started = time.perf_counter()
+    with pytest.raises(CommandError, match="the most is 10000"):
+        parse_command("subscribe keywords:" + "a " * 500_000)
+    assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize("day", ["monkey", "mo", "tuesdays", "x"])
+def test_a_day_that_is_not_a_weekday_is_refused(day: str) -> None:
+    with pytest.raises(CommandError):
+        parse_command(f"subscribe mode:weekly day:{day}")
+
+
+@pytest.mark.parametrize(("day", "expected"), [("mon", "mon"), ("Monday", "mon"), ("SUN", "sun")])
+def test_weekdays_by_short_or_full_name(day: str, expected: str) -> None:
+    command = parse_command(f"subscribe mode:weekly day:{day}")
+    assert command.schedule is not None and command.schedule.weekday == expected
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u2066", "\u200b", "\x07", "\x1b"])
+def test_control_and_bidi_characters_in_keywords_are_refused(char: str) -> None:
+    with pytest.raises(CommandError, match=f"U\\+{ord(char):04X}"):
+        parse_command(f"subscribe keywords:ab{char}cd")
+
+
+@pytest.mark.parametrize("verb", ["unsubscribe", "pause", "resume"])
+@pytest.mark.parametrize("target", [str(2**63), "9" * 40, "9" * 5000, "0", "-1"])
+def test_ids_out_of_range_are_command_errors(verb: str, target: str) -> None:
+    with pytest.raises(CommandError, match="is not a subscription ID"):
+        parse_command(f"{verb} {target}")
+
+
+def test_the_largest_id_is_accepted() -> None:
+    assert parse_command(f"unsubscribe {2**63 - 1}").target == 2**63 - 1

@@ -273,6 +273,14 @@ async def test_errors_help_and_lists_are_ephemeral(harness: Harness) -> None:
     assert len(harness.bot.store.subscriptions()) == 1
 
 
+async def test_an_id_over_2_63_is_a_usage_reply_not_a_500(harness: Harness) -> None:
+    # #18: the store cannot bind such an integer; the grammar refuses it first.
+    for target in (str(2**63), "9" * 40, "9" * 5000):
+        reply = await harness.jobs(f"unsubscribe {target}")
+        assert "is not a subscription ID" in reply["text"]
+        assert reply.get("response_type", "ephemeral") == "ephemeral"
+
+
 async def test_bad_or_stale_signature_is_401_and_changes_nothing(harness: Harness) -> None:
     body = slash_command_body("subscribe area:nlp", channel_id=CHANNEL)
     status, _ = await harness.post(body, secret="not-the-secret")

@@ -107,3 +107,43 @@ def test_cli_export_then_import_into_another_installation(
     assert "Nothing was imported" in capsys.readouterr().err
     assert main(["subs", "list"]) == 0
     assert capsys.readouterr().out.count("area:nlp country:DE") == 1
+
+
+@pytest.mark.slow
+def test_100000_subscriptions_round_trip_through_the_cli(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """#18: a 20 MB export (twice the fetch cap) imports whole and exports the same."""
+    from bot.cli import main
+
+    config = tmp_path / "jobbot.toml"
+    config.write_text("default_sources = false\n")
+    monkeypatch.setenv("JOBBOT_CONFIG", str(config))
+    monkeypatch.setenv("JOBBOT_DATA_DIR", str(tmp_path / "data"))
+    # In the canonical order an export writes.
+    filters = ["area:nlp", "area:speech country:DE", "degree:phd-only keywords:intern", ""]
+    entries = [
+        {
+            "platform": ("slack", "discord", "webhook")[i % 3],
+            "workspace": "T1" if i % 3 != 2 else "",
+            "channel": f"C{i:06d}" if i % 3 != 2 else f"https://hooks.example/{i}",
+            "filter": filters[i % len(filters)],
+            "schedule": "mode:instant" if i % 5 else "mode:daily at:09:00 tz:UTC",
+            "paused": i % 7 == 0,
+            "created_by": "import",
+        }
+        for i in range(100_000)
+    ]
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps({"jobbot_export": 1, "subscriptions": entries}))
+    assert source.stat().st_size > 10 * 1024 * 1024
+    assert main(["import", str(source)]) == 0
+    assert "Imported 100000 subscription(s)." in capsys.readouterr().out
+    exported = tmp_path / "out.json"
+    assert main(["export", str(exported)]) == 0
+    again = json.loads(exported.read_text())["subscriptions"]
+
+    def key(entry: dict[str, object]) -> tuple[str, ...]:
+        return tuple(str(entry[k]) for k in ("platform", "workspace", "channel"))
+
+    assert sorted(again, key=key) == sorted(entries, key=key)

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
@@ -45,6 +46,20 @@ from subscriptions.grammar import parse_filter
 __all__ = ["BOT_SCOPES", "COMMAND", "CommandRunner", "SlackConfig", "SlackService", "build_slack"]
 
 log = logging.getLogger("jobbot.slack")
+
+
+class _QuietTokenSkipped(logging.Filter):
+    """Drops bolt's "`token` will be unused" warning, which every command would print.
+
+    bolt reads SLACK_BOT_TOKEN from the environment even when given a client, and then
+    warns that the client's token wins; here the client carries that very token.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+_QUIET_TOKEN_SKIPPED = _QuietTokenSkipped()
 
 # The bot scopes the code needs: `commands` for /jobs, `chat:write` to post alerts,
 # `chat:write.public` to post in public channels the bot was not invited to, and the
@@ -172,6 +187,7 @@ def build_slack(
     # bolt takes the token from the client it is given (one workspace) or, with OAuth,
     # from the installation store per request; either way calls go to ``api_url``.
     client = make_client(config.bot_token if not config.oauth else None, base_url=config.api_url)
+    logging.getLogger("slack_bolt.AsyncApp").addFilter(_QUIET_TOKEN_SKIPPED)  # a repeat is ignored
     tokens: TokenLookup
     if config.oauth:
         assert config.client_id and config.client_secret

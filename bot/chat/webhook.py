@@ -12,6 +12,7 @@ was in flight without sending it again.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ import httpx
 from bot.chat.render import digest_sections, plain_alert, plain_digest
 from bot.errors import PermanentChatError, TransientChatError
 from bot.postings.model import posting_json
+from bot.sources.decoding import ACCEPT_ENCODING, BoundedDecoder
 from bot.sources.http import parse_retry_after
 from bot.store import StoredPosting
 from subscriptions.model import Subscription
@@ -27,6 +29,24 @@ from subscriptions.model import Subscription
 __all__ = ["WebhookAdapter"]
 
 PLATFORM = "webhook"
+# A lookup answer is a small JSON object; nothing past this is read or decoded.
+MAX_ANSWER_BYTES = 64 * 1024
+
+
+async def _read_answer(response: httpx.Response) -> bytes | None:
+    """Up to MAX_ANSWER_BYTES of the decoded body, or None when it is longer or unreadable."""
+    try:
+        decoder = BoundedDecoder(response.headers.get("Content-Encoding"), MAX_ANSWER_BYTES)
+        chunks, raw_size = [], 0
+        async for raw in response.aiter_raw():
+            raw_size += len(raw)
+            if raw_size > MAX_ANSWER_BYTES:
+                return None
+            chunks.append(decoder.feed(raw))
+        chunks.append(decoder.flush())
+    except ValueError:  # stacked or unknown encoding, over the cap, corrupt stream
+        return None
+    return b"".join(chunks)
 
 
 def _item(subscription: Subscription, stored: StoredPosting) -> dict[str, Any]:
@@ -47,7 +67,7 @@ class WebhookAdapter:
     ) -> None:
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
-            headers={"User-Agent": "jobbot-webhook"},
+            headers={"User-Agent": "jobbot-webhook", "Accept-Encoding": ACCEPT_ENCODING},
             transport=transport,
         )
 
@@ -57,16 +77,21 @@ class WebhookAdapter:
 
     async def _post(self, url: str, key: str, payload: dict[str, Any]) -> str:
         try:
-            response = await self._client.post(url, json=payload, headers={"Idempotency-Key": key})
+            # Streamed and closed unread: an answer's body is never decoded, so a receiver
+            # answering with a compression bomb costs nothing.
+            async with self._client.stream(
+                "POST", url, json=payload, headers={"Idempotency-Key": key}
+            ) as response:
+                status = response.status_code
+                headers = response.headers
         except httpx.HTTPError as error:
             raise TransientChatError(PLATFORM, type(error).__name__, url) from error
-        status = response.status_code
         if status == 429 or status >= 500:
             raise TransientChatError(
                 PLATFORM,
                 f"HTTP {status}",
                 url,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                retry_after=parse_retry_after(headers.get("Retry-After")),
             )
         if status in (401, 403, 404, 410):
             raise PermanentChatError(PLATFORM, f"HTTP {status}", url)
@@ -124,19 +149,19 @@ class WebhookAdapter:
         Only an explicit ``{"found": true}`` counts: an endpoint that answers every GET
         with 200 must not make jobbot skip an alert.
         """
+        params = {"subscription_id": subscription.id, "posting_id": posting.id}
         try:
-            response = await self._client.get(
-                subscription.channel,
-                params={"subscription_id": subscription.id, "posting_id": posting.id},
-            )
+            async with self._client.stream("GET", subscription.channel, params=params) as response:
+                status = response.status_code
+                body = await _read_answer(response) if status == 200 else None
         except httpx.HTTPError as error:
             raise TransientChatError(PLATFORM, type(error).__name__, "lookup") from error
-        if response.status_code == 429 or response.status_code >= 500:
-            raise TransientChatError(PLATFORM, f"HTTP {response.status_code}", "lookup")
-        if response.status_code != 200:
+        if status == 429 or status >= 500:
+            raise TransientChatError(PLATFORM, f"HTTP {status}", "lookup")
+        if body is None:
             return None
         try:
-            answer = response.json()
+            answer = json.loads(body)
         except ValueError:
             return None
         if not isinstance(answer, dict) or answer.get("found") is not True:

@@ -25,6 +25,12 @@ import httpx
 from bot import __version__
 from bot.errors import FetchError
 from bot.sources.base import PollState
+from bot.sources.decoding import (
+    ACCEPT_ENCODING,
+    BodyTooLarge,
+    BoundedDecoder,
+    UnsupportedEncoding,
+)
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -113,7 +119,7 @@ class HttpFetcher:
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             follow_redirects=False,
-            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
             transport=transport,
             # A proxy from the environment would hide the peer address that is checked.
             trust_env=allow_private,
@@ -235,15 +241,27 @@ class HttpFetcher:
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
             raise FetchError(url, f"body of {declared} bytes is over the {self.max_bytes}-byte cap")
-        chunks: list[bytes] = []
-        size = 0
         try:
-            # Decoded bytes are counted, so a small gzip bomb is cut at the cap too.
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > self.max_bytes:
+            decoder = BoundedDecoder(response.headers.get("Content-Encoding"), self.max_bytes)
+        except UnsupportedEncoding as error:
+            raise FetchError(url, str(error)) from error
+        chunks: list[bytes] = []
+        raw_size = 0
+        try:
+            # Raw bytes are decoded here, not by httpx, so the cap counts decoded bytes as
+            # they stream and a gzip bomb is cut at the cap without ever being inflated.
+            async for raw in response.aiter_raw():
+                raw_size += len(raw)
+                if raw_size > self.max_bytes:
                     raise FetchError(url, f"body is over the {self.max_bytes}-byte cap")
-                chunks.append(chunk)
+                chunks.append(decoder.feed(raw))
+            chunks.append(decoder.flush())
+        except BodyTooLarge as error:
+            raise FetchError(
+                url, f"body is over the {self.max_bytes}-byte cap ({error})"
+            ) from error
+        except ValueError as error:
+            raise FetchError(url, str(error)) from error
         except httpx.TimeoutException as error:
             raise FetchError(url, f"timed out ({type(error).__name__})") from error
         except httpx.HTTPError as error:
