@@ -65,14 +65,16 @@ def load_labels(path: Path = LABELS) -> list[dict[str, Any]]:
 
 def _classify_files(
     files: set[str], fixtures: Path, extra: Path = EXTRA
-) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, str]]:
+) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, str], dict[str, str]]:
+    """Classified rows per file, files no source kind parsed, and absent outside files."""
     rows: dict[str, dict[str, dict[str, Any]]] = {}
     errors: dict[str, str] = {}
+    absent: dict[str, str] = {}
     for file in sorted(files):
         if file.startswith(EXTRA_PREFIX):
             path = extra / file.removeprefix(EXTRA_PREFIX)
             if not path.is_file():
-                errors[file] = f"kept outside the repository and absent here ({path})"
+                absent[file] = f"kept outside the repository and absent here ({path})"
                 continue
         else:
             path = fixtures / file
@@ -90,7 +92,7 @@ def _classify_files(
             rows[file] = {"page": found[0]}
             continue
         rows[file] = {str(row["id"]): row for row in found}
-    return rows, errors
+    return rows, errors, absent
 
 
 class _Tally:
@@ -158,7 +160,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Score every labelled posting; the report described in the module docstring."""
     labels = load_labels()
-    rows, errors = _classify_files({label["file"] for label in labels}, fixtures, extra)
+    rows, errors, absent = _classify_files({label["file"] for label in labels}, fixtures, extra)
     overall = _Tally()
     parts: dict[str, _Tally] = {"test": _Tally(), "dev": _Tally()}
     per_format: dict[str, _Tally] = defaultdict(_Tally)
@@ -168,7 +170,9 @@ def evaluate(
         file, posting_id = label["file"], label["id"]
         got = rows.get(file, {}).get(posting_id)
         if got is None:
-            reason = errors.get(file, "no posting with this id in the classified file")
+            reason = errors.get(file) or absent.get(
+                file, "no posting with this id in the classified file"
+            )
             not_found.append({"file": file, "id": posting_id, "reason": reason})
             continue
         wrong = overall.add(label, got)
