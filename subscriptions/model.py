@@ -36,8 +36,10 @@ DEGREE_CHOICES: dict[str, frozenset[str]] = {
     "masters": frozenset({"phd-or-masters", "any", "unknown"}),
 }
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-# A stored mention: nobody, @here, a Discord role or a Slack user group (by id).
-_MENTION = re.compile(r"^(|here|role:\d{1,25}|group:[A-Z0-9]{2,30})$")
+# A stored mention: nobody, @here, a Discord role or a Slack user group (by id). Several,
+# space-separated, only where one message speaks for several subscriptions (a burst).
+_ONE_MENTION = r"(?:here|role:\d{1,25}|group:[A-Z0-9]{2,30})"
+_MENTION = re.compile(rf"^(|{_ONE_MENTION}(?: {_ONE_MENTION})*)$")
 MAX_REMIND_DAYS = 60
 
 

@@ -193,6 +193,11 @@ def test_mentions_become_content_and_exactly_their_allowance() -> None:
     assert long.content.startswith("<@&42> x") and len(long.content) == LIMITS["content"]
     assert long.mention == "role:42"
     assert with_mention(DiscordMessage(content="hi"), "") == DiscordMessage(content="hi")
+    # A grouped burst speaks for several subscriptions: each of their mentions, no other.
+    assert (mention_text("here role:42 role:7"), allowed_mentions("here role:42 role:7")) == (
+        "@here <@&42> <@&7>",
+        {"parse": ["everyone"], "roles": ["42", "7"]},
+    )
 
 
 def test_a_reminder_is_headed_by_the_days_left() -> None:

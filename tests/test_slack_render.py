@@ -17,6 +17,7 @@ from bot.chat.slack_render import (
     escape,
     modal_tokens,
     safe_url,
+    slack_mention,
     subscribe_modal,
 )
 from bot.postings.model import Pay, Posting
@@ -197,3 +198,8 @@ def test_country_options_type_ahead() -> None:
     assert len(country_options("a")) <= 100
     assert all(len(o["text"]["text"]) <= 75 for o in country_options("a"))
     assert country_options("zzzz") == []
+
+
+def test_a_grouped_burst_carries_each_subscriptions_mention_once() -> None:
+    assert slack_mention("here group:S01 role:42") == "<!here> <!subteam^S01>"
+    assert slack_mention("") == "" and slack_mention("role:42") == ""

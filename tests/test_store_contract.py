@@ -231,6 +231,36 @@ def test_concurrent_claims_never_take_the_same_row(any_store: Store, now: dateti
     assert len(every) == len(set(every)) == 100
 
 
+def test_a_claim_serves_channels_in_turn_and_caps_each_channels_share(
+    any_store: Store, now: datetime
+) -> None:
+    busy, quiet = (
+        _subscribe(any_store, now, channel="busy"),
+        _subscribe(any_store, now, channel="quiet"),
+    )
+    postings = any_store.ingest([_posting(str(i)) for i in range(12)], now, alert=True).new
+    any_store.enqueue([(busy, p.id) for p in postings], now)
+    # The quiet channel's alert is queued last, behind the busy channel's whole backlog.
+    any_store.enqueue([(quiet, postings[0].id)], now)
+    first = any_store.claim(now, limit=3, lease=LEASE, owner="me")
+    assert [d.subscription.channel for d in first].count("quiet") == 1
+    # A share of 4 rows in flight per channel: the busy channel has 2 in flight, so a
+    # claim gives it 2 more and no more, however large the limit.
+    second = any_store.claim(now, limit=50, lease=LEASE, owner="me", per_channel=4)
+    assert [d.subscription.channel for d in second] == ["busy", "busy"]
+    assert any_store.claim(now, limit=50, lease=LEASE, owner="me", per_channel=4) == []
+    # A new alert of the quiet channel is taken at once, while the busy one waits its turn.
+    late = any_store.ingest([_posting("late")], now, alert=True).new
+    any_store.enqueue([(quiet, late[0].id)], now)
+    third = any_store.claim(now, limit=50, lease=LEASE, owner="me", per_channel=4)
+    assert [(d.subscription.channel, d.posting.id) for d in third] == [("quiet", late[0].id)]
+    # Sending frees the share: the busy channel's next rows, oldest first.
+    any_store.mark_sent([first[0].id], now, "ts-1")
+    fourth = any_store.claim(now, limit=50, lease=LEASE, owner="me", per_channel=4)
+    assert [d.subscription.channel for d in fourth] == ["busy"]
+    assert fourth[0].id == min(d.id for d in fourth) > max(d.id for d in second)
+
+
 # ---------------------------------------------------------------- follow-ups
 
 

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.chat.base import ChatAdapter, FindsSent
@@ -38,7 +39,7 @@ from bot.errors import (
     TokenChatError,
     TransientChatError,
 )
-from bot.store import Delivery, shown_state
+from bot.store import Delivery, StoredPosting, shown_state
 from bot.store.protocols import Store
 from subscriptions.model import Subscription
 
@@ -67,6 +68,36 @@ class DeliveryReport:
     held: int = 0
 
 
+def burst_subscription(group: Sequence[Delivery]) -> Subscription:
+    """The first subscription of a channel's burst, carrying every distinct mention of it."""
+    first = group[0].subscription
+    mentions: list[str] = []
+    for delivery in group:
+        for mention in delivery.subscription.schedule.mention.split():
+            if mention not in mentions:
+                mentions.append(mention)
+    return replace(first, schedule=replace(first.schedule, mention=" ".join(mentions)))
+
+
+def burst_postings(group: Sequence[Delivery]) -> list[StoredPosting]:
+    """A burst's postings in order, each once though several subscriptions matched it."""
+    seen: dict[int, StoredPosting] = {}
+    for delivery in group:
+        seen.setdefault(delivery.posting.id, delivery.posting)
+    return list(seen.values())
+
+
+def burst_title(group: Sequence[Delivery]) -> str:
+    """The heading of a grouped burst, naming the subscriptions behind it."""
+    ids = sorted({d.subscription.id for d in group})
+    if len(ids) == 1:
+        return f"New postings for subscription #{ids[0]}"
+    shown = ", ".join(f"#{i}" for i in ids[:5]) + (
+        f" and {len(ids) - 5} more" if len(ids) > 5 else ""
+    )
+    return f"New postings for subscriptions {shown}"
+
+
 class DeliveryWorker:
     """Sends due instant alerts through the adapter of each subscription's platform."""
 
@@ -79,6 +110,8 @@ class DeliveryWorker:
         burst_threshold: int = 5,
         lease: timedelta = timedelta(minutes=5),
         batch_size: int = 500,
+        channel_share: int = 50,
+        claim_every: float = 1.0,
         pacers: Mapping[str, ChannelPacer] | None = None,
         health: ChatHealth | None = None,
     ) -> None:
@@ -88,6 +121,11 @@ class DeliveryWorker:
         self.burst_threshold = burst_threshold
         self.lease = lease
         self.batch_size = batch_size
+        # A channel has at most this many rows in flight: its backlog waits in the outbox,
+        # where the next claim (every ``claim_every`` seconds while lanes drain) puts
+        # another channel's new alert first. Large enough to hold a poll's burst whole.
+        self.channel_share = channel_share
+        self.claim_every = claim_every
         self.owner = new_lease_owner()
         # Per platform: each keeps every channel under that platform's per-channel limit.
         self.pacers = dict(pacers or {})
@@ -100,7 +138,10 @@ class DeliveryWorker:
 
         Each channel has a lane (a task working through that channel's claimed chunks in
         order). Whenever fewer than half a batch is in flight the worker claims more, so
-        lanes of fast channels are topped up while a slow channel is still draining.
+        lanes of fast channels are topped up while a slow channel is still draining. A
+        claim serves channels in turn and gives each at most ``channel_share`` rows in
+        flight; while lanes drain the worker claims again every ``claim_every`` seconds,
+        so a quiet channel's new alert waits for no other channel's backlog.
         """
         async with self._lock:
             report = DeliveryReport()
@@ -112,14 +153,20 @@ class DeliveryWorker:
             lanes: dict[tuple[str, str, str], asyncio.Task[None]] = {}
             in_flight = [0]
             exhausted = False
+            last_claim = 0.0
             while True:
+                if exhausted and time.monotonic() - last_claim >= self.claim_every:
+                    # New rows may have been queued, or a channel's share freed, meanwhile.
+                    exhausted = False
                 if not exhausted and in_flight[0] <= self.batch_size // 2:
+                    last_claim = time.monotonic()
                     claimed = await asyncio.to_thread(
                         self.store.claim,
                         self.clock(),
                         limit=self.batch_size - in_flight[0],
                         lease=self.lease,
                         owner=self.owner,
+                        per_channel=self.channel_share,
                     )
                     exhausted = not claimed
                     self.holds.claimed(d.id for d in claimed)
@@ -288,22 +335,11 @@ class DeliveryWorker:
         report: DeliveryReport,
         deadline: datetime | None = None,
     ) -> str:
-        # A burst for one channel goes as one grouped message per subscription, not a flood.
-        by_sub: dict[int, list[Delivery]] = {}
-        for delivery in items:
-            by_sub.setdefault(delivery.subscription.id, []).append(delivery)
-        groups = list(by_sub.values())
-        for index, group in enumerate(groups):
-            if await self._release_late([d for g in groups[index:] for d in g], deadline):
-                return "released"
-            outcome = await self._attempt(adapter, group, report)
-            if outcome == "permanent":
-                return outcome
-            if outcome == "held":
-                rest = [d.id for g in groups[index + 1 :] for d in g]
-                await self._hold(group[0].subscription.platform, rest, report)
-                return outcome
-        return "sent"
+        # A burst for one channel goes as one grouped message, whatever the number of
+        # subscriptions behind it: each posting once, each subscription's mention once.
+        if await self._release_late(items, deadline):
+            return "released"
+        return await self._attempt(adapter, items, report)
 
     async def _retry_later(
         self,
@@ -353,9 +389,9 @@ class DeliveryWorker:
                     refs = [ref] if ref else []
                 else:
                     refs = await adapter.send_digest(
-                        sub,
-                        [d.posting for d in group],
-                        f"New postings for subscription #{sub.id}",
+                        burst_subscription(group),
+                        burst_postings(group),
+                        burst_title(group),
                         f"burst-{ids[0]}",
                     )
                     report.grouped_messages += 1

@@ -41,12 +41,13 @@ def nonce(prefix: str, key: str) -> str:
 def allowed(mention: str) -> discord.AllowedMentions:
     """discord.py's form of ``allowed_mentions(mention)``: exactly that mention, or none."""
     allowed = allowed_mentions(mention)
-    if "everyone" in allowed["parse"]:
-        return discord.AllowedMentions(everyone=True, users=False, roles=False, replied_user=False)
-    if allowed.get("roles"):
-        roles = [discord.Object(int(r)) for r in allowed["roles"]]
-        return discord.AllowedMentions(everyone=False, users=False, roles=roles, replied_user=False)
-    return discord.AllowedMentions.none()
+    everyone = "everyone" in allowed["parse"]
+    roles: list[discord.abc.Snowflake] | bool = [
+        discord.Object(int(r)) for r in allowed.get("roles", [])
+    ] or False
+    if not everyone and not roles:
+        return discord.AllowedMentions.none()
+    return discord.AllowedMentions(everyone=everyone, users=False, roles=roles, replied_user=False)
 
 
 def message_view(message: DiscordMessage) -> discord.ui.View | None:

@@ -155,13 +155,16 @@ def _timestamp(moment: datetime | None) -> str | None:
 def mention_text(mention: str) -> str:
     """The content that pings a stored mention: ``<@&ID>`` for a role, ``@here``, or ''.
 
-    A Slack user group (``group:…``) means nothing on Discord and pings nobody.
+    A Slack user group (``group:…``) means nothing on Discord and pings nobody. A grouped
+    burst carries the mentions of all its subscriptions, space-separated.
     """
-    if mention == "here":
-        return "@here"
-    if mention.startswith("role:") and mention[5:].isdigit():
-        return f"<@&{mention[5:]}>"
-    return ""
+    texts = []
+    for one in mention.split():
+        if one == "here":
+            texts.append("@here")
+        elif one.startswith("role:") and one[5:].isdigit():
+            texts.append(f"<@&{one[5:]}>")
+    return " ".join(texts)
 
 
 def allowed_mentions(mention: str) -> dict[str, Any]:
@@ -170,12 +173,12 @@ def allowed_mentions(mention: str) -> dict[str, Any]:
     ``@here`` can only be allowed together with @everyone (``parse: ["everyone"]``), so
     the content of such a message holds no text but jobbot's own.
     """
-    text = mention_text(mention)
-    if text == "@here":
-        return {"parse": ["everyone"]}
-    if text:
-        return {"parse": [], "roles": [mention[5:]]}
-    return {"parse": []}
+    parts = mention.split()
+    roles = [one[5:] for one in parts if one.startswith("role:") and one[5:].isdigit()]
+    allowed: dict[str, Any] = {"parse": ["everyone"] if "here" in parts else []}
+    if roles:
+        allowed["roles"] = roles
+    return allowed
 
 
 def with_mention(message: DiscordMessage, mention: str) -> DiscordMessage:

@@ -113,12 +113,17 @@ def _plain(text: str, limit: int) -> dict[str, Any]:
 
 
 def slack_mention(mention: str) -> str:
-    """A subscription's mention as Slack markup ('' for none, or one that is not Slack's)."""
-    if mention == "here":
-        return "<!here>"
-    if mention.startswith("group:"):
-        return f"<!subteam^{mention.removeprefix('group:')}>"
-    return ""
+    """A subscription's mention as Slack markup ('' for none, or one that is not Slack's).
+
+    A grouped burst carries the mentions of all its subscriptions, space-separated.
+    """
+    marks = []
+    for one in mention.split():
+        if one == "here":
+            marks.append("<!here>")
+        elif one.startswith("group:"):
+            marks.append(f"<!subteam^{one.removeprefix('group:')}>")
+    return " ".join(marks)
 
 
 def alert_message(

@@ -217,9 +217,17 @@ class OutboxStore(Protocol):
         ...
 
     def claim(
-        self, now: datetime, *, limit: int = 100, lease: timedelta, owner: str = ""
+        self,
+        now: datetime,
+        *,
+        limit: int = 100,
+        lease: timedelta,
+        owner: str = "",
+        per_channel: int | None = None,
     ) -> list[Delivery]:
-        """Take due instant deliveries for sending, under a lease that expires if we crash."""
+        """Take due instant deliveries for sending, under a lease that expires if we crash.
+
+        Channels round-robin, at most ``per_channel`` rows of a channel in flight."""
         ...
 
     def lease_owners(self) -> list[str]:

@@ -58,9 +58,21 @@ class OutboxQueries(DeliveryReader):
             )
 
     def claim(
-        self, now: datetime, *, limit: int = 100, lease: timedelta, owner: str = ""
+        self,
+        now: datetime,
+        *,
+        limit: int = 100,
+        lease: timedelta,
+        owner: str = "",
+        per_channel: int | None = None,
     ) -> list[Delivery]:
         """Take due instant deliveries for sending, under a lease that expires if we crash.
+
+        Channels are served round-robin: each channel's oldest due row comes before any
+        channel's second, so one channel's backlog cannot fill the batch. With
+        ``per_channel``, a channel never has more than that many rows in flight (its rows
+        already being sent, by any worker, count), so a channel's backlog waits in the
+        outbox where a later claim can still put another channel's new alert first.
 
         Atomic across processes: the claim runs under ``BEGIN IMMEDIATE`` (one writer at a
         time) and its UPDATE re-checks each row's status, so two workers on one database
@@ -68,7 +80,7 @@ class OutboxQueries(DeliveryReader):
         ``recovered``: its message may already have gone out.
         """
         with self._claiming():
-            ids = self._claim_ids(now, limit, lease, owner)
+            ids = self._claim_ids(now, limit, lease, owner, per_channel)
         if not ids:
             return []
         return self._deliveries(
@@ -76,21 +88,37 @@ class OutboxQueries(DeliveryReader):
             [*ids, owner],
         )
 
-    def _claim_ids(self, now: datetime, limit: int, lease: timedelta, owner: str) -> list[int]:
+    def _claim_ids(
+        self, now: datetime, limit: int, lease: timedelta, owner: str, per_channel: int | None
+    ) -> list[int]:
         stamp = _ts(now)
         due = (
             "((status in ('pending', 'retry') and next_attempt_at <= ?)"
             " or (status = 'sending' and lease_until <= ?))"
         )
+        # Each channel's rows numbered in turn, those in flight first (they hold places
+        # of the channel's share); the claim takes places 1, 2, … across all channels.
+        # Window functions cannot take FOR UPDATE, so the locking SELECT wraps the ranking.
+        ranked = (
+            "select d.id, row_number() over (partition by s.platform, s.workspace, s.channel"
+            " order by case when d.status = 'sending' and d.lease_until > ? then 0 else 1 end,"
+            " d.id) as place,"
+            " case when d.status = 'sending' and d.lease_until > ? then 1 else 0 end as busy"
+            " from deliveries d join subscriptions s on s.id = d.subscription_id"
+            " where d.kind = 'instant' and s.paused = 0 and ("
+            " (d.status in ('pending', 'retry') and d.next_attempt_at <= ?)"
+            " or d.status = 'sending')"
+        )
+        # Without a share, every due row may go; the order alone is round-robin.
+        share = per_channel if per_channel is not None else 2**62
         ids = [
             int(r[0])
             for r in self._tuples(
-                "select d.id from deliveries d join subscriptions s on s.id = d.subscription_id"
-                " where d.kind = 'instant' and s.paused = 0 and ("
-                " (d.status in ('pending', 'retry') and d.next_attempt_at <= ?)"
-                " or (d.status = 'sending' and d.lease_until <= ?))"
-                f" order by d.id limit ?{self.dialect.skip_locked(of='d')}",
-                [stamp, stamp, limit],
+                "select d.id from deliveries d where d.id in ("
+                f" select id from ({ranked}) r where busy = 0 and place <= ?"
+                " order by place, id limit ?)"
+                f" order by d.id{self.dialect.skip_locked(of='d')}",
+                [stamp, stamp, stamp, share, limit],
             )
         ]
         if ids:
