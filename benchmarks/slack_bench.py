@@ -90,7 +90,11 @@ async def bench_ack(requests: int = 200) -> dict[str, object]:
             async with aiohttp.ClientSession() as http:
                 for n in range(requests):
                     text = "list" if n % 2 else f"subscribe area:nlp keywords:k{n}"
-                    body = slash_command_body(text, channel_id="C0BENCH")
+                    # Spread over people and channels: one user is held to
+                    # commands_per_minute and one channel to its subscription cap.
+                    body = slash_command_body(
+                        text, channel_id=f"C0BENCH{n % 10}", user_id=f"U0BENCH{n}"
+                    )
                     headers = {
                         "Content-Type": "application/x-www-form-urlencoded",
                         **sign_request(SECRET, body),
@@ -100,7 +104,7 @@ async def bench_ack(requests: int = 200) -> dict[str, object]:
                         await response.read()
                         assert response.status == 200
                     latencies.append(time.perf_counter() - start)
-            await service.stop()
+            await service.close()
             await bot.aclose()
     latencies.sort()
     return {

@@ -22,6 +22,7 @@ from bot.chat.console import ConsoleAdapter
 from bot.chat.delivery import DeliveryReport, DeliveryWorker
 from bot.chat.digests import DigestRunner
 from bot.chat.followups import FollowUpReport, FollowUps
+from bot.chat.pacing import ChannelPacer
 from bot.chat.slack_app import SlackConfig, build_slack
 from bot.chat.webhook import WebhookAdapter
 from bot.config import Settings
@@ -73,9 +74,11 @@ class JobBot:
     started_at: datetime = field(init=False)
     counted_adapters: InstrumentedAdapters = field(init=False)
     services: list[Service] = field(default_factory=list)
+    _command_limit: ChannelPacer = field(init=False)
 
     def __post_init__(self) -> None:
         self.started_at = self.clock()
+        self._command_limit = ChannelPacer(self.settings.commands_per_minute, 60.0)
         workers = self.settings.ingest_workers or usable_cores()
         self.poller = Poller(
             self.store, self.fetcher, self.clock, self.index, pool=EnrichPool(workers)
@@ -154,12 +157,24 @@ class JobBot:
 
     async def command(self, text: str, ctx: CommandContext) -> Reply:
         """Run a `/jobs` command and carry out the digests it asks for."""
+        # A flood of commands (a script, a replayed request) is refused per user before it
+        # reaches the store; each refusal says when to try again.
+        # The command line (is_admin from the start) runs the bot and is not limited.
+        key = (ctx.platform, ctx.workspace, ctx.user)
+        wait = 0.0 if ctx.is_admin else self._command_limit.try_take(key)
+        if wait > 0:
+            return Reply(
+                f"Too many commands: at most {self.settings.commands_per_minute} a minute. "
+                f"Try again in {max(1, round(wait))} s.",
+                ok=False,
+            )
         # Admins come from the config, for every platform alike ("slack:U123").
         ctx = replace(
             ctx,
             is_admin=ctx.is_admin or f"{ctx.platform}:{ctx.user}" in self.settings.admins,
             source_kinds=ctx.source_kinds or tuple(registered_kinds()),
             default_interval=self.settings.default_interval,
+            subscription_cap=self.settings.max_subscriptions_per_channel,
         )
         # The store is called from a thread: no database wait blocks the event loop.
         reply = await asyncio.to_thread(run_command, text, ctx, self.store)

@@ -197,6 +197,18 @@ SETTINGS: tuple[Setting, ...] = (
         "More instant alerts than this for one channel in one poll go as one message.",
     ),
     Setting(
+        "max_subscriptions_per_channel",
+        50,
+        _int_range(1, 10_000),
+        "The most subscriptions one channel may hold.",
+    ),
+    Setting(
+        "commands_per_minute",
+        30,
+        _int_range(1, 1000),
+        "The most `/jobs` commands one user may send in a minute.",
+    ),
+    Setting(
         "source_notice_after",
         6 * 3600,
         parse_interval,
@@ -277,6 +289,8 @@ class Settings:
     delivery_interval: int = 5
     digest_check_interval: int = 60
     burst_threshold: int = 5
+    max_subscriptions_per_channel: int = 50
+    commands_per_minute: int = 30
     source_notice_after: int = 6 * 3600
     fetch_timeout: int = 20
     max_body_mb: int = 10

@@ -28,7 +28,7 @@ from subscriptions.grammar import (
     parse_command,
 )
 from subscriptions.matcher import matches
-from subscriptions.model import Filter, Schedule, Subscription
+from subscriptions.model import Filter, Schedule, SubscribeOutcome, Subscription
 
 __all__ = ["CommandContext", "Reply", "Repository", "handle", "run_command"]
 
@@ -64,7 +64,7 @@ class _SourceInfo(Protocol):
 class Repository(Protocol):
     """What the handlers need from storage (bot.store.Store implements it)."""
 
-    def add_subscription(
+    def subscribe_once(
         self,
         *,
         platform: str,
@@ -74,7 +74,8 @@ class Repository(Protocol):
         schedule: Schedule,
         created_by: str,
         now: datetime,
-    ) -> Subscription: ...
+        cap: int | None = None,
+    ) -> tuple[Subscription | None, SubscribeOutcome]: ...
 
     def subscriptions(
         self,
@@ -129,6 +130,8 @@ class CommandContext:
     admin_rule: str = "jobbot's admins (the `admins` list in the bot's config file)"
     source_kinds: tuple[str, ...] = ()
     default_interval: int = 3600
+    # The most subscriptions one channel may hold (`max_subscriptions_per_channel`).
+    subscription_cap: int = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,7 +353,7 @@ def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
     if command.verb == "subscribe":
         assert command.filter is not None and command.schedule is not None
         _check_mention(command.schedule.mention, ctx.platform)
-        sub = repo.add_subscription(
+        sub, outcome = repo.subscribe_once(
             platform=ctx.platform,
             workspace=ctx.workspace,
             channel=ctx.channel,
@@ -358,7 +361,21 @@ def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
             schedule=command.schedule,
             created_by=ctx.user,
             now=ctx.now,
+            cap=ctx.subscription_cap,
         )
+        if outcome == "full" or sub is None:
+            return Reply(
+                f"This channel already has {ctx.subscription_cap} subscriptions, the most it "
+                "may hold. `/jobs list` shows them; `/jobs unsubscribe ID` makes room.",
+                ok=False,
+            )
+        if outcome == "exists":
+            return Reply(
+                f"This channel already has that filter: #{sub.id} "
+                f"{format_filter(sub.filter)} {format_schedule(sub.schedule)}. Nothing "
+                "changed; `/jobs list` shows every subscription here.",
+                subscription=sub,
+            )
         when = (
             "as they appear"
             if sub.schedule.mode == "instant"

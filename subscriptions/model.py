@@ -41,6 +41,8 @@ _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _ONE_MENTION = r"(?:here|role:\d{1,25}|group:[A-Z0-9]{2,30})"
 _MENTION = re.compile(rf"^(|{_ONE_MENTION}(?: {_ONE_MENTION})*)$")
 MAX_REMIND_DAYS = 60
+# How a subscribe ended: saved, or refused because the place has that filter or is full.
+SubscribeOutcome = Literal["created", "exists", "full"]
 
 
 @dataclass(frozen=True, slots=True)

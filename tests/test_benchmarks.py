@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.__main__ import main
+from benchmarks.fair_delivery import measure
 
 KEYS = {
     "matcher_speedup",
@@ -47,3 +48,13 @@ def test_tiny_run_emits_every_figure_as_one_json_object(
     assert printed["delivery_duplicates"] == 0
     assert printed["delivery_outbox"] == {"sent": printed["delivery_messages"]}
     assert printed["ingest_stored"] == printed["ingest_postings"]
+
+
+@pytest.mark.integration
+async def test_fair_delivery_benchmark_reports_its_figures() -> None:
+    result = await measure(backlog=10, busy_before=1, observe=1.0)
+    assert result["backlog"] == 10
+    assert isinstance(result["quiet_channel_alert_s"], float)
+    assert isinstance(result["busy_channel_messages_per_s"], float)
+    # The worker keeps to Slack's pace: the fake never had to refuse a message.
+    assert result["slack_rate_limited"] == 0

@@ -13,7 +13,7 @@ import json
 import re
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -769,3 +769,75 @@ async def test_an_alert_a_crash_may_have_sent_is_found_in_history_not_sent_again
     stored = harness.bot.store.recent_postings(1)[0]
     assert await adapter.find_sent(sub, stored, delivery_id) is not None
     assert await adapter.find_sent(sub, stored, delivery_id + 1000) is None
+
+
+async def test_identical_subscribes_make_one_subscription_and_one_alert(harness: Harness) -> None:
+    # #18: a burst of the same /jobs subscribe (a script, a double click, a replayed
+    # signed request) from many people at once makes one subscription; the rest are told.
+    bodies = [
+        slash_command_body("subscribe area:nlp country:DE", channel_id=CHANNEL, user_id=f"U{i}")
+        for i in range(25)
+    ]
+    replies = await asyncio.gather(*(harness.post(body) for body in bodies + bodies[:5]))
+    texts = [reply["text"] if isinstance(reply, dict) else reply for _, reply in replies]
+    assert {status for status, _ in replies} == {200}
+    assert len(texts) == 30
+    assert sum(t.startswith("Subscribed #") for t in texts) == 1
+    assert sum(t.startswith("This channel already has that filter: #") for t in texts) == 29
+    [sub] = harness.bot.store.subscriptions()
+    # The same filter written another way is the same filter; another channel may have it.
+    again = await harness.jobs("subscribe country:de area:nlp")
+    assert again["text"].startswith(f"This channel already has that filter: #{sub.id}")
+    assert "Nothing changed" in again["text"] and "/jobs list" in again["text"]
+    assert (await harness.jobs("subscribe area:nlp country:DE", channel="C0OTHER"))[
+        "text"
+    ].startswith("Subscribed #")
+    assert f"#{sub.id}" in (await harness.jobs("list"))["text"]
+
+    await harness.feed_items()
+    await harness.feed_items(MT)
+    assert len(harness.slack.messages_in(CHANNEL)) == 1
+    assert len(harness.slack.messages_in("C0OTHER")) == 1
+
+
+async def test_one_user_is_held_to_the_command_rate(harness: Harness) -> None:
+    per_minute = harness.bot.settings.commands_per_minute
+
+    async def jobs_as(user: str, text: str) -> str:
+        status, reply = await harness.post(slash_command_body(text, user_id=user))
+        assert status == 200
+        return str(reply["text"] if isinstance(reply, dict) else reply)
+
+    for _ in range(per_minute):
+        assert "Too many" not in await jobs_as("UFLOOD", "list")
+    refused = await jobs_as("UFLOOD", "subscribe area:cv")
+    assert refused.startswith(f"Too many commands: at most {per_minute} a minute.")
+    assert re.search(r"Try again in \d+ s\.", refused)
+    assert harness.bot.store.subscriptions() == []
+    # Others in the same channel are not held back by one user's flood.
+    assert (await jobs_as("UCALM", "subscribe area:cv")).startswith("Subscribed #")
+
+
+async def test_a_full_channel_refuses_another_subscription(
+    tmp_path: Path, slack: FakeSlack, feed_server: FeedServer
+) -> None:
+    settings = http_settings(tmp_path, slack)
+    bot = build(replace(settings, max_subscriptions_per_channel=2), console=io.StringIO())
+    [service] = bot.services
+    await service.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            harness = Harness(bot, service, slack, feed_server, http)
+            assert (await harness.jobs("subscribe area:nlp"))["text"].startswith("Subscribed")
+            assert (await harness.jobs("subscribe area:cv"))["text"].startswith("Subscribed")
+            full = await harness.jobs("subscribe area:rl")
+            assert full["text"].startswith("This channel already has 2 subscriptions")
+            assert "/jobs unsubscribe" in full["text"]
+            # Asking again for a filter it has is still answered with that subscription.
+            assert "already has that filter" in (await harness.jobs("subscribe area:cv"))["text"]
+            assert len(bot.store.subscriptions()) == 2
+            await harness.jobs("unsubscribe 1")
+            assert (await harness.jobs("subscribe area:rl"))["text"].startswith("Subscribed")
+    finally:
+        await service.close()
+        await bot.aclose()

@@ -172,6 +172,51 @@ def test_subscriptions_round_trip_pause_and_remove(any_store: Store, now: dateti
     assert [s.id for s in any_store.subscriptions()] == [other.id]
 
 
+def test_subscribe_once_makes_one_subscription_per_filter_and_place(
+    any_store: Store, now: datetime
+) -> None:
+    speech = Filter(areas=frozenset({"speech"}), keywords=("intern",))
+    results: list[tuple[int | None, str]] = []
+
+    def subscribe(filter: Filter, channel: str = "c") -> None:
+        sub, outcome = any_store.subscribe_once(
+            platform="slack",
+            workspace="w",
+            channel=channel,
+            filter=filter,
+            schedule=Schedule(),
+            created_by="u",
+            now=now,
+            cap=3,
+        )
+        results.append((sub.id if sub else None, outcome))
+
+    # Many processes' threads asking at once still make one row: check and insert are one.
+    threads = [threading.Thread(target=subscribe, args=(speech,)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    [only] = any_store.subscriptions()
+    assert sorted(outcome for _, outcome in results) == ["created"] + ["exists"] * 7
+    assert {sub_id for sub_id, _ in results} == {only.id}
+    results.clear()
+    subscribe(Filter(areas=frozenset({"cv"})))
+    subscribe(Filter(areas=frozenset({"nlp"})))
+    subscribe(Filter(areas=frozenset({"rl"})))  # a fourth filter: the place is full
+    subscribe(speech)  # still answered with the one it has
+    subscribe(Filter(areas=frozenset({"rl"})), channel="d")  # another place is not full
+    assert [outcome for _, outcome in results] == [
+        "created",
+        "created",
+        "full",
+        "exists",
+        "created",
+    ]
+    assert results[2][0] is None and results[3][0] == only.id
+    assert len(any_store.subscriptions(channel="c")) == 3
+
+
 # ---------------------------------------------------------------- outbox
 
 

@@ -24,10 +24,11 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.chat.base import ChatAdapter, FindsSent
+from bot.chat.bursts import burst_postings, burst_subscription, burst_title
 from bot.chat.health import ChatHealth
 from bot.chat.holds import Holds
 from bot.chat.leases import new_lease_owner, owner_is_dead, reap_dead_leases
@@ -39,7 +40,7 @@ from bot.errors import (
     TokenChatError,
     TransientChatError,
 )
-from bot.store import Delivery, StoredPosting, shown_state
+from bot.store import Delivery, shown_state
 from bot.store.protocols import Store
 from subscriptions.model import Subscription
 
@@ -66,36 +67,6 @@ class DeliveryReport:
     failed: int = 0
     recovered: int = 0
     held: int = 0
-
-
-def burst_subscription(group: Sequence[Delivery]) -> Subscription:
-    """The first subscription of a channel's burst, carrying every distinct mention of it."""
-    first = group[0].subscription
-    mentions: list[str] = []
-    for delivery in group:
-        for mention in delivery.subscription.schedule.mention.split():
-            if mention not in mentions:
-                mentions.append(mention)
-    return replace(first, schedule=replace(first.schedule, mention=" ".join(mentions)))
-
-
-def burst_postings(group: Sequence[Delivery]) -> list[StoredPosting]:
-    """A burst's postings in order, each once though several subscriptions matched it."""
-    seen: dict[int, StoredPosting] = {}
-    for delivery in group:
-        seen.setdefault(delivery.posting.id, delivery.posting)
-    return list(seen.values())
-
-
-def burst_title(group: Sequence[Delivery]) -> str:
-    """The heading of a grouped burst, naming the subscriptions behind it."""
-    ids = sorted({d.subscription.id for d in group})
-    if len(ids) == 1:
-        return f"New postings for subscription #{ids[0]}"
-    shown = ", ".join(f"#{i}" for i in ids[:5]) + (
-        f" and {len(ids) - 5} more" if len(ids) > 5 else ""
-    )
-    return f"New postings for subscriptions {shown}"
 
 
 class DeliveryWorker:

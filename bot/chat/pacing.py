@@ -91,6 +91,19 @@ class ChannelPacer:
         sent.append(entry)
         return entry
 
+    def try_take(self, key: Hashable) -> float:
+        """Take the key's slot if it is free now (0.0); else the seconds until it is, taking
+        nothing. For limits that refuse rather than wait (commands per user)."""
+        now = self._clock()
+        sent = self._sent.get(key)
+        free_at = max(self._blocked_until.get(key, now), now)
+        if sent is not None and len(sent) == self.rate:
+            free_at = max(free_at, sent[0][0] + self.per)
+        if free_at > now:
+            return free_at - now
+        self._book(key)
+        return 0.0
+
     def reserve(self, key: Hashable) -> float:
         """Book the key's next slot; return the seconds to wait before using it."""
         return self._book(key)[0] - self._clock()

@@ -43,6 +43,11 @@ class Dialect:
             return ""
         return f" for update of {of} skip locked" if of else " for update skip locked"
 
+    def lock_key(self) -> str:
+        """A statement taking a lock on one ``?`` key until the transaction ends, so that a
+        check and the write it guards run one at a time; '' where one writer runs at a time."""
+        return "select pg_advisory_xact_lock(hashtext(?))" if self.skips_locked else ""
+
 
 @lru_cache(maxsize=1024)
 def _translate(text: str, placeholder: str) -> str:

@@ -22,7 +22,7 @@ from bot.store.records import (
     SourceState,
     StoredPosting,
 )
-from subscriptions.model import Filter, Schedule, Subscription
+from subscriptions.model import Filter, Schedule, SubscribeOutcome, Subscription
 
 __all__ = [
     "FollowupStore",
@@ -157,6 +157,21 @@ class SubscriptionStore(Protocol):
         now: datetime,
     ) -> Subscription:
         """Save a new subscription; digests count from now."""
+        ...
+
+    def subscribe_once(
+        self,
+        *,
+        platform: str,
+        workspace: str,
+        channel: str,
+        filter: Filter,
+        schedule: Schedule,
+        created_by: str,
+        now: datetime,
+        cap: int | None = None,
+    ) -> tuple[Subscription | None, SubscribeOutcome]:
+        """Save a subscription unless the place has one with this filter or holds ``cap``."""
         ...
 
     def subscription(self, sub_id: int) -> Subscription | None:

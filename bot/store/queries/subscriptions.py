@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.store.dialect import SqlBase
-from bot.store.rows import _filter_to_json, _subscription_from, _ts
-from subscriptions.model import Filter, Schedule, Subscription
+from bot.store.rows import _filter_from_json, _filter_to_json, _subscription_from, _ts
+from subscriptions.model import Filter, Schedule, SubscribeOutcome, Subscription
 
 
 class SubscriptionQueries(SqlBase):
@@ -49,6 +49,50 @@ class SubscriptionQueries(SqlBase):
         sub = self.subscription(int(sub_id))
         assert sub is not None
         return sub
+
+    def subscribe_once(
+        self,
+        *,
+        platform: str,
+        workspace: str,
+        channel: str,
+        filter: Filter,
+        schedule: Schedule,
+        created_by: str,
+        now: datetime,
+        cap: int | None = None,
+    ) -> tuple[Subscription | None, SubscribeOutcome]:
+        """Save a subscription unless the place already has one with this filter or is full.
+
+        ``("created", new)``, ``("exists", the one with this filter)`` or ``("full", None)``
+        when the place holds ``cap`` subscriptions. The check and the insert run as one,
+        across processes too, so a burst of identical requests makes one subscription.
+        """
+        place = [platform, workspace, channel]
+        with self._claiming():
+            if lock := self.dialect.lock_key():
+                self._tuples(lock, ["subscribe:" + "\x1f".join(place)])
+            rows = self._tuples(
+                "select id, filter from subscriptions"
+                " where platform = ? and workspace = ? and channel = ? order by id",
+                place,
+            )
+            same = [int(r[0]) for r in rows if _filter_from_json(r[1]) == filter]
+            if not same and (cap is None or len(rows) < cap):
+                created = self.add_subscription(
+                    platform=platform,
+                    workspace=workspace,
+                    channel=channel,
+                    filter=filter,
+                    schedule=schedule,
+                    created_by=created_by,
+                    now=now,
+                )
+        if same:
+            return self.subscription(same[0]), "exists"
+        if cap is not None and len(rows) >= cap:
+            return None, "full"
+        return created, "created"
 
     def subscription(self, sub_id: int) -> Subscription | None:
         """One subscription by id."""
