@@ -78,13 +78,25 @@ class ChatError(JobbotError):
 
 
 class TransientChatError(ChatError):
-    """Worth retrying later; ``retry_after`` is the platform's hint in seconds, if any."""
+    """Worth retrying later; ``retry_after`` is the platform's hint in seconds, if any.
+
+    ``maybe_sent``: the request may have been carried out though no answer said so (a
+    timeout or a connection dropped mid-request), so the message may already be in the
+    channel. A platform's own refusal (429, 5xx, an error code) is definite: nothing went.
+    """
 
     def __init__(
-        self, platform: str, code: str, detail: str = "", *, retry_after: float | None = None
+        self,
+        platform: str,
+        code: str,
+        detail: str = "",
+        *,
+        retry_after: float | None = None,
+        maybe_sent: bool = False,
     ) -> None:
         super().__init__(platform, code, detail)
         self.retry_after = retry_after
+        self.maybe_sent = maybe_sent
 
 
 class TokenChatError(TransientChatError):

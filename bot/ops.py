@@ -19,7 +19,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from bot.chat.base import ChatAdapter, FindsSent
 from bot.chat.health import ChecksAuth
 from bot.errors import TransientChatError
-from bot.store import SourceState, StoredPosting
+from bot.store import Delivery, SourceState, StoredPosting
 from subscriptions.model import Subscription
 
 __all__ = [
@@ -306,11 +306,11 @@ class InstrumentedFindingAdapter(InstrumentedAdapter):
     """An ``InstrumentedAdapter`` for adapters with the ``FindsSent`` recovery hook."""
 
     async def find_sent(
-        self, subscription: Subscription, posting: StoredPosting, delivery_id: int
-    ) -> str | None:
-        """Ask the wrapped adapter whether this delivery already reached its channel."""
+        self, subscription: Subscription, deliveries: Sequence[Delivery]
+    ) -> dict[int, str]:
+        """Ask the wrapped adapter which of these deliveries already reached the channel."""
         inner: FindsSent = self.inner  # type: ignore[assignment]
-        return await inner.find_sent(subscription, posting, delivery_id)
+        return await inner.find_sent(subscription, deliveries)
 
 
 def instrument(

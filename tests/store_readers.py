@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.store import Delivery, StoredPosting
 from bot.store.dialect import SqlBase
+from subscriptions.model import Subscription
 
 
 def sent_pairs(store: Any) -> list[tuple[int, int]]:
@@ -26,3 +28,19 @@ def reminders(store: Any) -> list[dict[str, Any]]:
     """Every reminder row, by subscription and posting."""
     assert isinstance(store, SqlBase)
     return store._query("select * from reminders order by subscription_id, posting_id")
+
+
+def unsure(sub: Subscription, posting: StoredPosting, delivery_id: int) -> list[Delivery]:
+    """One alert row whose last try may have gone out, as ``FindsSent.find_sent`` takes it."""
+    return [
+        Delivery(
+            id=delivery_id,
+            subscription=sub,
+            posting=posting,
+            kind="instant",
+            status="sending",
+            attempts=1,
+            recovered=True,
+            queued_at=posting.first_seen_at,
+        )
+    ]

@@ -170,7 +170,7 @@ def test_concurrent_claims_on_one_file_never_take_a_row_twice(tmp_path: Path) ->
         try:
             while batch := own.claim(T0, limit=3, lease=timedelta(minutes=5), owner=str(id(mine))):
                 mine += [d.id for d in batch]
-                time.sleep(0)  # let the other threads in between claims
+                time.sleep(0.002)  # let the other threads in between claims
         except BaseException as error:  # reported below, with the test's failure
             errors.append(error)
         finally:

@@ -33,6 +33,7 @@ from tests.fakes.discord_api import (
     FakeDiscord,
 )
 from tests.fakes.specs import load_discord_spec
+from tests.store_readers import unsure
 from tests.test_discord import HOSTILE, MANAGER, NLP, OLD, Running, _build, feed
 
 with warnings.catch_warnings():
@@ -359,18 +360,18 @@ async def test_after_a_crash_a_forum_post_that_went_out_is_found(running: Runnin
     assert isinstance(adapter, FindsSent)
     ref = await adapter.send_alert(sub, _posting(1), 7)
     adapter._posts.clear()  # a restart forgets the posts this process opened
-    assert await adapter.find_sent(sub, _posting(1), 7) == ref
-    assert await adapter.find_sent(sub, _posting(2), 8) is None  # never sent
+    assert await adapter.find_sent(sub, unsure(sub, _posting(1), 7)) == {7: ref}
+    assert await adapter.find_sent(sub, unsure(sub, _posting(2), 8)) == {}  # never sent
     # Same name, another posting (another link): not it.
     other = _posting(1, url="https://jobs.test.example/elsewhere")
-    assert await adapter.find_sent(sub, other, 9) is None
+    assert await adapter.find_sent(sub, unsure(sub, other, 9)) == {}
     # In a channel the nonce makes a re-send safe: nothing to look up.
-    assert await adapter.find_sent(_sub(), _posting(1), 7) is None
+    assert await adapter.find_sent(_sub(), unsure(_sub(), _posting(1), 7)) == {}
     [thread] = fake.threads
     fake.archive_thread(thread["id"])
     # Only active posts are searched: a crash is recovered within minutes, and a post
     # archives itself only after a day without activity.
-    assert await adapter.find_sent(sub, _posting(1), 7) is None
+    assert await adapter.find_sent(sub, unsure(sub, _posting(1), 7)) == {}
     assert len(fake.threads) == 1
 
 

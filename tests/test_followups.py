@@ -3,6 +3,7 @@ boards that stop listing a posting, message links, and the follow-up passes' err
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from bot.chat.slack_app import command_text
 from bot.errors import CommandError, PermanentChatError, TransientChatError
 from bot.postings.deadline import deadline_in_text
 from bot.postings.model import Posting
-from bot.store import Store, StoredPosting, shown_state
+from bot.store import Delivery, Store, StoredPosting, shown_state
 from bot.why import message_link, parse_query
 from subscriptions.grammar import format_filter, format_schedule, parse_command, parse_mention
 from subscriptions.matcher import SubscriptionIndex
@@ -266,7 +267,7 @@ async def test_an_edit_that_keeps_failing_is_given_up_after_a_few_tries() -> Non
 class _GoneForum(_Flaky):
     """A platform whose channel vanished while an alert to it was in flight."""
 
-    async def find_sent(self, sub: Subscription, posting: StoredPosting, d: int) -> str | None:
+    async def find_sent(self, sub: Subscription, deliveries: Sequence[Delivery]) -> dict[int, str]:
         raise PermanentChatError("console", "10003")
 
 

@@ -42,7 +42,7 @@ from tests.fakes.slack_api import (
     view_submission_body,
 )
 from tests.fakes.specs import load_slack_spec
-from tests.store_readers import sent_pairs
+from tests.store_readers import sent_pairs, unsure
 
 pytestmark = pytest.mark.integration
 
@@ -399,6 +399,35 @@ async def test_an_outage_answering_plain_text_503_delivers_every_alert_exactly_o
         titles = sorted(m["text"] for m in harness.slack.messages_in(channel))
         assert len(titles) == 2 and titles[0] != titles[1], channel
     assert harness.bot.store.delivery_statuses() == {"sent": 6}
+    # A 503 is Slack refusing: nothing went, so nothing is looked up in the history.
+    assert harness.slack.calls_to("conversations.history") == []
+
+
+async def test_posts_whose_answer_was_lost_are_looked_up_once_per_channel(
+    harness: Harness,
+) -> None:
+    """#17: a dropped connection may hide a posted message; one history page per channel
+    tells which went, and none is posted twice."""
+    channels = [f"C0LOST{n:02d}" for n in range(3)]
+    for channel in channels:
+        await harness.jobs("subscribe area:nlp", channel=channel)
+    await harness.feed_items()
+    harness.slack.drop_answers("chat.postMessage", times=6)
+    second = Item("mt-2", "NLP Research Intern, Munich", "Lingua Labs", "Munich, Germany", "NLP.")
+    await harness.feed_items(MT, second)
+    # Every message went out, but no answer said so: the rows wait, unsure.
+    assert sum(len(harness.slack.messages_in(c)) for c in channels) == 6
+    assert harness.bot.store.delivery_statuses() == {"retry": 6}
+    harness.bot.store.db.execute(
+        "update deliveries set next_attempt_at = '2000-01-01T00:00:00.000000+00:00'"
+    )
+    await harness.bot.worker.run_once()
+    assert harness.bot.store.delivery_statuses() == {"sent": 6}
+    for channel in channels:
+        assert len(harness.slack.messages_in(channel)) == 2, channel
+    history = harness.slack.calls_to("conversations.history")
+    assert sorted(call.args["channel"] for call in history) == channels
+    assert all(float(call.args["oldest"]) > 0 for call in history)
 
 
 HOSTILE_TITLE = "<!channel> free money <https://evil.example|amazon.jobs>"
@@ -767,8 +796,8 @@ async def test_an_alert_a_crash_may_have_sent_is_found_in_history_not_sent_again
     adapter = harness.bot.adapters["slack"]
     sub = harness.bot.store.subscriptions()[0]
     stored = harness.bot.store.recent_postings(1)[0]
-    assert await adapter.find_sent(sub, stored, delivery_id) is not None
-    assert await adapter.find_sent(sub, stored, delivery_id + 1000) is None
+    assert await adapter.find_sent(sub, unsure(sub, stored, delivery_id))
+    assert await adapter.find_sent(sub, unsure(sub, stored, delivery_id + 1000)) == {}
 
 
 async def test_identical_subscribes_make_one_subscription_and_one_alert(harness: Harness) -> None:

@@ -243,6 +243,27 @@ def test_outbox_queues_each_pair_once_and_leases_claims(any_store: Store, now: d
     assert any_store.counts()["sent"] == 1
 
 
+def test_a_retry_is_looked_up_only_when_its_try_may_have_gone_out(
+    any_store: Store, now: datetime
+) -> None:
+    """#17: a refusal (429, 5xx) is retried as is; a timeout or a crash is looked up first."""
+    sub = _subscribe(any_store, now)
+    [posting] = any_store.ingest([_posting()], now, alert=True).new
+    any_store.enqueue([(sub, posting.id)], now)
+    flags = []
+    for maybe_sent in (False, True, None, False):
+        [row] = any_store.claim(now, lease=LEASE, owner="w")
+        flags.append(row.recovered)
+        any_store.mark_retry([row.id], now, "try", maybe_sent=maybe_sent)
+    [row] = any_store.claim(now, lease=LEASE, owner="w")
+    flags.append(row.recovered)
+    # never tried; refused; timed out; held (as unsure as before); refused
+    assert flags == [False, False, True, True, False]
+    # A crash leaves it in flight: unsure, whatever its last try said.
+    [row] = any_store.claim(now + LEASE, lease=LEASE, owner="v")
+    assert row.recovered and row.queued_at == now
+
+
 def test_digests_are_claimed_whole_and_retries_wait(any_store: Store, now: datetime) -> None:
     sub = _subscribe(any_store, now, mode="daily")
     new = any_store.ingest([_posting("1"), _posting("2")], now, alert=True).new

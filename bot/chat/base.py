@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from bot.store import StoredPosting
+from bot.store import Delivery, StoredPosting
 from subscriptions.model import Subscription
 
 __all__ = ["ChatAdapter", "EditsAlerts", "FindsSent", "SendsNotices", "Service"]
@@ -42,20 +42,21 @@ class ChatAdapter(Protocol):
 class FindsSent(Protocol):
     """The optional recovery hook: did a delivery's message already reach its channel?
 
-    After a crash, an outbox row can be left in ``sending``: its message may or may not
-    have gone out. Before sending such a row again the worker asks the adapter, which
-    looks for what it attached to the message: the delivery id of an alert, the posting
-    ids of a grouped message (Slack: message ``metadata`` carrying them, found in the
-    channel's recent history; webhook: a lookup by subscription and posting). Discord can
-    instead make the re-send itself idempotent (the delivery id as ``nonce`` with
-    ``enforce_nonce``). Adapters without this hook are at-least-once after a crash: a
-    message may then be sent twice.
+    After a crash, an outbox row can be left in ``sending``, and a try that timed out
+    may have reached the channel: such a row's message may or may not have gone out.
+    Before sending these rows again the worker asks the adapter once per channel, which
+    looks for what it attached to the messages: the delivery id of an alert (Slack:
+    message ``metadata``, found in one page of the channel's recent history; webhook: a
+    lookup by subscription and posting). Discord can instead make the re-send itself
+    idempotent (the delivery id as ``nonce`` with ``enforce_nonce``). Adapters without
+    this hook are at-least-once after a crash: a message may then be sent twice.
     """
 
     async def find_sent(
-        self, subscription: Subscription, posting: StoredPosting, delivery_id: int
-    ) -> str | None:
-        """The reference of the message that carried this posting to this subscription."""
+        self, subscription: Subscription, deliveries: Sequence[Delivery]
+    ) -> dict[int, str]:
+        """The references of the messages that already carried some of these deliveries
+        (rows of one channel), by delivery id; a row not found is missing."""
         ...
 
 

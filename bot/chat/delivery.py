@@ -27,12 +27,13 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.chat.base import ChatAdapter, FindsSent
+from bot.chat.base import ChatAdapter
 from bot.chat.bursts import burst_postings, burst_subscription, burst_title
 from bot.chat.health import ChatHealth
 from bot.chat.holds import Holds
 from bot.chat.leases import new_lease_owner, owner_is_dead, reap_dead_leases
 from bot.chat.pacing import ChannelPacer
+from bot.chat.recovery import recover_sent
 from bot.chat.scopes import give_up_on_channel, retry_delay
 from bot.errors import (
     PermanentChatError,
@@ -144,7 +145,6 @@ class DeliveryWorker:
                     # A row must go out well before its lease ends, or another worker
                     # (or this one, later) could claim and send it a second time.
                     deadline = self.clock() + self.lease / 2
-                    claimed = await self._recover(claimed, report)
                     by_channel: dict[tuple[str, str, str], list[Delivery]] = {}
                     for delivery in claimed:
                         by_channel.setdefault(delivery.subscription.target, []).append(delivery)
@@ -196,52 +196,9 @@ class DeliveryWorker:
         if deadline is None or not rest or self.clock() < deadline:
             return False
         ids, reason = [d.id for d in rest], "lease ran out before sending"
+        # Not tried since their lookup (if any): no more unsure than they were.
         await asyncio.to_thread(self.store.mark_retry, ids, self.clock(), reason)
         return True
-
-    async def _recover(self, claimed: list[Delivery], report: DeliveryReport) -> list[Delivery]:
-        """Mark sent, without sending again, the taken-over rows whose message went out."""
-        rest = []
-        for delivery in claimed:
-            adapter = self.adapters.get(delivery.subscription.platform)
-            if delivery.recovered and isinstance(adapter, FindsSent):
-                try:
-                    ref = await adapter.find_sent(
-                        delivery.subscription, delivery.posting, delivery.id
-                    )
-                except TransientChatError as error:
-                    # Unknown whether it went: try again later rather than risk a repeat.
-                    delay = retry_delay(delivery.attempts, error.retry_after)
-                    await asyncio.to_thread(
-                        self.store.mark_retry,
-                        [delivery.id],
-                        self.clock() + timedelta(seconds=delay),
-                        str(error),
-                    )
-                    report.retried += 1
-                    continue
-                except PermanentChatError as error:
-                    # The channel is gone: nothing can be sent there, found or not.
-                    await asyncio.to_thread(
-                        give_up_on_channel,
-                        self.store,
-                        delivery.subscription,
-                        [delivery.id],
-                        error,
-                        self.clock(),
-                    )
-                    report.failed += 1
-                    continue
-                if ref is not None:
-                    # What was found is the alert itself (by its delivery id or posting).
-                    shown = shown_state(delivery.posting.posting)
-                    await asyncio.to_thread(
-                        self.store.mark_sent, [delivery.id], self.clock(), ref, shown=shown
-                    )
-                    report.recovered += 1
-                    continue
-            rest.append(delivery)
-        return rest
 
     async def _send_channel(
         self, items: list[Delivery], report: DeliveryReport, deadline: datetime | None = None
@@ -260,6 +217,11 @@ class DeliveryWorker:
         if self.health.held(platform) is not None:
             await self._hold(platform, [d.id for d in items], report)
             return
+        items, counts = await recover_sent(
+            adapter, items, store=self.store, clock=self.clock, holds=self.holds
+        )
+        for name, count in counts.items():
+            setattr(report, name, getattr(report, name) + count)
         # A burst is counted per poll and channel: what one poll brought goes together.
         # The polls' groups go one after another, so the channel's pace is kept.
         by_poll: dict[str | None, list[Delivery]] = {}
@@ -328,11 +290,17 @@ class DeliveryWorker:
             # The channel is over its limit: hold its lane back, not the others.
             pacer.push_back(sub.target, retry_after)
         when = self.clock() + timedelta(seconds=delay)
+        # Only a try that may have reached the channel is looked for before the next one;
+        # a refusal (429, 5xx, an error code) is simply tried again.
+        # An adapter's surprise (not a ChatError) may have come after the message went.
+        maybe_sent = error.maybe_sent if isinstance(error, TransientChatError) else True
         if retry_after is None:
-            await self.holds.put_back(sub.platform, ids, when, str(error))
+            await self.holds.put_back(sub.platform, ids, when, str(error), maybe_sent=maybe_sent)
         else:
             # The platform said when: such rows are not brought forward early.
-            await asyncio.to_thread(self.store.mark_retry, ids, when, str(error))
+            await asyncio.to_thread(
+                self.store.mark_retry, ids, when, str(error), maybe_sent=maybe_sent
+            )
         log.warning(
             "delivery to %s #%s will be retried in %.0f s: %s",
             sub.platform,

@@ -68,16 +68,20 @@ class DigestRunner:
         adapter = self.adapters.get(sub.platform)
         if not isinstance(adapter, FindsSent):
             return rows
-        rest, unknown = [], []
+        unsure = [row for row in rows if row.recovered]
+        unknown: list[int] = []
+        found: dict[int, str] = {}
+        try:
+            found = await adapter.find_sent(sub, unsure) if unsure else {}
+        except TransientChatError as error:
+            # Unknown whether they went: leave them for later rather than risk a repeat.
+            log.warning("digest rows %s: lookup failed, retried later: %s", unsure[0].id, error)
+            unknown = [row.id for row in unsure]
+        rest = []
         for row in rows:
-            try:
-                ref = await adapter.find_sent(sub, row.posting, row.id) if row.recovered else None
-            except TransientChatError as error:
-                # Unknown whether it went: leave it for later rather than risk a repeat.
-                log.warning("digest row %s: lookup failed, retried later: %s", row.id, error)
-                unknown.append(row.id)
+            if row.id in unknown:
                 continue
-            if ref is None:
+            if (ref := found.get(row.id)) is None:
                 rest.append(row)
             else:
                 await asyncio.to_thread(self.store.mark_sent, [row.id], self.clock(), ref)

@@ -28,6 +28,7 @@ from bot.chat.discord_render import (
     reminder_message,
     with_mention,
 )
+from bot.chat.outcomes import may_have_gone
 from bot.chat.pacing import ChannelPacer, interval_pacer, paced
 from bot.errors import (
     ChatError,
@@ -35,7 +36,7 @@ from bot.errors import (
     TokenChatError,
     TransientChatError,
 )
-from bot.store import StoredPosting
+from bot.store import Delivery, StoredPosting
 from subscriptions.model import Subscription
 
 with warnings.catch_warnings():
@@ -102,13 +103,18 @@ class DiscordDelivery:
                 raise chat_error(self.platform, error, permanent) from error
             except (aiohttp.ClientError, TimeoutError, OSError) as error:
                 raise TransientChatError(
-                    self.platform, "network", f"{type(error).__name__}: {error}"
+                    self.platform,
+                    "network",
+                    f"{type(error).__name__}: {error}",
+                    maybe_sent=may_have_gone(error),
                 ) from error
             except ChatError:
                 raise
             except Exception as error:  # the edge: e.g. "Session is closed" after a reset
                 log.warning("unexpected error from discord.py: %r", error)
-                raise TransientChatError(self.platform, "unexpected", repr(error)[:300]) from error
+                raise TransientChatError(
+                    self.platform, "unexpected", repr(error)[:300], maybe_sent=True
+                ) from error
 
     async def check_auth(self) -> None:
         """Ask Discord (``GET /users/@me``) whether the bot token works; ``ChatError`` if not.
@@ -218,44 +224,54 @@ class DiscordDelivery:
         )
 
     async def find_sent(
-        self, subscription: Subscription, posting: StoredPosting, delivery_id: int
-    ) -> str | None:
-        """After a crash: the forum post an alert opened, if it went out (else None).
+        self, subscription: Subscription, deliveries: Sequence[Delivery]
+    ) -> dict[int, str]:
+        """After a crash: the forum posts these alerts opened, if they went out.
 
         A message in a channel needs no lookup: sent again with the same nonce, Discord
         returns the first one. A forum post takes no nonce, so the forum's active posts
-        are searched for one of this bot's, named like the posting, whose alert shows the
-        posting. (Two subscriptions of one forum alerting the same posting cannot be told
-        apart; the second is then taken as sent.)
+        are searched (once for all the rows) for this bot's, named like a posting, whose
+        alert shows that posting. (Two subscriptions of one forum alerting the same
+        posting cannot be told apart; the second is then taken as sent.)
         """
-        key = f"{subscription.channel}/jb{delivery_id}"
-        if key in self._posts:
-            return self._posts[key]
-        expected = alert_message(posting.posting).embeds[0]
-        name = post_name(posting.posting.title)
+        found: dict[int, str] = {}
+        wanted: dict[str, list[Delivery]] = {}
+        for delivery in deliveries:
+            if delivery.kind != "instant":
+                continue  # digests are resumed part by part, never looked for
+            cached = self._posts.get(f"{subscription.channel}/jb{delivery.id}")
+            if cached is not None:
+                found[delivery.id] = cached
+            else:
+                wanted.setdefault(post_name(delivery.posting.posting.title), []).append(delivery)
+        if not wanted:
+            return found
 
-        async def call(client: discord.Client) -> str | None:
+        async def call(client: discord.Client) -> None:
             forum = await self._forum(client, subscription.channel)
             me = client.user
             if forum is None or me is None:
-                return None
+                return
             for thread in await forum.guild.active_threads():
-                if (thread.parent_id, thread.owner_id, thread.name) != (forum.id, me.id, name):
+                if (thread.parent_id, thread.owner_id) != (forum.id, me.id):
+                    continue
+                candidates = [d for d in wanted.get(thread.name, []) if d.id not in found]
+                if not candidates:
                     continue
                 starter = await thread.fetch_message(thread.id)
-                if any(
-                    (e.title, e.url) == (expected["title"], expected.get("url"))
-                    for e in starter.embeds
-                ):
-                    return f"{thread.id}/{starter.id}"
-            return None
+                shown = {(e.title, e.url) for e in starter.embeds}
+                for delivery in candidates:
+                    expected = alert_message(delivery.posting.posting).embeds[0]
+                    if (expected["title"], expected.get("url")) in shown:
+                        found[delivery.id] = f"{thread.id}/{starter.id}"
+                        break
 
         try:
-            return await self._guarded(subscription.channel, call)
+            await self._guarded(subscription.channel, call)
         except PermanentChatError as error:
             # The forum is gone or unreadable: the send that follows will say so for good.
-            log.warning("cannot look for delivery %s in the forum: %s", delivery_id, error)
-            return None
+            log.warning("cannot look for alerts in the forum: %s", error)
+        return found
 
     async def send_digest(
         self,

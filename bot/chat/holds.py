@@ -39,10 +39,18 @@ class Holds:
             waiting -= taken
 
     async def put_back(
-        self, platform: str, ids: Sequence[int], when: datetime, reason: str
+        self,
+        platform: str,
+        ids: Sequence[int],
+        when: datetime,
+        reason: str,
+        *,
+        maybe_sent: bool | None = None,
     ) -> None:
-        """Rows to try again at ``when``; remembered to bring forward at the next success."""
-        await asyncio.to_thread(self.store.mark_retry, ids, when, reason)
+        """Rows to try again at ``when``; remembered to bring forward at the next success.
+
+        ``maybe_sent`` as for ``Store.mark_retry``: whether the try may have gone out."""
+        await asyncio.to_thread(self.store.mark_retry, ids, when, reason, maybe_sent=maybe_sent)
         self._waiting.setdefault(platform, set()).update(ids)
 
     async def hold(self, platform: str, ids: Sequence[int]) -> None:

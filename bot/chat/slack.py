@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import aiohttp
@@ -21,7 +22,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.pacing import interval_pacer, paced
+from bot.chat.outcomes import may_have_gone
+from bot.chat.pacing import ChannelPacer, interval_pacer, paced
 from bot.chat.render import reminder_heading
 from bot.chat.slack_render import (
     ALERT_EVENT,
@@ -39,7 +41,7 @@ from bot.errors import (
     TransientChatError,
 )
 from bot.sources.http import parse_retry_after
-from bot.store import StoredPosting
+from bot.store import Delivery, StoredPosting
 from subscriptions.model import Subscription
 
 __all__ = [
@@ -96,6 +98,7 @@ PERMANENT_ERRORS = CHANNEL_ERRORS | MESSAGE_ERRORS
 DEFAULT_API_URL = "https://slack.com/api/"
 # How many recent messages of a channel are searched for an alert a crash may have sent.
 HISTORY_LOOKBACK = 200
+HISTORY_CALLS_PER_MINUTE = 40
 
 #: Finds the bot token for a workspace (team id), or None when the app is not installed.
 TokenLookup = Callable[[str], Awaitable[str | None]]
@@ -107,7 +110,10 @@ def make_client(
     """An AsyncWebClient for ``base_url`` that also retries 429s (after Retry-After)."""
     client = AsyncWebClient(token=token, base_url=base_url or DEFAULT_API_URL)
     client.retry_handlers = [
-        AsyncConnectionErrorRetryHandler(),
+        # Only a connection that was never made is retried at once: after a dropped
+        # connection a message may already be posted, and Slack has no idempotency key,
+        # so such a row is looked for in the channel's history before it is sent again.
+        AsyncConnectionErrorRetryHandler(error_types=[aiohttp.ClientConnectorError]),
         AsyncRateLimitErrorRetryHandler(max_retry_count=max_retries),
     ]
     return client
@@ -129,6 +135,9 @@ class SlackAdapter:
         self._tokens = tokens
         self._base_url = base_url
         self._pacer = interval_pacer(per_channel_interval)
+        # conversations.history is a Tier 3 method (about 50 calls a minute per workspace;
+        # fewer for apps outside the Marketplace): crash recovery keeps well under it.
+        self._history_pacer = ChannelPacer(HISTORY_CALLS_PER_MINUTE, 60.0)
         self._max_retries = max_retries
         self._clients: dict[str, AsyncWebClient] = {}
 
@@ -212,41 +221,50 @@ class SlackAdapter:
         return await self._post(subscription.workspace, subscription.channel, notice_message(text))
 
     async def find_sent(
-        self, subscription: Subscription, posting: StoredPosting, delivery_id: int
-    ) -> str | None:
-        """The alert this delivery already posted, found by its metadata in recent history.
+        self, subscription: Subscription, deliveries: Sequence[Delivery]
+    ) -> dict[int, str]:
+        """The alerts among these deliveries already posted, found by their metadata in
+        the channel's history since the first was queued (one page, one call).
 
-        Asked after a crash left the row in ``sending``. Grouped messages carry no delivery
-        ids, so a row of one is sent again (at least once); so is any row when the history
-        cannot be read (missing ``channels:history`` scope, network trouble).
+        Asked for rows whose last try may have gone out (a crash, a timeout). Digests and
+        grouped messages carry no delivery ids, so they are never found and need no call;
+        a row not found, or any row when the history cannot be read (missing
+        ``channels:history`` scope, network trouble), is sent again (at least once).
+        The calls are paced under Slack's Tier 3 limit for the method, per workspace.
         """
-        wanted = str(delivery_id)
+        wanted = {str(d.id): d.id for d in deliveries if d.kind == "instant"}
+        if not wanted:
+            return {}
+        queued = [d.queued_at for d in deliveries if d.queued_at is not None]
+        # A minute's margin for clocks that disagree; no message for a row predates it.
+        oldest = f"{(min(queued) - timedelta(minutes=1)).timestamp():.6f}" if queued else "0"
         client = await self._client(subscription.workspace)
         try:
-            response = await _api(
-                client.conversations_history(
-                    channel=subscription.channel, limit=HISTORY_LOOKBACK, include_all_metadata=True
+            async with paced(self._history_pacer, subscription.workspace):
+                response = await _api(
+                    client.conversations_history(
+                        channel=subscription.channel,
+                        oldest=oldest,
+                        limit=HISTORY_LOOKBACK,
+                        include_all_metadata=True,
+                    )
                 )
-            )
         except TokenChatError as error:
             if error.code != "missing_scope":
-                raise  # the token, not the channel: the row is held until it works again
+                raise  # the token, not the channel: the rows are held until it works again
             log.warning("cannot read #%s history: %s", subscription.channel, error)
-            return None
+            return {}
         except ChatError as error:
-            log.warning(
-                "cannot check #%s history for delivery %s: %s",
-                subscription.channel,
-                delivery_id,
-                error,
-            )
-            return None
+            log.warning("cannot check #%s history: %s", subscription.channel, error)
+            return {}
+        found = {}
         for message in response.get("messages") or []:
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == ALERT_EVENT and payload.get("delivery_id") == wanted:
-                return f"{subscription.channel}:{message.get('ts')}"
-        return None
+            delivery_id = wanted.get(str(payload.get("delivery_id")))
+            if metadata.get("event_type") == ALERT_EVENT and delivery_id is not None:
+                found[delivery_id] = f"{subscription.channel}:{message.get('ts')}"
+        return found
 
     async def send_digest(
         self,
@@ -280,12 +298,19 @@ async def _api(call: Awaitable[T]) -> T:
     except SlackApiError as error:
         raise chat_error(error) from error
     except (TimeoutError, OSError, aiohttp.ClientError) as error:
-        raise TransientChatError("slack", "network", f"{type(error).__name__}: {error}") from error
+        raise TransientChatError(
+            "slack",
+            "network",
+            f"{type(error).__name__}: {error}",
+            maybe_sent=may_have_gone(error),
+        ) from error
     except ChatError:
         raise
     except Exception as error:  # the edge: a client library surprise must not end a pass
         log.warning("unexpected error from slack_sdk: %r", error)
-        raise TransientChatError("slack", "unexpected", repr(error)[:300]) from error
+        raise TransientChatError(
+            "slack", "unexpected", repr(error)[:300], maybe_sent=True
+        ) from error
 
 
 def chat_error(error: SlackApiError) -> ChatError:

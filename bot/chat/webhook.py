@@ -18,12 +18,13 @@ from typing import Any
 
 import httpx
 
+from bot.chat.outcomes import may_have_gone
 from bot.chat.render import digest_sections, plain_alert, plain_digest
 from bot.errors import PermanentChatError, TransientChatError
 from bot.postings.model import posting_json
 from bot.sources.decoding import ACCEPT_ENCODING, BoundedDecoder
 from bot.sources.http import parse_retry_after
-from bot.store import StoredPosting
+from bot.store import Delivery, StoredPosting
 from subscriptions.model import Subscription
 
 __all__ = ["WebhookAdapter"]
@@ -85,7 +86,9 @@ class WebhookAdapter:
                 status = response.status_code
                 headers = response.headers
         except httpx.HTTPError as error:
-            raise TransientChatError(PLATFORM, type(error).__name__, url) from error
+            raise TransientChatError(
+                PLATFORM, type(error).__name__, url, maybe_sent=may_have_gone(error)
+            ) from error
         if status == 429 or status >= 500:
             raise TransientChatError(
                 PLATFORM,
@@ -142,9 +145,21 @@ class WebhookAdapter:
         return [await self._post(subscription.channel, key, payload)]
 
     async def find_sent(
+        self, subscription: Subscription, deliveries: Sequence[Delivery]
+    ) -> dict[int, str]:
+        """Ask the receiver, posting by posting, which of these reached it for this
+        subscription (a receiver has no platform limit to keep a lookup under)."""
+        found = {}
+        for delivery in deliveries:
+            ref = await self._find_one(subscription, delivery.posting, delivery.id)
+            if ref is not None:
+                found[delivery.id] = ref
+        return found
+
+    async def _find_one(
         self, subscription: Subscription, posting: StoredPosting, delivery_id: int
     ) -> str | None:
-        """Ask the receiver whether this posting reached it for this subscription.
+        """Whether this posting reached the receiver for this subscription.
 
         Only an explicit ``{"found": true}`` counts: an endpoint that answers every GET
         with 200 must not make jobbot skip an alert.

@@ -274,8 +274,20 @@ class OutboxStore(Protocol):
         """Deliveries that reached their channel."""
         ...
 
-    def mark_retry(self, ids: Sequence[int], next_attempt_at: datetime, error: str) -> None:
-        """Deliveries that failed for now; tried again at ``next_attempt_at``."""
+    def mark_retry(
+        self,
+        ids: Sequence[int],
+        next_attempt_at: datetime,
+        error: str,
+        *,
+        maybe_sent: bool | None = None,
+    ) -> None:
+        """Deliveries that failed for now; tried again at ``next_attempt_at``.
+
+        ``maybe_sent``: whether the try may have reached the channel after all (a timeout),
+        so that the next claim flags the rows ``recovered`` and they are looked for before
+        being sent again; ``None`` leaves what an earlier try said (a row held or put back
+        unsent stays as unsure as it was)."""
         ...
 
     def bring_forward(self, ids: Sequence[int], now: datetime, reason: str) -> int:

@@ -97,6 +97,9 @@ class Delivery:
     error: str | None = None
     next_attempt_at: datetime | None = None
     shown: str | None = None
+    # When the row was queued: no message for it can be older (crash recovery looks back
+    # only that far).
+    queued_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1085,6 +1085,7 @@ class FakeSlack:
         self._users: dict[str, dict[str, Any]] = {}
         self._channel_failures: dict[str, str] = {}
         self._failures: defaultdict[str, deque[_Failure]] = defaultdict(deque)
+        self._dropped_answers: defaultdict[str, int] = defaultdict(int)
         self._oauth_codes: dict[str, _OAuthGrant] = {}
         self._expired_triggers: set[str] = set()
         self._last_post: dict[tuple[str, str], float] = {}
@@ -1092,7 +1093,7 @@ class FakeSlack:
         self._auth_failure: str | None = None
         self._method_limits: dict[str, int] = {}
         self._method_calls: defaultdict[tuple[str, str | None], deque[float]] = defaultdict(deque)
-        self._ts_counter = itertools.count(1)
+        self._last_ts_micros = 0
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -1331,6 +1332,12 @@ class FakeSlack:
         for _ in range(times):
             self._failures[method].append(_Failure(status, code, retry_after))
 
+    def drop_answers(self, method: str, times: int = 1) -> None:
+        """Carry out the next ``times`` calls of ``method`` (a message is posted) but drop
+        the connection instead of answering, as a network failure mid-request does: the
+        client cannot tell whether the call happened."""
+        self._dropped_answers[method] += times
+
     def start_outage(
         self,
         *,
@@ -1480,6 +1487,12 @@ class FakeSlack:
                 call.status, call.ok, call.error = status, False, None
                 return web.Response(text=text, status=status, content_type=content_type)
             reply = await self._dispatch(method, args, call.token, basic)
+            if self._dropped_answers[method] > 0 and request.transport is not None:
+                # Carried out, never answered: the client sees the connection drop.
+                self._dropped_answers[method] -= 1
+                call.status, call.ok, call.error = 0, bool(reply.body.get("ok")), "dropped"
+                request.transport.close()
+                return web.Response(status=204)
         call.status = reply.status
         call.ok = bool(reply.body.get("ok"))
         call.error = reply.body.get("error")
@@ -1576,8 +1589,11 @@ class FakeSlack:
         )
 
     def _next_ts(self) -> str:
-        micros = next(self._ts_counter) * 100
-        return f"{1_700_000_000 + micros // 1_000_000}.{micros % 1_000_000:06d}"
+        # As Slack's: the time the message was accepted, unique within the fake, so that
+        # `oldest`/`latest` filters agree with the bot's own clock.
+        self._last_ts_micros = max(int(time.time() * 1_000_000), self._last_ts_micros + 1)
+        seconds, micros = divmod(self._last_ts_micros, 1_000_000)
+        return f"{seconds}.{micros:06d}"
 
     def _next_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):08d}"

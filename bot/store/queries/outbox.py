@@ -17,6 +17,11 @@ from bot.store.records import Delivery, DeliveryKind
 from bot.store.rows import _ts
 from subscriptions.model import Subscription
 
+# A claimed row's ``recovered`` flag, read from the row before the claim: in flight under
+# a lease that ran out (a crash) → unsure; retried → as unsure as its last try left it
+# (``mark_retry(maybe_sent=…)``); never tried → sure.
+_UNSURE = "case when status = 'sending' then 1 when status = 'retry' then recovered else 0 end"
+
 
 class OutboxQueries(DeliveryReader):
     """Instant and digest deliveries, their leases and outcomes."""
@@ -122,11 +127,10 @@ class OutboxQueries(DeliveryReader):
             )
         ]
         if ids:
-            # SET expressions read the old row. A row that was in flight (a crash) or whose
-            # last try failed (a timeout may hide a success) may have gone out already.
+            # SET expressions read the old row. A row that was in flight (a crash) may have
+            # gone out already; a retried row is as unsure as its last try left it.
             self._execute(
-                "update deliveries set recovered = "
-                "case when status in ('sending', 'retry') then 1 else 0 end,"
+                f"update deliveries set recovered = {_UNSURE},"
                 " status = 'sending', lease_until = ?, lease_owner = ?,"
                 f" attempts = attempts + 1 where id in ({marks(ids)}) and {due}",
                 [_ts(now + lease), owner, *ids, stamp, stamp],
@@ -158,13 +162,13 @@ class OutboxQueries(DeliveryReader):
         """Take a subscription's waiting digest rows for sending, newest posting first.
 
         Like ``claim``: atomic across processes, and rows taken over from an expired
-        lease (or a failed try) are flagged ``recovered``.
+        lease (or a failed try that may have gone out) are flagged ``recovered``.
         """
         stamp = _ts(now)
         with self._atomic():
             self._execute(
                 "update deliveries set"
-                " recovered = case when status in ('sending', 'retry') then 1 else 0 end,"
+                f" recovered = {_UNSURE},"
                 " status = 'sending', lease_until = ?, lease_owner = ?, attempts = attempts + 1"
                 " where subscription_id = ? and kind = 'digest' and (status in ('pending', 'retry')"
                 " or (status = 'sending' and lease_until <= ?))",
@@ -213,14 +217,27 @@ class OutboxQueries(DeliveryReader):
                 # The posting may have changed while the alert was on its way.
                 self._flag_if_stale(ids)
 
-    def mark_retry(self, ids: Sequence[int], next_attempt_at: datetime, error: str) -> None:
-        """Deliveries that failed for now; tried again at ``next_attempt_at``."""
+    def mark_retry(
+        self,
+        ids: Sequence[int],
+        next_attempt_at: datetime,
+        error: str,
+        *,
+        maybe_sent: bool | None = None,
+    ) -> None:
+        """Deliveries that failed for now; tried again at ``next_attempt_at``.
+
+        ``maybe_sent``: whether the try may have reached the channel after all (a timeout),
+        so that the next claim flags the rows ``recovered`` and they are looked for before
+        being sent again; ``None`` leaves what an earlier try said (a row held or put back
+        unsent stays as unsure as it was)."""
         if not ids:
             return
         with self._atomic():
+            unsure = "recovered" if maybe_sent is None else str(int(maybe_sent))
             self._execute(
                 "update deliveries set status = 'retry', next_attempt_at = ?, error = ?,"
-                f" lease_until = null where id in ({marks(ids)})",
+                f" lease_until = null, recovered = {unsure} where id in ({marks(ids)})",
                 [_ts(next_attempt_at), error[:500], *ids],
             )
 
