@@ -7,7 +7,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.postings.dedup import NEAR_DUPLICATE_WINDOW, continued_listing, names_one_job
+from bot.postings.dedup import (
+    NEAR_DUPLICATE_WINDOW,
+    continued_listing,
+    is_near_duplicate,
+    names_one_job,
+)
 from bot.postings.model import Posting
 from tests.conftest import NOW
 
@@ -120,3 +125,20 @@ def test_the_same_title_at_a_careers_page_after_the_window_is_a_new_opening() ->
     assert continued_listing(fresh, NOW, _listed(posted)) is None
     # At a job's own page it is that job, however long ago it was seen.
     assert continued_listing(_item("guid-2"), NOW, _listed(_item("guid-1"), seen=gone)) == 1
+
+
+def test_without_a_company_a_copy_at_the_same_link_on_one_source_is_a_near_duplicate() -> None:
+    old = _item("guid-1", countries=("DE",))
+    assert is_near_duplicate(_item("guid-2", countries=("DE",)), NOW, old, EARLIER)
+    # Another link, another source or another title: a title alone says too little.
+    assert not is_near_duplicate(_item("g", url="https://jobs.example/jobs/9"), NOW, old, EARLIER)
+    assert not is_near_duplicate(_item("guid-2", source="other"), NOW, old, EARLIER)
+    assert not is_near_duplicate(_item("guid-2", title="Data Intern"), NOW, old, EARLIER)
+    assert not is_near_duplicate(_item("guid-2", url=""), NOW, _item("guid-1", url=""), EARLIER)
+    # The other rules still hold: countries apart, or seen too long ago.
+    assert not is_near_duplicate(_item("guid-2", countries=("US",)), NOW, old, EARLIER)
+    gone = NOW - NEAR_DUPLICATE_WINDOW - timedelta(days=1)
+    assert not is_near_duplicate(_item("guid-2"), NOW, old, gone)
+    # With a company on one side only, neither rule applies.
+    assert not is_near_duplicate(_item("guid-2"), NOW, _item("guid-1", company="Acme"), EARLIER)
+    assert not is_near_duplicate(_item("guid-2", company="Acme"), NOW, old, EARLIER)

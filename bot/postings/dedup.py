@@ -42,8 +42,15 @@ def title_key(title: str) -> str:
 
 
 def is_near_duplicate(new: Posting, new_seen: datetime, old: Posting, old_seen: datetime) -> bool:
-    """Same company, normalised title and overlapping countries, seen and posted within 60 days."""
-    if not new.company or company_key(new.company) != company_key(old.company):
+    """Same company, normalised title and overlapping countries, seen and posted within 60 days.
+
+    Without a company (a feed with no author), a title alone says too little across
+    sources: only a copy on the same source at the same link can be a near-duplicate.
+    """
+    if new.company:
+        if company_key(new.company) != company_key(old.company):
+            return False
+    elif old.company or not new.url or (new.source, new.url) != (old.source, old.url):
         return False
     if title_key(new.title) != title_key(old.title):
         return False
