@@ -6,8 +6,8 @@ import asyncio
 import hashlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -69,6 +69,8 @@ class Served:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     truncated: bool = False
+    # Builds the body of the n-th request (from 0), for feeds that change on every request.
+    each: Callable[[int], bytes] | None = None
 
 
 @dataclass
@@ -86,6 +88,12 @@ class FeedServer:
     def serve(self, path: str, body: bytes, content_type: str = "application/xml") -> None:
         """Answer ``path`` (or an exact ``path?query``) with this body and an ETag from it."""
         self.routes[path] = Served(body, content_type)
+
+    def serve_each(
+        self, path: str, body: Callable[[int], bytes], content_type: str = "application/xml"
+    ) -> None:
+        """Answer the n-th request for ``path`` (from 0) with ``body(n)``."""
+        self.routes[path] = Served(content_type=content_type, each=body)
 
     def fail(self, path: str, status: int, headers: dict[str, str] | None = None) -> None:
         """Answer ``path`` with an error status."""
@@ -109,6 +117,8 @@ class FeedServer:
         if served is None:
             self.requests.append((request.path, 404))
             return web.Response(status=404, text="not found")
+        if served.each is not None:
+            served = replace(served, body=served.each(len(self.statuses(request.path))))
         if served.delay:
             await asyncio.sleep(served.delay)
         if served.truncated:

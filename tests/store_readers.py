@@ -24,6 +24,15 @@ def sent_pairs(store: Any) -> list[tuple[int, int]]:
     ]
 
 
+def queued_pairs(store: Any) -> list[tuple[int, int]]:
+    """Every (subscription, posting) in the outbox, whatever became of it."""
+    assert isinstance(store, SqlBase)
+    return [
+        (int(r["subscription_id"]), int(r["posting_id"]))
+        for r in store._query("select subscription_id, posting_id from deliveries order by id")
+    ]
+
+
 def reminders(store: Any) -> list[dict[str, Any]]:
     """Every reminder row, by subscription and posting."""
     assert isinstance(store, SqlBase)

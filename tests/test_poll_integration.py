@@ -11,7 +11,7 @@ from bot.app import JobBot, build
 from bot.config import Settings
 from subscriptions.commands import CommandContext
 from tests.conftest import DATA, FeedServer
-from tests.store_readers import sent_pairs
+from tests.store_readers import queued_pairs, sent_pairs
 
 pytestmark = pytest.mark.integration
 
@@ -126,4 +126,59 @@ async def test_a_broken_feed_is_an_error_for_that_poll_and_loses_nothing(
     feed_server.serve("/jobs.rss", (DATA / "feed_v2.rss").read_bytes())
     [report] = await bot.poll_all()
     assert report.ok and bot.store.source("test").healthy
+    await bot.aclose()
+
+
+def _rotating_feed(request: int) -> bytes:
+    """Three postings with no author whose GUIDs change on every request (issue #18)."""
+    jobs = [
+        ("Research Intern – Speech Recognition (PhD)", "Aachen, Germany", "speech recognition"),
+        ("Research Intern – Machine Translation (PhD)", "Berlin, Germany", "machine translation"),
+        ("Applied Scientist Intern – Recommender Systems", "Sydney, Australia", "recommenders"),
+    ]
+    items = "".join(
+        "<item>"
+        f"<title>{title}</title>"
+        f"<link>https://jobs.test.example/jobs/{n}?utm_source=rss</link>"
+        f'<guid isPermaLink="false">{request}-{n}-{uuid}</guid>'
+        "<pubDate>Mon, 16 Nov 2026 09:00:00 +0000</pubDate>"
+        f"<description><![CDATA[<p>Location: {place}</p><p>Work on {topic}."
+        " Currently enrolled in a PhD program.</p>]]></description>"
+        "</item>"
+        for n, (title, place, topic) in enumerate(jobs, start=101)
+        for uuid in [f"{request * 7919 + n:08x}"]
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        "<title>Rotating</title><link>https://jobs.test.example/</link>"
+        f"<description>GUIDs change on every request</description>{items}</channel></rss>"
+    ).encode()
+
+
+async def test_a_feed_whose_guids_change_on_every_request_alerts_each_posting_once(
+    settings: Settings, feed_server: FeedServer
+) -> None:
+    # Issue #18: no author, so no company for near-duplicates, and a new GUID each time.
+    feed_server.serve_each("/rotating.rss", _rotating_feed)
+    out = io.StringIO()
+    bot = build(settings, console=out)
+    ctx = CommandContext(
+        platform="console", workspace="test", channel="all", user="t", now=bot.clock()
+    )
+    assert (await bot.command("subscribe internship:any", ctx)).ok
+    bot.store.upsert_source(
+        "rotating", "rss", feed_server.url("/rotating.rss"), 600, backfill=10, now=bot.clock()
+    )
+    reports = []
+    for _ in range(3):
+        reports += await bot.poll_all()
+        await bot.worker.run_once()
+    assert feed_server.statuses("/rotating.rss") == [200, 200, 200]  # a new body each time
+    assert [(r.seen, r.new, r.duplicates) for r in reports] == [(3, 3, 0), (3, 0, 0), (3, 0, 0)]
+    assert bot.store.counts()["postings"] == 3
+    assert len(queued_pairs(bot.store)) == 3
+    assert sum(_alerts(out.getvalue()).values()) == 3
+    # Each posting carries the GUID it was last listed under.
+    guids = {s.posting.external_id.split("-")[0] for s in bot.store.source_postings("rotating")}
+    assert guids == {"2"}
     await bot.aclose()

@@ -116,6 +116,47 @@ def test_ingest_identity_duplicates_and_changes(any_store: Store, now: datetime)
     assert (counts["postings"], counts["distinct_postings"]) == (3, 2)
 
 
+def test_a_listing_under_a_new_guid_keeps_its_identity(any_store: Store, now: datetime) -> None:
+    # Issue #18: a feed whose GUIDs change on every request and that names no author.
+    def poll(guid: str, *titles: str, url: str = "") -> list[Posting]:
+        return [
+            _posting(
+                f"{guid}-{n}",
+                url=url or f"https://jobs.example/jobs/{n}",
+                title=title,
+                company="",
+            )
+            for n, title in enumerate(titles)
+        ]
+
+    later = now + timedelta(minutes=10)
+    first = any_store.ingest(poll("a", "Speech Intern", "Vision Intern"), now, alert=True)
+    assert len(first.new) == 2
+    again = any_store.ingest(poll("b", "Speech Intern", "Vision Intern"), later, alert=True)
+    assert (again.new, again.updated, again.duplicates, again.changed) == ([], 2, 0, ())
+    speech = any_store.posting(first.new[0].id)
+    assert speech is not None and speech.posting.external_id == "b-0"
+    assert any_store.counts()["postings"] == 2
+    # A new title at a job's own page is an edit of that job: a change, not a new alert.
+    renamed = poll("c", "Speech Intern (ASR)", "Vision Intern")
+    edited = any_store.ingest(renamed, later + timedelta(minutes=10), alert=True)
+    assert (edited.new, edited.changed) == ([], (first.new[0].id,))
+    # Every item of a board linking to one careers page: each title is its own job.
+    careers = "https://acme.example/careers"
+    board = any_store.ingest(poll("d", "NLP Intern", "RecSys Intern", url=careers), now, alert=True)
+    assert len(board.new) == 2
+    grown = poll("e", "NLP Intern", "RecSys Intern", "Robotics Intern", url=careers)
+    grew = any_store.ingest(grown, later, alert=True)
+    assert [s.posting.title for s in grew.new] == ["Robotics Intern"] and grew.updated == 2
+    # Listed together with the original under its own GUID: a copy on one source at one
+    # link with the same title and no company is a near-duplicate, never a new alert.
+    copy = _posting("e-9", url=careers, title="NLP Intern", company="")
+    both = any_store.ingest([*grown, copy], later + timedelta(minutes=10), alert=True)
+    assert (both.new, both.updated, both.duplicates) == ([], 3, 1)
+    [duplicate] = any_store.duplicates_since(later + timedelta(minutes=10))
+    assert duplicate.duplicate_of == board.new[0].id
+
+
 def test_trace_follows_a_copy_to_the_posting_alerts_are_about(
     any_store: Store, now: datetime
 ) -> None:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from bot.postings.dedup import company_key, is_near_duplicate, title_key
+from bot.postings.dedup import (
+    company_key,
+    continued_listing,
+    is_near_duplicate,
+    names_one_job,
+    title_key,
+)
 from bot.postings.enrich import enrich
 from bot.postings.model import DEGREES, Degree, Pay, Posting, RawPosting
 from bot.postings.taxonomy import Taxonomy, load_taxonomy
@@ -17,8 +23,10 @@ __all__ = [
     "Taxonomy",
     "canonical_url",
     "company_key",
+    "continued_listing",
     "enrich",
     "is_near_duplicate",
     "load_taxonomy",
+    "names_one_job",
     "title_key",
 ]

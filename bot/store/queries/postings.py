@@ -10,7 +10,8 @@ from typing import Any
 from bot.postings.correction import Correction
 from bot.postings.dedup import NEAR_DUPLICATE_WINDOW, is_near_duplicate
 from bot.postings.model import Posting
-from bot.store.dialect import SqlBase, chunks, marks
+from bot.store.dialect import chunks, marks
+from bot.store.queries.listings import ListingLookup, continued, without_company
 from bot.store.records import IngestResult, StoredPosting, shown_state
 from bot.store.rows import (
     _INSERT_POSTING,
@@ -26,21 +27,28 @@ from bot.store.rows import (
 )
 
 
-class PostingQueries(SqlBase):
+class PostingQueries(ListingLookup):
     """Ingest and the closing of postings a complete board no longer lists."""
 
     def ingest(self, postings: Sequence[Posting], now: datetime, *, alert: bool) -> IngestResult:
         """Store a batch from one poll; return the postings that are new to jobbot.
 
         Identity: the same (source, external id) is the same posting (an edit updates
-        it and never re-alerts); a posting whose canonical URL or near-duplicate key
-        matches a posting from elsewhere is stored as a duplicate of it, not as new.
-        ``alert=False`` (a source's first poll) records everything as already known.
+        it and never re-alerts). An item under an id the source never sent before may
+        still be a listing it showed before, at the same canonical URL (feeds whose GUIDs
+        change on every request, see ``continued_listing``): it takes over that posting's
+        identity and is updated the same way. A posting whose canonical URL or
+        near-duplicate key matches a posting from elsewhere is stored as a duplicate of
+        it, not as new. ``alert=False`` (a source's first poll) records everything as
+        already known.
 
         The batch costs a fixed number of queries, not a few per posting: one lookup
-        each for identities, URLs and near-duplicate keys (on their indexes), updates by
-        ``executemany``, and one prepared insert per new posting. Postings earlier in the
-        batch count for the ones after them, exactly as if they were stored one by one.
+        each for identities, URLs and near-duplicate keys (on their indexes), one for the
+        rows of the sources at the URLs of items with unknown ids (when there are any),
+        updates by ``executemany``, and one prepared insert per new posting. Postings
+        earlier in the batch count for the ones after them, exactly as if they were stored
+        one by one, except that which stored listing an item continues is decided for the
+        whole poll first (a listing another item lists by its own id is not continued).
         """
         new: list[StoredPosting] = []
         changed: list[int] = []
@@ -50,6 +58,17 @@ class PostingQueries(SqlBase):
         rows = [_posting_row(p) for p in postings]
         with self._atomic():
             known = self._identities({(p.source, p.external_id) for p in postings})
+            # Items under ids never seen may be listings their source showed before (#18).
+            listed = self._listed_at(
+                {
+                    (p.source, p.url)
+                    for p in postings
+                    if p.url and (p.source, p.external_id) not in known
+                }
+            )
+            # The continued listing takes the item's id (the update below rewrites it), so
+            # a feed that keeps its new GUIDs from now on is found by identity next time.
+            known |= continued(postings, known, listed, now)
             by_url = self._by_url({p.url for p in postings if p.url})
             near = self._by_near_key(
                 {
@@ -58,6 +77,12 @@ class PostingQueries(SqlBase):
                     if p.company
                 }
             )
+            # Near-duplicates without a company: the source's own rows at the same link.
+            for title, entry in without_company(listed):
+                filed = near.setdefault(("", title), [])
+                if all(e[0] != entry[0] for e in filed):
+                    filed.append(entry)
+                    filed.sort(key=lambda e: int(e[0]))
             updates: list[dict[str, Any]] = []
             refreshed: set[int] = set()
             # Where each row known to this batch is filed: (near-duplicate key, URL).
@@ -321,13 +346,16 @@ class PostingQueries(SqlBase):
             for posting_id, source, duplicate_of in by_url.get(posting.url, []):
                 if source != posting.source:
                     return duplicate_of or posting_id
-        if not posting.company:
-            return None
         candidates = [
             e
             for e in near.get((row["company_key"], row["title_key"]), [])
             if e[3] is None or e[3] >= since
         ]
+        if not posting.company:
+            # Without a company only copies on this source at this link count; taking them
+            # out first keeps others with the same title from crowding them past the cap.
+            here = (posting.source, posting.url)
+            candidates = [e for e in candidates if (e[2].source, e[2].url) == here]
         for posting_id, duplicate_of, old, seen in candidates[:20]:
             if is_near_duplicate(posting, now, old, seen or now):
                 return int(duplicate_of or posting_id)
