@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.__main__ import main
+from benchmarks.ack_bench import main as ack_main
 
 KEYS = {
     "matcher_speedup",
@@ -47,3 +48,31 @@ def test_tiny_run_emits_every_figure_as_one_json_object(
     assert printed["delivery_duplicates"] == 0
     assert printed["delivery_outbox"] == {"sent": printed["delivery_messages"]}
     assert printed["ingest_stored"] == printed["ingest_postings"]
+
+
+ACK_KEYS = {
+    "ack_ms_p50",
+    "ack_ms_max",
+    "acks_over_3s",
+    "answered_in_ack",
+    "answered_later",
+    "never_answered",
+    "late_reply_s_max",
+    "work_s_max",
+}
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_tiny_ack_run_reports_every_figure_and_answers_every_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "ack.json"
+    assert ack_main(["--tiny", "--out", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads(out.read_text())
+    [shape] = [value for key, value in printed.items() if key[0].isdigit()]
+    assert ACK_KEYS <= shape.keys()
+    assert shape["postings"] > 0 and shape["commands"] >= 1
+    assert shape["never_answered"] == 0
+    assert shape["answered_in_ack"] + shape["answered_later"] == shape["commands"]
