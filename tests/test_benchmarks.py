@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.__main__ import main
+from benchmarks.ack_bench import main as ack_main
 from benchmarks.fair_delivery import measure
 
 KEYS = {
@@ -58,3 +59,31 @@ async def test_fair_delivery_benchmark_reports_its_figures() -> None:
     assert isinstance(result["busy_channel_messages_per_s"], float)
     # The worker keeps to Slack's pace: the fake never had to refuse a message.
     assert result["slack_rate_limited"] == 0
+
+
+ACK_KEYS = {
+    "ack_ms_p50",
+    "ack_ms_max",
+    "acks_over_3s",
+    "answered_in_ack",
+    "answered_later",
+    "never_answered",
+    "late_reply_s_max",
+    "work_s_max",
+}
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_tiny_ack_run_reports_every_figure_and_answers_every_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "ack.json"
+    assert ack_main(["--tiny", "--out", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads(out.read_text())
+    [shape] = [value for key, value in printed.items() if key[0].isdigit()]
+    assert ACK_KEYS <= shape.keys()
+    assert shape["postings"] > 0 and shape["commands"] >= 1
+    assert shape["never_answered"] == 0
+    assert shape["answered_in_ack"] + shape["answered_later"] == shape["commands"]

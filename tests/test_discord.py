@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from bot.app import JobBot, build
+from bot.chat.answer import FAILED
 from bot.chat.discord_adapter import DiscordAdapter, render_options
+from bot.chat.discord_answer import POSTED_FOR_ALL
 from bot.chat.discord_choices import area_choices, country_choices, timezone_choices
 from bot.config import load_settings
 from bot.errors import ConfigError
@@ -29,6 +31,7 @@ from tests.fakes.discord_api import (
     FakeDiscord,
 )
 from tests.fakes.specs import load_discord_spec
+from tests.store_holder import held
 
 with warnings.catch_warnings():
     warnings.filterwarnings(
@@ -104,6 +107,16 @@ class Running:
         )
         await self.fake.dispatch("INTERACTION_CREATE", payload)
         return await self.fake.wait_for_callback(payload["id"])
+
+    async def send(
+        self, subcommand: str, options: dict[str, Any] | None = None, *, perms: int = MANAGER
+    ) -> tuple[dict[str, Any], int]:
+        """Send `/jobs <subcommand>`; return the payload and the id its callback will carry."""
+        payload = self.fake.slash_interaction(
+            "jobs", subcommand, options or {}, member_permissions=perms
+        )
+        await self.fake.dispatch("INTERACTION_CREATE", payload)
+        return payload, payload["id"]
 
     async def poll_and_deliver(self) -> None:
         await self.bot.poll_all()
@@ -548,3 +561,77 @@ async def test_digest_now_sends_an_embed_digest(running: Running, feed_server: F
     assert embed["title"] == "Natural language processing"
     assert running.fake.link_hosts(message) == {"jobs.test.example"}
     assert running.fake.pings(message) == set()
+
+
+# --- answering within 3 s while the store is busy (#17) ------------------------------------
+# The store is held from another thread, as storing a big poll's batch holds it, for longer
+# than Discord's 3 s (which the fake enforces: a later first response gets 10062).
+
+
+async def test_a_command_while_the_store_is_held_is_deferred_then_followed_up(
+    running: Running,
+) -> None:
+    fake = running.fake
+    with held(running.bot.store) as hold:
+        _, listing = await running.send("list")
+        _, subscribing = await running.send("subscribe", {"areas": "nlp"})
+        deferred = [await fake.wait_for_callback(i) for i in (listing, subscribing)]
+        assert hold.holding  # deferred before the work could finish
+        # Private: the reply is not known yet, and errors and listings stay private.
+        assert [(c["type"], c["ephemeral"]) for c in deferred] == [(5, True), (5, True)]
+        assert fake.followups == []
+        hold.release()
+    await fake.wait_for(lambda: len(fake.followups) == 3, what="followups")
+    by_interaction: dict[Any, list[dict[str, Any]]] = {}
+    for followup in fake.followups:
+        by_interaction.setdefault(followup["interaction_id"], []).append(followup)
+    [listed] = by_interaction[str(listing)]
+    assert listed["replaced_original"] and listed["flags"] & 64 and listed["content"]
+    # A reply for the channel completes the private placeholder, then goes to everyone.
+    placeholder, announced = by_interaction[str(subscribing)]
+    assert (placeholder["kind"], placeholder["content"]) == ("edit_original", POSTED_FOR_ALL)
+    assert placeholder["flags"] & 64
+    assert announced["kind"] == "create" and not announced["flags"] & 64
+    assert announced["content"].startswith("Subscribed #1: area:nlp")
+    assert all(fake.pings(f) == set() for f in fake.followups)
+    # A quick command is still answered at once.
+    again = await running.slash("list")
+    assert again["type"] == 4 and "#1" in again["data"]["content"]
+
+
+async def test_a_command_that_fails_says_so_after_the_defer_and_at_once(
+    running: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = running.fake
+    with held(running.bot.store) as hold:
+        _, listing = await running.send("list")
+        assert (await fake.wait_for_callback(listing))["type"] == 5
+        # The database goes away while the command waits for it.
+        hold.release(then=lambda store: store.db.conn.close())
+    await fake.wait_for(lambda: len(fake.followups) == 1, what="followup")
+    [late] = fake.followups
+    assert late["content"] == FAILED and late["flags"] & 64
+    inline = await running.slash("list")
+    assert (inline["type"], inline["data"]["content"]) == (4, FAILED)
+    assert inline["data"]["flags"] & 64
+    assert caplog.text.count("/jobs list failed") == 2
+
+
+async def test_a_late_reply_that_cannot_be_delivered_is_logged_not_raised(
+    running: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = running.fake
+    with held(running.bot.store) as hold:
+        _, listing = await running.send("list")
+        assert (await fake.wait_for_callback(listing))["type"] == 5
+        fake.followup_token_ttl = 0.0  # the token has expired by the time the reply is ready
+        hold.release()
+    for _ in range(250):  # the fake records nothing to wake on: look every 20 ms
+        if "could not deliver the late reply" in caplog.text:
+            break
+        await asyncio.sleep(0.02)
+    assert "could not deliver the late reply: 401" in caplog.text
+    assert fake.followups == []
+    assert "Traceback" not in caplog.text  # an expected failure: one line, not a crash
+    fake.followup_token_ttl = 900.0
+    assert "no subscriptions" in (await running.slash("list"))["data"]["content"]

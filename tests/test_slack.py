@@ -25,6 +25,7 @@ from aiohttp import web
 from slack_sdk.http_retry import builtin_async_handlers
 
 from bot.app import JobBot, build
+from bot.chat.answer import FAILED
 from bot.chat.slack_app import SlackService
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
@@ -42,6 +43,7 @@ from tests.fakes.slack_api import (
     view_submission_body,
 )
 from tests.fakes.specs import load_slack_spec
+from tests.store_holder import held
 from tests.store_readers import sent_pairs, unsure
 
 pytestmark = pytest.mark.integration
@@ -870,3 +872,117 @@ async def test_a_full_channel_refuses_another_subscription(
     finally:
         await service.close()
         await bot.aclose()
+
+
+# --- answering within 3 s while the store is busy (#17) ------------------------------------
+# The store is held from another thread, as storing a big poll's batch holds it, for longer
+# than Slack's 3 s: whatever arrives meanwhile can only finish once the test lets go.
+
+
+async def _timed_post(harness: Harness, body: str) -> tuple[int, Any, float]:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    status, reply = await harness.post(body)
+    return status, reply, loop.time() - started
+
+
+async def test_a_command_while_the_store_is_held_is_acked_at_once_and_answered_later(
+    harness: Harness,
+) -> None:
+    slack = harness.slack
+    with held(harness.bot.store) as hold:
+        answers = await asyncio.gather(
+            *(
+                _timed_post(
+                    harness,
+                    slash_command_body(
+                        text, channel_id=CHANNEL, response_url=slack.response_url(text)
+                    ),
+                )
+                for text in ("subscribe area:nlp", "list")
+            )
+        )
+        # Both were acknowledged, empty, before their work could finish (the store is
+        # still held), and within Slack's 3 s.
+        assert hold.holding
+        for status, reply, seconds in answers:
+            assert (status, reply) == (200, "")
+            assert seconds < 3.0
+        assert not slack.responses
+        hold.release()
+    await eventually(lambda: len(slack.responses) == 2 and all(slack.responses.values()))
+    [subscribed] = slack.responses["subscribe area:nlp"]
+    assert subscribed["response_type"] == "in_channel"
+    assert subscribed["text"].startswith("Subscribed #1: area:nlp")
+    [listing] = slack.responses["list"]
+    assert listing["response_type"] == "ephemeral" and listing["text"]
+    assert len(harness.bot.store.subscriptions()) == 1
+    # A quick command still answers in its acknowledgement.
+    assert "#1" in (await harness.jobs("list"))["text"]
+    assert slack.violations == []
+
+
+async def test_a_command_that_fails_says_so_after_the_ack_and_in_it(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    slack = harness.slack
+    with held(harness.bot.store) as hold:
+        body = slash_command_body("list", channel_id=CHANNEL, response_url=slack.response_url("l"))
+        assert (await harness.post(body)) == (200, "")
+        # The database goes away while the command waits for it.
+        hold.release(then=lambda store: store.db.conn.close())
+    await eventually(lambda: bool(slack.responses["l"]))
+    [late] = slack.responses["l"]
+    assert (late["text"], late["response_type"]) == (FAILED, "ephemeral")
+    # Now it fails at once: the apology is the acknowledgement itself.
+    inline = await harness.jobs("list")
+    assert inline["text"] == FAILED and inline.get("response_type", "ephemeral") == "ephemeral"
+    assert caplog.text.count("/jobs list failed") == 2  # with the traceback, for whoever runs it
+
+
+async def test_a_late_reply_that_cannot_be_delivered_is_logged_not_raised(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    slack = harness.slack
+    slack.response_url_max_uses = 0  # Slack answers 404 used_url
+    with held(harness.bot.store) as hold:
+        # The default response_url refuses connections; the second is used up.
+        nowhere = slash_command_body("list", channel_id=CHANNEL)
+        used = slash_command_body("list", channel_id=CHANNEL, response_url=slack.response_url("u"))
+        for body in (nowhere, used):
+            assert (await harness.post(body)) == (200, "")
+        hold.release()
+    await eventually(lambda: caplog.text.count("could not deliver a late /jobs reply") == 2)
+    assert "response_url answered 404" in caplog.text
+    assert not [r for r in caplog.records if r.name.startswith("slack_bolt")]
+    assert "no subscriptions" in (await harness.jobs("list"))["text"]
+
+
+async def test_a_subscribe_form_submitted_while_the_store_is_held_closes_at_once(
+    harness: Harness,
+) -> None:
+    slack = harness.slack
+    metadata = json.dumps({"team": TEAM_ID, "channel": CHANNEL})
+    nlp = {
+        "areas": {"areas": {"type": "multi_static_select", "selected_options": [{"value": "nlp"}]}}
+    }
+    with held(harness.bot.store) as hold:
+        status, answer, seconds = await _timed_post(
+            harness, view_submission_body(nlp, private_metadata=metadata)
+        )
+        assert (status, answer) == (200, "") and hold.holding and seconds < 3.0
+        hold.release()
+    await eventually(lambda: bool(slack.messages_in(CHANNEL)))
+    [confirmation] = slack.messages_in(CHANNEL)
+    assert confirmation["text"].startswith("Subscribed #1: area:nlp")
+    # An outcome meant for the submitter alone (here: the database went away) reaches
+    # only them, as an ephemeral message, since the form is closed by then.
+    with held(harness.bot.store) as hold:
+        status, answer = await harness.post(view_submission_body(nlp, private_metadata=metadata))
+        assert (status, answer) == (200, "")
+        hold.release(then=lambda store: store.db.conn.close())
+    await eventually(lambda: bool(slack.ephemerals))
+    [apology] = slack.ephemerals
+    assert (apology["channel"], apology["user"], apology["text"]) == (CHANNEL, "U0USER", FAILED)
+    assert len(slack.messages_in(CHANNEL)) == 1
+    assert slack.violations == []

@@ -44,6 +44,7 @@ def test_manifest_declares_the_command_scopes_and_modes_the_code_uses() -> None:
     needs = {
         "chat_postMessage": "chat:write",
         "chat_update": "chat:write",
+        "chat_postEphemeral": "chat:write",  # a late answer to the subscribe form (#17)
         "views_open": None,  # a trigger id is its own permission
         "auth_test": None,  # the token check needs no scope
         "conversations_members": "channels:read",

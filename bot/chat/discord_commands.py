@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.chat.answer import Pending
+from bot.chat.discord_answer import answer_late, answer_now, defer
 from bot.chat.discord_choices import (
     AUTOCOMPLETE_MAX,
     DAY_CHOICES,
@@ -122,29 +124,23 @@ class DiscordCommands:
         slow: bool = False,
         note: str = "",
     ) -> None:
-        """Run one `/jobs` command and answer the interaction (deferring first when slow).
+        """Run one `/jobs` command and answer the interaction within Discord's 3 s.
 
-        ``note`` is added to a successful reply (a hint the platform-neutral handler
-        cannot know, such as a role Discord will not notify).
+        The work starts at once; its reply is the interaction's response when it is done
+        within ``ANSWER_WITHIN``, else the interaction is deferred and the reply follows
+        (``bot.chat.discord_answer``). ``slow`` defers without waiting, for commands
+        whose work is known to take long. ``note`` is added to a successful reply (a hint
+        the platform-neutral handler cannot know, such as a role Discord will not notify).
         """
         assert self.runner is not None
-        none = discord.AllowedMentions.none()
-        if slow:
-            # Discord drops an interaction that is not answered within 3 s.
-            await interaction.response.defer(ephemeral=True, thinking=True)
-        ctx = self._context(interaction)
-        try:
-            reply = await self.runner.command(text, ctx)
-        except Exception:
-            log.exception("/jobs %s failed", text)
-            reply = Reply("Something went wrong on jobbot's side; it was logged.", ok=False)
-        content = reply_text(f"{reply.text}\n{note}" if note and reply.ok else reply.text)
-        if slow:
-            await interaction.followup.send(content, ephemeral=True, allowed_mentions=none)
+        pending = Pending(self.runner.command(text, self._context(interaction)), text, log)
+        reply = None if slow else await pending.within()
+        if reply is not None:
+            await answer_now(interaction, reply, note)
+        elif await defer(interaction, text):
+            await answer_late(interaction, await pending.reply(), note, text)
         else:
-            await interaction.response.send_message(
-                content, ephemeral=reply.ephemeral or not reply.ok, allowed_mentions=none
-            )
+            await pending.reply()  # the work finishes and is logged if it failed
 
     async def refuse(self, interaction: discord.Interaction[Any], problem: str) -> None:
         """Answer a command the adapter itself can tell is wrong (only its caller sees it)."""

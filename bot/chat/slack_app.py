@@ -1,9 +1,12 @@
 """The Slack app: `/jobs`, the subscribe modal and the installation flow, on slack-bolt.
 
 Slack only adapts the platform-neutral handlers (``subscriptions.commands``): a slash
-command becomes ``JobBot.command(text, ctx)``, its ``Reply`` the acknowledgement. The app
-runs on the scheduler's event loop, in Socket Mode when an app-level token is set, else
-as an HTTP endpoint (``POST /slack/events``) whose requests bolt verifies by signature.
+command becomes ``JobBot.command(text, ctx)``, its ``Reply`` the acknowledgement, or,
+when the work would not be done within the 3 s Slack allows, a message through the
+command's response_url after an empty acknowledgement (``bot.chat.answer``,
+``bot.chat.slack_replies``). The app runs on the scheduler's event loop, in Socket Mode
+when an app-level token is set, else as an HTTP endpoint (``POST /slack/events``) whose
+requests bolt verifies by signature.
 
 Who may change a channel's subscriptions: members of the channel. Slack only lets a user
 run a slash command in a conversation they can post in, so the command arriving from the
@@ -31,14 +34,15 @@ from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.chat.answer import Pending
 from bot.chat.slack import SlackAdapter, TokenLookup, make_client
 from bot.chat.slack_render import (
     SUBSCRIBE_CALLBACK,
     country_options,
-    escape,
     modal_tokens,
     subscribe_modal,
 )
+from bot.chat.slack_replies import ack_reply, post_reply, respond_reply
 from bot.errors import CommandError
 from subscriptions.commands import CommandContext, Reply
 from subscriptions.grammar import parse_filter
@@ -171,15 +175,6 @@ def _context(
     )
 
 
-async def _ack_reply(ack: AsyncAck, reply: Reply) -> None:
-    # Reply text can quote posting titles (preview): escape it like any posting text.
-    text = escape(reply.text)
-    if reply.ephemeral:
-        await ack(text=text)
-    else:
-        await ack(response_type="in_channel", text=text)
-
-
 def build_slack(
     runner: CommandRunner, clock: Callable[[], datetime], config: SlackConfig
 ) -> SlackService:
@@ -275,9 +270,16 @@ def _register(app: AsyncApp, runner: CommandRunner, clock: Callable[[], datetime
                 )
             return
         ctx = _context(clock, team, channel, command["user_id"])
-        # run_command is local SQLite work; digests it asks for run after the ack.
-        reply = await runner.command(text or "help", ctx)
-        await _ack_reply(ack, reply)
+        # The work waits on the store, which a big poll can hold for seconds: answer in
+        # the ack only when it is quick, else ack now and reply by response_url (#17).
+        # Digests it asks for run after the answer either way.
+        pending = Pending(runner.command(text or "help", ctx), text or "help", log)
+        reply = await pending.within()
+        if reply is not None:
+            await ack_reply(ack, reply)
+            return
+        await ack()
+        await respond_reply(respond, await pending.reply(), ctx)
 
     @app.options("countries")
     async def countries(ack: AsyncAck, payload: dict[str, Any]) -> None:
@@ -300,16 +302,20 @@ def _register(app: AsyncApp, runner: CommandRunner, clock: Callable[[], datetime
             return
         ctx = _context(clock, meta.get("team", ""), meta.get("channel", ""), body["user"]["id"])
         text = "subscribe " + " ".join(token for _, token in tokens)
-        reply = await runner.command(text, ctx)
+        # A submission is acknowledged within 3 s too; a slow store closes the form at
+        # once and the outcome follows in the channel (or to the user alone) (#17).
+        pending = Pending(runner.command(text, ctx), text, log)
+        reply = await pending.within()
+        if reply is None:
+            await ack()
+            await post_reply(client, await pending.reply(), ctx)
+            return
         if not reply.ok:
             block = tokens[-1][0] if tokens else "areas"
             await ack(response_action="errors", errors={block: reply.text.split("\n")[0]})
             return
         await ack()
-        try:
-            await client.chat_postMessage(channel=ctx.channel, text=escape(reply.text))
-        except SlackApiError as error:
-            log.warning("could not confirm subscription in %s: %s", ctx.channel, error)
+        await post_reply(client, reply, ctx)
 
 
 def _field_errors(tokens: list[tuple[str, str]]) -> dict[str, str]:
