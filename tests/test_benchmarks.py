@@ -14,6 +14,7 @@ import pytest
 from benchmarks.__main__ import main
 from benchmarks.ack_bench import main as ack_main
 from benchmarks.fair_delivery import measure
+from benchmarks.slack_bad_day import measure as bad_day
 
 KEYS = {
     "matcher_speedup",
@@ -87,3 +88,17 @@ def test_tiny_ack_run_reports_every_figure_and_answers_every_command(
     assert shape["postings"] > 0 and shape["commands"] >= 1
     assert shape["never_answered"] == 0
     assert shape["answered_in_ack"] + shape["answered_later"] == shape["commands"]
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+async def test_slack_bad_day_with_jobbot_run_delivers_every_alert_once() -> None:
+    """#17, shortened: the real `jobbot run` with its token refused, then through a 503
+    outage with a plain-text body; the full run is benchmarks/results/slack_bad_day.json."""
+    result = await bad_day(auth_s=2, outage_s=2, channels=3, postings=2)
+    for scenario in result.values():
+        assert scenario["delivered"] == scenario["alerts"] == 6, scenario
+        assert scenario["sent_twice"] == 0 and scenario["subscriptions_paused"] == 0
+        assert scenario["outbox"] == {"sent": 6}
+    # A refusal (503) is retried as is: nothing to look up in the history.
+    assert result["outage_503_text"]["history_calls"] == 0
