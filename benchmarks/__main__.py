@@ -9,10 +9,10 @@ server, and the memory of a process holding the subscriptions. Everything runs o
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from benchmarks.output import emit
 from benchmarks.scale import run
 
 
@@ -26,11 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     size = "quick" if args.quick else "tiny" if args.tiny else "full"
     result = run(size, args.seed, log=lambda line: print(line, file=sys.stderr, flush=True))
-    text = json.dumps(result, indent=2, sort_keys=True)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    emit(result, args.out, sort_keys=True)
     return 0
 
 

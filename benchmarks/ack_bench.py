@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import json
 import random
 import statistics
 import sys
@@ -32,14 +31,14 @@ from typing import Any
 
 import aiohttp
 
+from benchmarks.output import emit
 from benchmarks.scale import FeedSite, machine, make_feed, make_filters
+from benchmarks.slack_setup import SECRET, slack_settings
 from bot.app import build
 from bot.chat.answer import ANSWER_WITHIN
-from bot.config import load_settings
 from subscriptions.model import Schedule
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlack, sign_request, slash_command_body
+from tests.fakes.slack_api import FakeSlack, sign_request, slash_command_body
 
-SECRET = "bench-secret"
 EVERY_S = 0.25  # a command this often while the poll runs
 SLACK_LIMIT_S = 3.0
 
@@ -77,18 +76,7 @@ async def _poll_with_commands(shape: Shape, subscriptions: int, seed: int) -> di
     try:
         async with FakeSlack(per_channel_interval=0) as slack:
             with tempfile.TemporaryDirectory() as tmp:
-                settings = load_settings(
-                    env={
-                        "JOBBOT_DATA_DIR": tmp,
-                        "SLACK_BOT_TOKEN": BOT_TOKEN,
-                        "SLACK_SIGNING_SECRET": SECRET,
-                        "SLACK_API_URL": slack.api_url,
-                        "JOBBOT_HOST": "127.0.0.1",
-                        "JOBBOT_PORT": "0",
-                    },
-                    cwd=Path(tmp),
-                    overrides={"default_sources": False, "allow_private_sources": True},
-                )
+                settings = slack_settings(tmp, slack, allow_private_sources=True)
                 bot = build(settings, console=io.StringIO())
                 try:
                     for filter_ in make_filters(random.Random(seed + 1), subscriptions):
@@ -219,11 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="also write the JSON to this file")
     parser.add_argument("--seed", type=int, default=8)
     args = parser.parse_args(argv)
-    text = json.dumps(run("tiny" if args.tiny else "full", args.seed), indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
+    emit(run("tiny" if args.tiny else "full", args.seed), args.out)
     return 0
 
 

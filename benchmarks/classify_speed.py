@@ -11,7 +11,6 @@ gazetteer and taxonomy are loaded once before timing (a running bot loads them o
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -19,6 +18,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.output import emit
 from bot.classify import classify_document
 from bot.postings.geo import load_gazetteer
 from bot.postings.taxonomy import load_taxonomy
@@ -79,11 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.fixtures.is_dir():
         print(f"fixtures not found: {args.fixtures}", file=sys.stderr)
         return 2
-    text = json.dumps(measure(args.fixtures, args.repeat), indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
+    emit(measure(args.fixtures, args.repeat), args.out)
     return 0
 
 

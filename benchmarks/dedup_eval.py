@@ -14,13 +14,13 @@ check (see benchmarks/eval/DEDUP.md). Titles and companies appear only in this o
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks.output import emit
 from bot.classify import raw_records
 from bot.postings.enrich import enrich
 from bot.postings.model import Posting
@@ -127,11 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         "merged_total": len(pool),
         "sample": sample,
     }
-    text = json.dumps(report, indent=2, ensure_ascii=False)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
+    emit(report, args.out, ensure_ascii=False)
     return 0
 
 

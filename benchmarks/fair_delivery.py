@@ -19,13 +19,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
+from benchmarks.slack_setup import slack_settings
 from bot.app import build
-from bot.config import load_settings
 from bot.postings.model import Posting
 from subscriptions.model import Filter, Schedule
-from tests.fakes.slack_api import BOT_TOKEN, TEAM_ID, FakeSlack
+from tests.fakes.slack_api import TEAM_ID, FakeSlack
 
 BUSY, QUIET = "C0BUSY", "C0QUIET"
 
@@ -60,18 +59,7 @@ async def measure(
     another channel once the busy one has sent ``busy_before``; time that alert."""
     async with FakeSlack(per_channel_interval=1.0) as slack:
         with tempfile.TemporaryDirectory() as tmp:
-            settings = load_settings(
-                env={
-                    "JOBBOT_DATA_DIR": tmp,
-                    "SLACK_BOT_TOKEN": BOT_TOKEN,
-                    "SLACK_SIGNING_SECRET": "bench-secret",
-                    "SLACK_API_URL": slack.api_url,
-                    "JOBBOT_HOST": "127.0.0.1",
-                    "JOBBOT_PORT": "0",
-                },
-                cwd=Path(tmp),
-                overrides={"default_sources": False},
-            )
+            settings = slack_settings(tmp, slack)
             bot = build(settings, console=io.StringIO())
             now = datetime.now(UTC)
             busy, quiet = (

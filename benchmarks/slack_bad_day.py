@@ -21,34 +21,16 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from bot.store import Store
-from tests.conftest import FeedServer
+from tests.conftest import serving_feeds
 from tests.fakes.feeds import feed
 from tests.fakes.slack_api import BOT_TOKEN, TEAM_ID, FakeSlack
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@asynccontextmanager
-async def _feed_server() -> AsyncIterator[FeedServer]:
-    server = FeedServer()
-    app = web.Application()
-    app.router.add_route("GET", "/{tail:.*}", server.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    server.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
-        yield server
-    finally:
-        await runner.cleanup()
 
 
 def _config(tmp: Path, feed_url: str, postings: int) -> Path:
@@ -105,7 +87,7 @@ async def scenario(
 ) -> dict[str, Any]:
     """One bad day: ``fault`` ("invalid_auth" or "outage") for ``seconds``, then recovery."""
     channel_ids = [f"C0BAD{n:03d}" for n in range(channels)]
-    async with FakeSlack(per_channel_interval=1.0) as slack, _feed_server() as feeds:
+    async with FakeSlack(per_channel_interval=1.0) as slack, serving_feeds() as feeds:
         slack.limit_method("conversations.history", 50)
         feeds.serve("/bench.rss", feed(range(postings), prefix="bad"))
         with tempfile.TemporaryDirectory() as tmp_name:

@@ -15,18 +15,15 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import aiohttp
 
+from benchmarks.slack_setup import SECRET, slack_settings
 from bot.app import build
 from bot.chat.slack_render import alert_message, digest_messages
-from bot.config import load_settings
 from bot.postings.model import Posting
 from bot.postings.taxonomy import load_taxonomy
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlack, sign_request, slash_command_body
-
-SECRET = "bench-secret"
+from tests.fakes.slack_api import FakeSlack, sign_request, slash_command_body
 
 
 def _postings(count: int) -> list[Posting]:
@@ -70,18 +67,7 @@ def bench_render(count: int = 1000) -> dict[str, object]:
 async def bench_ack(requests: int = 200) -> dict[str, object]:
     async with FakeSlack(per_channel_interval=0) as slack:
         with tempfile.TemporaryDirectory() as tmp:
-            settings = load_settings(
-                env={
-                    "JOBBOT_DATA_DIR": tmp,
-                    "SLACK_BOT_TOKEN": BOT_TOKEN,
-                    "SLACK_SIGNING_SECRET": SECRET,
-                    "SLACK_API_URL": slack.api_url,
-                    "JOBBOT_HOST": "127.0.0.1",
-                    "JOBBOT_PORT": "0",
-                },
-                cwd=Path(tmp),
-                overrides={"default_sources": False},
-            )
+            settings = slack_settings(tmp, slack)
             bot = build(settings, console=io.StringIO())
             [service] = bot.services
             await service.start()

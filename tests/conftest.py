@@ -7,6 +7,7 @@ import hashlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,9 +143,9 @@ class FeedServer:
         )
 
 
-@pytest.fixture
-async def feed_server() -> AsyncIterator[FeedServer]:
-    """A feed server on 127.0.0.1 (a free port)."""
+@asynccontextmanager
+async def serving_feeds() -> AsyncIterator[FeedServer]:
+    """A feed server on 127.0.0.1 (a free port), for as long as the block runs."""
     server = FeedServer()
     app = web.Application()
     app.router.add_route("GET", "/{tail:.*}", server.handle)
@@ -153,8 +154,17 @@ async def feed_server() -> AsyncIterator[FeedServer]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     server.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    yield server
-    await runner.cleanup()
+    try:
+        yield server
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def feed_server() -> AsyncIterator[FeedServer]:
+    """A feed server on 127.0.0.1 (a free port)."""
+    async with serving_feeds() as server:
+        yield server
 
 
 def raw_posting(title: str, description: str = "", locations: tuple[str, ...] = ()) -> RawPosting:

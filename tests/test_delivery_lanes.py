@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 
 from bot.chat.delivery import DeliveryWorker
 from bot.chat.pacing import ChannelPacer
@@ -50,10 +51,9 @@ class RecordingAdapter:
         raise AssertionError("bursts are not grouped in this test")
 
 
-async def test_lanes_pace_each_channel_and_a_429_holds_back_only_that_channel(
-    store: Store, now
-) -> None:
-    subs = [
+def _channels(store: Store, now: datetime, *channels: str) -> list[Subscription]:
+    """One match-everything console subscription per channel."""
+    return [
         store.add_subscription(
             platform="console",
             workspace="w",
@@ -63,13 +63,24 @@ async def test_lanes_pace_each_channel_and_a_429_holds_back_only_that_channel(
             created_by="t",
             now=now,
         )
-        for channel in ("a", "b")
+        for channel in channels
     ]
+
+
+def _stored(store: Store, now: datetime, count: int) -> list[StoredPosting]:
+    """``count`` distinct postings, stored and alertable."""
     postings = [
         replace(POSTING, external_id=str(i), url=f"https://j.example/{i}", title=f"Intern {i}")
-        for i in range(4)
+        for i in range(count)
     ]
-    stored = store.ingest(postings, now, alert=True).new
+    return store.ingest(postings, now, alert=True).new
+
+
+async def test_lanes_pace_each_channel_and_a_429_holds_back_only_that_channel(
+    store: Store, now
+) -> None:
+    subs = _channels(store, now, "a", "b")
+    stored = _stored(store, now, 4)
     store.enqueue([(sub, p.id) for sub in subs for p in stored], now)
     adapter = RecordingAdapter(limited="a")
     worker = DeliveryWorker(
@@ -118,23 +129,8 @@ class PacedRecorder:
 
 async def test_a_channels_backlog_does_not_starve_another_channel(store: Store, now) -> None:
     """#18: channel A holds 1,000 queued alerts; B's one new alert goes within a few of A's."""
-    busy, quiet = (
-        store.add_subscription(
-            platform="console",
-            workspace="w",
-            channel=channel,
-            filter=Filter(),
-            schedule=Schedule(),
-            created_by="t",
-            now=now,
-        )
-        for channel in ("a", "b")
-    )
-    postings = [
-        replace(POSTING, external_id=str(i), url=f"https://j.example/{i}", title=f"Intern {i}")
-        for i in range(1001)
-    ]
-    stored = store.ingest(postings, now, alert=True).new
+    busy, quiet = _channels(store, now, "a", "b")
+    stored = _stored(store, now, 1001)
     # Each of A's alerts came from its own poll, so none is grouped: A goes one at a time.
     for number, posting in enumerate(stored[:1000]):
         store.enqueue([(busy, posting.id)], now, batch=f"poll-{number}")
