@@ -93,7 +93,8 @@ class Bot:
     board: list[Job] = field(default_factory=list)
 
     async def jobs(self, text: str) -> str:
-        body = slash_command_body(text, channel_id=CHANNEL)
+        name, reply_url = self.slack.fresh_response_url()
+        body = slash_command_body(text, channel_id=CHANNEL, response_url=reply_url)
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             **sign_request(SIGNING_SECRET, body),
@@ -103,7 +104,8 @@ class Bot:
             assert response.status == 200
             text = await response.text()
         # bolt answers a plain-text ack as text/plain, a richer one as JSON.
-        return str(json.loads(text)["text"]) if text.startswith("{") else text
+        acked = json.loads(text) if text.startswith("{") else text
+        return str((await self.slack.command_reply(name, acked))["text"])
 
     async def poll(self, *jobs: Job, source: str = "acme") -> None:
         """Serve these jobs as the whole board, poll it, deliver and follow up."""

@@ -20,6 +20,7 @@ The module also builds signed slash-command / interaction requests for bolt's HT
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -1177,6 +1178,23 @@ class FakeSlack:
     def response_url(self, name: str) -> str:
         """A response_url on the fake; JSON bodies POSTed to it land in ``responses[name]``."""
         return f"{self.base_url}/response/{urllib.parse.quote(name, safe='')}"
+
+    def fresh_response_url(self) -> tuple[str, str]:
+        """A response_url no command has used yet, and its name in ``responses``."""
+        name = f"command-{next(self._ids)}"
+        return name, self.response_url(name)
+
+    async def command_reply(self, name: str, acked: Any, within: float = 30.0) -> dict[str, Any]:
+        """A slash command's reply: its acknowledgement's body, or, when the ack was empty
+        (the bot acknowledges at once and replies later when its work is slow, as on a
+        busy machine), the first message posted to its response_url ``name``."""
+        if acked:
+            return acked if isinstance(acked, dict) else {"text": acked}
+        for _ in range(int(within / 0.02)):
+            if self.responses[name]:
+                return self.responses[name][0]
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"no reply to the command, in its ack or at {name}")
 
     # -- configuration --
 
