@@ -225,6 +225,16 @@ def test_areas_from_title_and_role_text_not_degree_fields_tools_or_boilerplate()
     assert enrich(raw, NOW).areas == ("ir", "ml", "recsys")
 
 
+def test_what_a_candidate_should_bring_is_not_an_area() -> None:
+    raw = raw_posting(
+        "Research Intern",
+        "You will build ranking models for product search.\n"
+        "A strong background in computer vision helps.\n"
+        "Knowledge of NLP is a plus.\n",
+    )
+    assert enrich(raw, NOW).areas == ("ir",)
+
+
 def test_title_only_phrases_count_in_titles_only() -> None:
     taxonomy = load_taxonomy()
     assert "cv" in taxonomy.find_in_title("Perception Engineer Intern")
