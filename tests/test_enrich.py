@@ -213,6 +213,16 @@ def test_page_title_skips_template_code_and_markdown_links() -> None:
     assert parse_page(markdown, "p", "y").title == "Research Intern, PhD"
 
 
+def test_a_labelled_role_name_is_the_page_title_however_long() -> None:
+    text = (
+        "Description du poste\n"
+        "*Sujet de stage : Apprentissage en continu pour l'analyse des sentiments en flux "
+        "des réseaux sociaux*\n"
+        "Un premier travail a permis de construire un pipeline :\n"
+    )
+    assert parse_page(text, "p", "x").title.startswith("Sujet de stage : Apprentissage")
+
+
 def test_areas_from_title_and_role_text_not_degree_fields_tools_or_boilerplate() -> None:
     raw = raw_posting(
         "Applied Scientist Intern (Recommender Systems)",
