@@ -169,6 +169,12 @@ def test_is_internship(title: str, expected: bool) -> None:
     assert is_internship(title, "") is expected
 
 
+def test_a_text_that_calls_the_role_an_internship_makes_one() -> None:
+    assert is_internship("Play a part in our research.", "This internship offers a chance.")
+    assert is_internship("Contexte", "L'objectif du stage est d'étudier le drift.")
+    assert not is_internship("Play a part in our research.", "Our internship alumni say hi.")
+
+
 def test_full_time_roles_that_mention_interns_are_not_internships() -> None:
     text = "You will mentor interns and new graduates."
     assert not is_internship("Staff Research Scientist", text)
