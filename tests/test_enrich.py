@@ -169,6 +169,12 @@ def test_is_internship(title: str, expected: bool) -> None:
     assert is_internship(title, "") is expected
 
 
+def test_a_text_that_calls_the_role_an_internship_makes_one() -> None:
+    assert is_internship("Play a part in our research.", "This internship offers a chance.")
+    assert is_internship("Contexte", "L'objectif du stage est d'étudier le drift.")
+    assert not is_internship("Play a part in our research.", "Our internship alumni say hi.")
+
+
 def test_full_time_roles_that_mention_interns_are_not_internships() -> None:
     text = "You will mentor interns and new graduates."
     assert not is_internship("Staff Research Scientist", text)
@@ -213,6 +219,16 @@ def test_page_title_skips_template_code_and_markdown_links() -> None:
     assert parse_page(markdown, "p", "y").title == "Research Intern, PhD"
 
 
+def test_a_labelled_role_name_is_the_page_title_however_long() -> None:
+    text = (
+        "Description du poste\n"
+        "*Sujet de stage : Apprentissage en continu pour l'analyse des sentiments en flux "
+        "des réseaux sociaux*\n"
+        "Un premier travail a permis de construire un pipeline :\n"
+    )
+    assert parse_page(text, "p", "x").title.startswith("Sujet de stage : Apprentissage")
+
+
 def test_areas_from_title_and_role_text_not_degree_fields_tools_or_boilerplate() -> None:
     raw = raw_posting(
         "Applied Scientist Intern (Recommender Systems)",
@@ -223,6 +239,16 @@ def test_areas_from_title_and_role_text_not_degree_fields_tools_or_boilerplate()
     )
     # Search ranking, named in the duties, is part of the work (issue #4's duty reading).
     assert enrich(raw, NOW).areas == ("ir", "ml", "recsys")
+
+
+def test_what_a_candidate_should_bring_is_not_an_area() -> None:
+    raw = raw_posting(
+        "Research Intern",
+        "You will build ranking models for product search.\n"
+        "A strong background in computer vision helps.\n"
+        "Knowledge of NLP is a plus.\n",
+    )
+    assert enrich(raw, NOW).areas == ("ir",)
 
 
 def test_title_only_phrases_count_in_titles_only() -> None:

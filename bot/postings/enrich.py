@@ -91,6 +91,14 @@ _TOOL = re.compile(
     r"\b(python|java|c\+\+|c#|pytorch|tensorflow|jax|sql|scala|spark|matlab|r|go|rust|"
     r"kubernetes|docker|aws|gcp|azure|numpy|pandas|scikit-learn|hadoop|javascript)(?![\w+#])"
 )
+# What a candidate should already bring is not what the role does (LABELLING.md: skill
+# lists marked preferred do not count): "a strong background in computer vision",
+# "knowledge of search engines / NLP is a plus", "具有…知识者优先". Plain "experience
+# with" stays: short postings state the work only in their requirements.
+_SKILL_SENTENCE = re.compile(
+    r"\b(?:background in|(?:is|are|would be) a (?:big |strong )?plus|(?:is |are )?preferred|"
+    r"desirable|nice to have)\b|优先|歓迎|우대"
+)
 # An aggregator's tag line ("Categories: Data Science/ML/AI, Industry") files the posting
 # under broad headings; it says nothing about this role's work.
 _TAG_LINE = re.compile(r"^[\s*_#>-]*(?:categories|category|tags|keywords)[\s*_]*:")
@@ -98,9 +106,10 @@ _SENTENCE_SPLIT = re.compile(r"\n|(?<=[.;!?])\s+")
 
 
 def _says_nothing_of_the_work(sentence: str) -> bool:
-    """A qualification sentence (degree fields), a tag line or a tool list (casefolded)."""
+    """A qualification or preferred-skill sentence, a tag line or a tool list (casefolded)."""
     return (
         _QUALIFICATION_SENTENCE.search(sentence) is not None
+        or _SKILL_SENTENCE.search(sentence) is not None
         or _TAG_LINE.match(sentence) is not None
         or len(_TOOL.findall(sentence)) >= 3
     )

@@ -357,6 +357,14 @@ _INTERN_TEXT = re.compile(
     r"\b(internship|internships|interns|intern|placement|summer programme|summer program)\b|实习",
     re.I,
 )
+# A text that calls the role itself an internship ("This internship offers…", "L'objectif
+# du stage…"): one such phrase says what a page whose title names no role offers.
+_THIS_INTERNSHIP = re.compile(
+    r"\b(?:this|the|your) internship (?:offers|will|is|provides|gives)\b|"
+    r"\b(?:objectif|sujet|durée|lieu) du stage\b|\bce stage\b|\bdieses praktikum\b|"
+    r"\b(?:este|esta) (?:estágio|práctica|pasantía)\b",
+    re.I,
+)
 _NOT_INTERN_TITLE = re.compile(
     r"\b(senior|staff|principal|lead|manager|director|head of|postdoc)\b", re.I
 )
@@ -369,7 +377,10 @@ def is_internship(title: str, text: str, hint: bool | None = None) -> bool:
     if _INTERN_TITLE.search(title):
         return not _NOT_INTERN_TITLE.search(title) or bool(re.search(r"\bintern", title, re.I))
     if not _ROLE_TITLE.search(title):
-        return len(_INTERN_TEXT.findall(text[:2000])) >= 2
+        opening = text[:2000]
+        return (
+            len(_INTERN_TEXT.findall(opening)) >= 2 or _THIS_INTERNSHIP.search(opening) is not None
+        )
     return False
 
 

@@ -47,11 +47,26 @@ _CHROME_MAX_WORDS = 12
 
 
 @cache
-def _page_words() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
-    """(site chrome, section headings, start of other postings) from page_kinds.toml."""
-    kinds = tomllib.loads(
+def _page_kinds() -> dict[str, dict[str, list[str]]]:
+    data: dict[str, dict[str, list[str]]] = tomllib.loads(
         resources.files("bot.data").joinpath("page_kinds.toml").read_text(encoding="utf-8")
     )
+    return data
+
+
+@cache
+def _title_label() -> re.Pattern[str]:
+    """A line that names the role after a label ("Job title: …", "Sujet de stage : …")."""
+    labels = sorted(_page_kinds()["page"]["title_labels"], key=len, reverse=True)
+    return re.compile(
+        r"^\W*(?:" + "|".join(re.escape(label) for label in labels) + r")\s*[:：]\s*\S", re.I
+    )
+
+
+@cache
+def _page_words() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """(site chrome, section headings, start of other postings) from page_kinds.toml."""
+    kinds = _page_kinds()
     data = kinds["page"]
     # A line that is only a duties or requirements cue ("Your tasks") heads a section.
     sections = data["section_headings"] + kinds["posting"]["duties"]
@@ -106,6 +121,11 @@ def _usable(title: str) -> bool:
     )
 
 
+# A labelled role name is looked for in a page's opening lines only: further down,
+# "Position: …" lines belong to the requirements or to other openings.
+_LABEL_LINES = 8
+
+
 def _title(text: str) -> str:
     front = _FRONT_MATTER.match(text)
     if front:
@@ -118,6 +138,10 @@ def _title(text: str) -> str:
             if _usable(title):
                 return title
     lines = [line for line in html_to_text(text).splitlines() if _usable(line.strip())]
+    # A labelled role name is the title even when it runs long: a page states it there.
+    for line in lines[:_LABEL_LINES]:
+        if _title_label().match(_clean_title(line)):
+            return _clean_title(line)[:200]
     # A heading-like line (a few words) first; else the start of the first paragraph.
     for line in lines:
         if 2 <= len(line.split()) <= 15:
