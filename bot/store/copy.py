@@ -23,6 +23,8 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("deliveries", "id"),
     ("reminders", "subscription_id, posting_id"),
     ("source_notices", "source, platform, workspace, channel"),
+    # The parts already sent of grouped messages that went out in part (#17).
+    ("message_parts", "group_key, part"),
 )
 _CHUNK = 2000
 

@@ -38,6 +38,7 @@ class DeliveryReader(SqlBase):
             " d.attempts as d_attempts, d.batch as d_batch, d.recovered as d_recovered,"
             " d.sent_at as d_sent_at, d.message_ref as d_message_ref, d.error as d_error,"
             " d.next_attempt_at as d_next_attempt_at, d.shown as d_shown,"
+            " d.group_key as d_group_key,"
             " s.*, p.* , p.id as p_id, s.id as s_id"
             " from deliveries d join subscriptions s on s.id = d.subscription_id"
             f" join postings p on p.id = d.posting_id where {where}",
@@ -64,6 +65,7 @@ class DeliveryReader(SqlBase):
                     error=row["d_error"],
                     next_attempt_at=_dt(row["d_next_attempt_at"]),
                     shown=row["d_shown"],
+                    group_key=row["d_group_key"],
                 )
             )
         return result
