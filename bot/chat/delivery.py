@@ -14,7 +14,9 @@ Outbox states: ``pending`` → ``sending`` (claimed under a lease) → ``sent``;
 ``retry`` (with the next attempt time and the attempt count) or → ``failed`` (for good,
 with the reason). A row left in ``sending`` by a crash is taken over when its lease ends
 (at once when its worker is known to be dead) and, where the adapter can tell
-(``FindsSent``), marked sent without a second message if it had already gone out.
+(``FindsSent``), marked sent without a second message if it had already gone out. A
+burst sent as one grouped message keeps its name and rows across retries, and a retry
+resumes at its first part not sent (``bot.chat.grouped``).
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.chat.base import ChatAdapter, FindsSent
+from bot.chat.base import ChatAdapter
 from bot.chat.bursts import burst_postings, burst_subscription, burst_title
+from bot.chat.grouped import group_key, send_grouped
 from bot.chat.health import ChatHealth
 from bot.chat.holds import Holds
 from bot.chat.leases import new_lease_owner, owner_is_dead, reap_dead_leases
 from bot.chat.pacing import ChannelPacer
+from bot.chat.recovery import recover_claimed
 from bot.chat.scopes import give_up_on_channel, retry_delay
 from bot.errors import (
     PermanentChatError,
@@ -144,7 +148,12 @@ class DeliveryWorker:
                     # A row must go out well before its lease ends, or another worker
                     # (or this one, later) could claim and send it a second time.
                     deadline = self.clock() + self.lease / 2
-                    claimed = await self._recover(claimed, report)
+                    claimed, found = await recover_claimed(
+                        self.store, self.adapters, claimed, self.clock
+                    )
+                    report.recovered += found.recovered
+                    report.retried += found.retried
+                    report.failed += found.failed
                     by_channel: dict[tuple[str, str, str], list[Delivery]] = {}
                     for delivery in claimed:
                         by_channel.setdefault(delivery.subscription.target, []).append(delivery)
@@ -199,50 +208,6 @@ class DeliveryWorker:
         await asyncio.to_thread(self.store.mark_retry, ids, self.clock(), reason)
         return True
 
-    async def _recover(self, claimed: list[Delivery], report: DeliveryReport) -> list[Delivery]:
-        """Mark sent, without sending again, the taken-over rows whose message went out."""
-        rest = []
-        for delivery in claimed:
-            adapter = self.adapters.get(delivery.subscription.platform)
-            if delivery.recovered and isinstance(adapter, FindsSent):
-                try:
-                    ref = await adapter.find_sent(
-                        delivery.subscription, delivery.posting, delivery.id
-                    )
-                except TransientChatError as error:
-                    # Unknown whether it went: try again later rather than risk a repeat.
-                    delay = retry_delay(delivery.attempts, error.retry_after)
-                    await asyncio.to_thread(
-                        self.store.mark_retry,
-                        [delivery.id],
-                        self.clock() + timedelta(seconds=delay),
-                        str(error),
-                    )
-                    report.retried += 1
-                    continue
-                except PermanentChatError as error:
-                    # The channel is gone: nothing can be sent there, found or not.
-                    await asyncio.to_thread(
-                        give_up_on_channel,
-                        self.store,
-                        delivery.subscription,
-                        [delivery.id],
-                        error,
-                        self.clock(),
-                    )
-                    report.failed += 1
-                    continue
-                if ref is not None:
-                    # What was found is the alert itself (by its delivery id or posting).
-                    shown = shown_state(delivery.posting.posting)
-                    await asyncio.to_thread(
-                        self.store.mark_sent, [delivery.id], self.clock(), ref, shown=shown
-                    )
-                    report.recovered += 1
-                    continue
-            rest.append(delivery)
-        return rest
-
     async def _send_channel(
         self, items: list[Delivery], report: DeliveryReport, deadline: datetime | None = None
     ) -> None:
@@ -260,11 +225,13 @@ class DeliveryWorker:
         if self.health.held(platform) is not None:
             await self._hold(platform, [d.id for d in items], report)
             return
-        # A burst is counted per poll and channel: what one poll brought goes together.
-        # The polls' groups go one after another, so the channel's pace is kept.
-        by_poll: dict[str | None, list[Delivery]] = {}
+        # A burst is counted per poll and channel: what one poll brought goes together,
+        # but a grouped message that went out in part is resumed with its own rows.
+        # The groups go one after another, so the channel's pace is kept.
+        by_poll: dict[tuple[bool, str | None], list[Delivery]] = {}
         for delivery in items:
-            by_poll.setdefault(delivery.batch, []).append(delivery)
+            key = (True, delivery.group_key) if delivery.group_key else (False, delivery.batch)
+            by_poll.setdefault(key, []).append(delivery)
         groups = list(by_poll.values())
         for number, group in enumerate(groups):
             outcome = await self._send_poll_group(adapter, group, report, deadline)
@@ -283,7 +250,7 @@ class DeliveryWorker:
         report: DeliveryReport,
         deadline: datetime | None = None,
     ) -> str:
-        if len(items) > self.burst_threshold:
+        if len(items) > self.burst_threshold or items[0].group_key:
             return await self._send_grouped(adapter, items, report, deadline)
         for index, delivery in enumerate(items):
             if await self._release_late(items[index:], deadline):
@@ -310,7 +277,7 @@ class DeliveryWorker:
         # subscriptions behind it: each posting once, each subscription's mention once.
         if await self._release_late(items, deadline):
             return "released"
-        return await self._attempt(adapter, items, report)
+        return await self._attempt(adapter, items, report, grouped=True)
 
     async def _retry_later(
         self,
@@ -348,22 +315,32 @@ class DeliveryWorker:
         report.failed += len(rest)
 
     async def _attempt(
-        self, adapter: ChatAdapter, group: Sequence[Delivery], report: DeliveryReport
+        self,
+        adapter: ChatAdapter,
+        group: Sequence[Delivery],
+        report: DeliveryReport,
+        *,
+        grouped: bool = False,
     ) -> str:
         ids = [d.id for d in group]
         sub = group[0].subscription
         pacer = self.pacers.get(sub.platform)
         try:
             async with pacer.slot(sub.target) if pacer else nullcontext():
-                if len(group) == 1:
+                if not grouped:
                     ref = await adapter.send_alert(sub, group[0].posting, group[0].id)
                     refs = [ref] if ref else []
                 else:
-                    refs = await adapter.send_digest(
+                    # Named by its first row: a retry resumes it, from the part not sent.
+                    refs = await send_grouped(
+                        self.store,
+                        adapter,
                         burst_subscription(group),
+                        group,
                         burst_postings(group),
                         burst_title(group),
-                        f"burst-{ids[0]}",
+                        group_key(group, f"burst-{ids[0]}"),
+                        self.clock,
                     )
                     report.grouped_messages += 1
         except TokenChatError as error:
@@ -391,7 +368,7 @@ class DeliveryWorker:
             return "transient"
         await self.holds.bring_forward(sub.platform)
         # A single alert can be edited later (closed, retitled): remember what it showed.
-        shown = shown_state(group[0].posting.posting) if len(group) == 1 and refs else None
+        shown = shown_state(group[0].posting.posting) if not grouped and refs else None
         ref = ",".join(refs) or None
         await asyncio.to_thread(self.store.mark_sent, ids, self.clock(), ref, shown=shown)
         report.sent += len(ids)

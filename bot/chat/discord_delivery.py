@@ -29,6 +29,7 @@ from bot.chat.discord_render import (
     with_mention,
 )
 from bot.chat.pacing import ChannelPacer, interval_pacer, paced
+from bot.chat.parts import PartProgress, send_parts
 from bot.errors import (
     ChatError,
     PermanentChatError,
@@ -263,24 +264,31 @@ class DiscordDelivery:
         postings: Sequence[StoredPosting],
         title: str,
         digest_key: str,
+        *,
+        progress: PartProgress | None = None,
     ) -> list[str]:
         """Post a digest as several embed messages, each within Discord's limits.
 
         The first carries the subscription's mention. In a forum channel the digest is one
-        post named by ``title``, the further parts messages in it.
+        post named by ``title``, the further parts messages in it. Parts in ``progress``
+        are not sent again: the nonces (from ``digest_key``) catch a repeat only for a few
+        minutes, and a forum post takes none.
         """
         key = hashlib.sha256(f"{subscription.id}:{digest_key}".encode()).hexdigest()[:19]
         messages = digest_messages(title, [p.posting for p in postings])
         messages[0] = with_mention(messages[0], subscription.schedule.mention)
         areas = sorted({a for p in postings for a in p.posting.areas})
-        first = await self._deliver(
-            subscription.channel, messages[0], f"jd{key}000", name=title, areas=areas
-        )
-        target = first.partition("/")[0]
-        refs = [first]
-        for index, message in enumerate(messages[1:], start=1):
-            refs.append(await self._send(target, message, f"jd{key}{index:03d}"))
-        return refs
+
+        async def send(index: int, message: DiscordMessage, refs: Sequence[str]) -> str:
+            if index == 0:
+                return await self._deliver(
+                    subscription.channel, message, f"jd{key}000", name=title, areas=areas
+                )
+            # Into the channel, or into the forum post the first part opened.
+            target = refs[0].partition("/")[0]
+            return await self._send(target, message, f"jd{key}{index:03d}")
+
+        return await send_parts(messages, progress, send)
 
     async def edit_alert(
         self, subscription: Subscription, posting: StoredPosting, message_ref: str
