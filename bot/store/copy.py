@@ -19,6 +19,8 @@ __all__ = ["TABLES", "CopyReport", "copy_store"]
 TABLES: tuple[tuple[str, str], ...] = (
     ("sources", "name"),
     ("postings", "id"),
+    # People's corrections of postings (#15), applied over every later poll's reading.
+    ("corrections", "posting_id"),
     ("subscriptions", "id"),
     ("deliveries", "id"),
     ("reminders", "subscription_id, posting_id"),
