@@ -22,12 +22,12 @@ from bot.chat.discord_render import (
     DiscordMessage,
     alert_message,
     digest_messages,
-    forum_tag_ids,
     notice_message,
     post_name,
     reminder_message,
     with_mention,
 )
+from bot.chat.discord_tags import ForumTag, forum_tag_ids
 from bot.chat.pacing import ChannelPacer, interval_pacer, paced
 from bot.chat.parts import PartProgress, send_parts
 from bot.errors import (
@@ -178,7 +178,14 @@ class DiscordDelivery:
             forum = await self._forum(client, channel_id)
             if forum is None:
                 return await post_message(client, channel_id, message, nonce), False
-            wanted = set(forum_tag_ids([(t.id, t.name) for t in forum.available_tags], areas))
+            wanted = set(
+                forum_tag_ids(
+                    [ForumTag(t.id, t.name, t.moderated) for t in forum.available_tags],
+                    areas,
+                    required=forum.flags.require_tag,
+                    can_moderate=_can_moderate(forum),
+                )
+            )
             kwargs = message_kwargs(message)
             created = await forum.create_thread(
                 name=post_name(name),
@@ -358,3 +365,11 @@ class DiscordDelivery:
             nonce("jn", key),
             name=f"jobbot: {first_line}",
         )
+
+
+def _can_moderate(forum: discord.ForumChannel) -> bool:
+    """Whether the bot may apply the forum's moderated tags (it has Manage Threads there)."""
+    me = getattr(forum.guild, "me", None)
+    if me is None:
+        return False  # unknown (the guild is not cached): only unmoderated tags, to be safe
+    return forum.permissions_for(me).manage_threads
