@@ -644,7 +644,13 @@ class HttpChatAdapter:
         return str(body["ts"])
 
     async def send_digest(
-        self, subscription: Subscription, postings: Any, title: str, digest_key: str
+        self,
+        subscription: Subscription,
+        postings: Any,
+        title: str,
+        digest_key: str,
+        *,
+        progress: Any = None,
     ) -> list[str]:
         raise AssertionError("the benchmark sends alerts one by one (no bursts)")
 

@@ -16,7 +16,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from bot.chat.base import ChatAdapter, FindsSent
+from bot.chat.base import ChatAdapter, FindsSent, PartProgress
 from bot.chat.health import ChecksAuth
 from bot.errors import TransientChatError
 from bot.store import Delivery, SourceState, StoredPosting
@@ -166,10 +166,14 @@ class InstrumentedAdapter:
         postings: Sequence[StoredPosting],
         title: str,
         digest_key: str,
+        *,
+        progress: PartProgress | None = None,
     ) -> list[str]:
         """Send through the wrapped adapter and count each posting in it."""
         try:
-            refs = await self.inner.send_digest(subscription, postings, title, digest_key)
+            refs = await self.inner.send_digest(
+                subscription, postings, title, digest_key, progress=progress
+            )
         except Exception as error:
             self._failed(error)
             raise

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from bot.chat.delivery import DeliveryWorker
 from bot.chat.pacing import ChannelPacer
+from bot.chat.parts import PartProgress
 from bot.errors import TransientChatError
 from bot.postings.model import Posting
 from bot.store import Store, StoredPosting
@@ -46,7 +47,13 @@ class RecordingAdapter:
         return f"m{delivery_id}"
 
     async def send_digest(
-        self, subscription: Subscription, postings: Sequence[StoredPosting], title: str, key: str
+        self,
+        subscription: Subscription,
+        postings: Sequence[StoredPosting],
+        title: str,
+        key: str,
+        *,
+        progress: PartProgress | None = None,
     ) -> list[str]:
         raise AssertionError("bursts are not grouped in this test")
 
@@ -121,7 +128,13 @@ class PacedRecorder:
         return f"m{delivery_id}"
 
     async def send_digest(
-        self, subscription: Subscription, postings: Sequence[StoredPosting], title: str, key: str
+        self,
+        subscription: Subscription,
+        postings: Sequence[StoredPosting],
+        title: str,
+        key: str,
+        *,
+        progress: PartProgress | None = None,
     ) -> list[str]:
         self.digests.append((subscription, [p.id for p in postings], title))
         return [key]

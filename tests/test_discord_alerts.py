@@ -375,26 +375,65 @@ async def test_after_a_crash_a_forum_post_that_went_out_is_found(running: Runnin
     assert len(fake.threads) == 1
 
 
-async def test_a_forum_requiring_a_tag_none_fits_is_permanent(running: Running) -> None:
-    fake = running.fake
-    tag = {
-        "id": "1310000000000000951",
-        "name": "computer VISION",
-        "moderated": False,
+def _tag(tag_id: int, name: str, *, moderated: bool = False) -> dict[str, Any]:
+    return {
+        "id": str(tag_id),
+        "name": name,
+        "moderated": moderated,
         "emoji_id": None,
         "emoji_name": None,
     }
-    fake.add_channel(1_310_000_000_000_000_950, type=15, available_tags=[tag], flags=1 << 4)
-    sub = _sub(channel="1310000000000000950")
+
+
+async def test_a_forum_requiring_a_tag_gets_a_parent_area_or_default_tag_and_pauses_nothing(
+    running: Running,
+) -> None:
+    """#17: no tag for the posting's own area is no reason to pause the forum's subscriptions."""
+    fake, store = running.fake, running.bot.store
+    forum = 1_310_000_000_000_000_950
+    tags = [
+        # The bot lacks Manage Threads: a moderated tag is never applied.
+        _tag(forum + 1, "Speech", moderated=True),
+        _tag(forum + 2, "Machine learning"),  # the label of ml, parent of speech
+        _tag(forum + 3, "Other"),
+    ]
+    fake.add_channel(forum, type=15, available_tags=tags, flags=1 << 4)
+    now = running.bot.clock()
+    sub = store.add_subscription(
+        platform="discord",
+        workspace=str(DEFAULT_GUILD_ID),
+        channel=str(forum),
+        filter=Filter(),
+        schedule=Schedule(),
+        created_by="u",
+        now=now,
+    )
+    speech, search = (_posting(1, areas=("speech",)), _posting(2, areas=("ir",)))
+    new = store.ingest([speech.posting, search.posting], now, alert=True).new
+    store.enqueue([(sub, p.id) for p in new], now)
+    await running.bot.worker.run_once()
+    assert store.delivery_statuses() == {"sent": 2}
+    assert not any(s.paused for s in store.subscriptions())
+    applied = {t["name"]: t["applied_tags"] for t in fake.threads}
+    assert applied == {
+        "Research Intern 1, Parsing": [str(forum + 2)],  # the parent area's tag
+        "Research Intern 2, Parsing": [str(forum + 3)],  # ir has no parent: the default tag
+    }
+
+
+async def test_a_forum_requiring_a_tag_it_cannot_apply_is_a_channel_problem(
+    running: Running,
+) -> None:
+    fake = running.fake
+    forum = 1_310_000_000_000_000_960
+    only = _tag(forum + 1, "NLP", moderated=True)  # needs Manage Threads, which the bot lacks
+    fake.add_channel(forum, type=15, available_tags=[only], flags=1 << 4)
     with pytest.raises(PermanentChatError) as raised:
-        await running.adapter.send_alert(sub, _posting(areas=("nlp",)), 1)
+        await running.adapter.send_alert(_sub(channel=str(forum)), _posting(areas=("nlp",)), 1)
     assert raised.value.code == "40067"
     [refused] = fake.violations
     fake.violations.clear()  # the fake records the refused post; it is what this test wants
-    assert refused["code"] == 40067
-    await running.adapter.send_alert(sub, _posting(2, areas=("cv",)), 2)  # by its label
-    [post] = fake.threads
-    assert post["applied_tags"] == [tag["id"]]
+    assert refused["code"] == 40067 and fake.threads == []
 
 
 async def test_a_forum_only_known_by_rest_is_fetched_once(running: Running) -> None:

@@ -18,7 +18,6 @@ from bot.chat.discord_render import (
     digest_messages,
     discord_text,
     embed_size,
-    forum_tag_ids,
     mention_text,
     notice_message,
     post_name,
@@ -231,15 +230,6 @@ def test_post_names_fit_discord() -> None:
 def test_any_title_makes_a_valid_post_name(title: str) -> None:
     name = post_name(title)
     assert 1 <= len(name.strip()) <= len(name) <= LIMITS["thread_name"]
-
-
-def test_forum_tags_match_slug_or_label_at_most_five() -> None:
-    tags = [(1, "NLP"), (2, "vision"), (3, "Robotics"), (4, "Computer vision"), (5, "ml")]
-    assert forum_tag_ids(tags, ["nlp"]) == [1]
-    assert forum_tag_ids(tags, ["cv", "robotics"]) == [3, 4]  # forum order, label "Computer vision"
-    assert forum_tag_ids(tags, ["speech"]) == []
-    many = [(i, f"t{i}") for i in range(10)]
-    assert forum_tag_ids(many, [f"t{i}" for i in range(10)]) == [0, 1, 2, 3, 4]
 
 
 _FAKE = FakeDiscord()  # for its ping computation only; no server is started

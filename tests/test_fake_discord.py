@@ -417,6 +417,19 @@ async def test_permission_failures_map_to_discord_py_errors(bot: Bot, fake: Fake
     assert len(fake.messages) == 1
 
 
+async def test_fail_message_fails_one_message_create_after_some(
+    bot: Bot, fake: FakeDiscord
+) -> None:
+    channel = bot.text_channel()
+    fake.fail_message(after=1, status=503)
+    await channel.send("part 1")
+    with pytest.raises(discord.DiscordServerError) as failed:
+        await channel.send("part 2")  # discord.py does not retry a 503
+    assert failed.value.status == 503
+    await channel.send("part 2")
+    assert [m["content"] for m in fake.messages] == ["part 1", "part 2"]
+
+
 async def test_forum_post_creates_thread_and_message(bot: Bot, fake: FakeDiscord) -> None:
     forum = bot.client.get_channel(DEFAULT_FORUM_CHANNEL_ID)
     assert isinstance(forum, discord.ForumChannel)

@@ -459,6 +459,19 @@ async def test_fail_next(slack: FakeSlack, client: AsyncWebClient) -> None:
     assert len(slack.messages) == 1
 
 
+async def test_fail_next_after_lets_calls_through_first(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    slack.fail_next("chat.postMessage", status=503, after=1)
+    # Two channels: the fake holds each to one message a second.
+    await client.chat_postMessage(channel=CHANNEL, text="part 1")
+    with pytest.raises(SlackApiError) as failed:
+        await client.chat_postMessage(channel="C0OTHER", text="part 2")
+    assert failed.value.response.status_code == 503
+    await client.chat_postMessage(channel="C0OTHER", text="part 2")
+    assert [m["text"] for m in slack.messages] == ["part 1", "part 2"]
+
+
 async def test_strict_channels() -> None:
     async with FakeSlack(channels={"C0JOBS": "jobs"}) as fake:
         fake.add_channel("C0OLD", "old", is_archived=True)

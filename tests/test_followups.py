@@ -170,7 +170,7 @@ class _Flaky:
     async def send_alert(self, subscription: Subscription, posting: StoredPosting, d: int) -> str:
         return f"ref-{d}"
 
-    async def send_digest(self, *args: object) -> list[str]:
+    async def send_digest(self, *args: object, **kwargs: object) -> list[str]:
         return []
 
     async def edit_alert(self, sub: Subscription, posting: StoredPosting, ref: str) -> None:

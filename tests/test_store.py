@@ -377,11 +377,13 @@ def test_a_database_from_a_newer_release_is_refused_naming_both_versions(tmp_pat
     path = tmp_path / "newer.db"
     Store.open(path).close()
     db = Database(path)
+    future = f"m{SCHEMA_VERSION + 1:03d}_future"
     db["_sqlite_migrations"].insert(
-        {"migration_set": "jobbot", "name": "m007_future", "applied_at": "2027-01-01"}
+        {"migration_set": "jobbot", "name": future, "applied_at": "2027-01-01"}
     )
     db.close()
     with pytest.raises(SchemaTooNewError) as raised:
         Store.open(path)
-    assert "schema version 7" in str(raised.value) and "supports (6)" in str(raised.value)
-    assert "m007_future" in str(raised.value)
+    assert f"schema version {SCHEMA_VERSION + 1}" in str(raised.value)
+    assert f"supports ({SCHEMA_VERSION})" in str(raised.value)
+    assert future in str(raised.value)

@@ -319,6 +319,39 @@ def test_digests_are_claimed_whole_and_retries_wait(any_store: Store, now: datet
     assert any_store.delivery_statuses() == {"failed": 1, "retry": 1}
 
 
+def test_a_digest_sent_in_part_is_resumed_with_the_same_rows(
+    any_store: Store, now: datetime
+) -> None:
+    """#17: the parts of a grouped message are recorded; its retry takes only its rows."""
+    sub = _subscribe(any_store, now, mode="daily")
+    first = any_store.ingest([_posting("1"), _posting("2")], now, alert=True).new
+    any_store.enqueue([(sub, p.id) for p in first], now)
+    rows = any_store.claim_digest(sub.id, now, lease=LEASE, owner="me")
+    ids = sorted(r.id for r in rows)
+    any_store.group_rows(ids, "digest-a")
+    any_store.group_rows(ids, "digest-b")  # a name, once given, stays
+    assert any_store.parts_sent("digest-a") == []
+    any_store.record_part("digest-a", 0, "ref-0", now)
+    any_store.record_part("digest-a", 0, "ref-0-again", now)  # the first record stands
+    any_store.record_part("digest-a", 2, "ref-2", now)  # after a gap: not resumable from
+    assert any_store.parts_sent("digest-a") == ["ref-0"]
+    any_store.mark_retry(ids, now + LEASE, "part 2 failed")
+    # A posting queued meanwhile waits for the next digest.
+    later = any_store.ingest([_posting("3")], now, alert=True).new
+    any_store.enqueue([(sub, p.id) for p in later], now)
+    again = any_store.claim_digest(sub.id, now + LEASE, lease=LEASE, owner="me")
+    assert sorted(r.id for r in again) == ids
+    assert {r.group_key for r in again} == {"digest-a"}
+    any_store.mark_sent(ids, now + LEASE, "ref-0,ref-1")
+    assert any_store.parts_sent("digest-a") == []  # forgotten once the message is whole
+    [rest] = any_store.claim_digest(sub.id, now + LEASE, lease=LEASE, owner="me")
+    assert (rest.posting.id, rest.group_key) == (later[0].id, None)
+    any_store.group_rows([rest.id], "digest-c")
+    any_store.record_part("digest-c", 0, "ref", now)
+    any_store.mark_failed([rest.id], "channel gone")
+    assert any_store.parts_sent("digest-c") == []
+
+
 def test_concurrent_claims_never_take_the_same_row(any_store: Store, now: datetime) -> None:
     subs = [_subscribe(any_store, now, channel=f"c{i}") for i in range(4)]
     postings = any_store.ingest([_posting(str(i)) for i in range(25)], now, alert=True).new
@@ -423,8 +456,12 @@ def test_a_schema_from_a_newer_release_is_refused(postgres_url: str) -> None:
     empty_postgres(postgres_url)
     PostgresStore.open(postgres_url).close()
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("insert into jobbot_migrations (version, name) values (7, 'm007_future')")
-    with pytest.raises(SchemaTooNewError, match=r"schema version 7 .* supports \(6\)"):
+        conn.execute(
+            "insert into jobbot_migrations (version, name) values (%s, 'future')",
+            [SCHEMA_VERSION + 1],
+        )
+    newer, known = SCHEMA_VERSION + 1, SCHEMA_VERSION
+    with pytest.raises(SchemaTooNewError, match=rf"schema version {newer} .* supports \({known}\)"):
         PostgresStore.open(postgres_url)
 
 

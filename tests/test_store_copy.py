@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.postings.correction import Correction
 from bot.postings.model import Posting
 from bot.store import Store, shown_state
 from bot.store.postgres import PostgresStore
@@ -56,6 +57,12 @@ def _fill(path: Path, now: datetime) -> list[Posting]:
     sent = store.claim(now, limit=10, lease=timedelta(minutes=5), owner="me")
     for delivery in sent:
         store.mark_sent([delivery.id], now, "ts", shown=shown_state(delivery.posting.posting))
+    # A burst that went out in part: its retry must resume after the copy (#17).
+    rest = store.claim(now, limit=10, lease=timedelta(minutes=5), owner="me")
+    store.group_rows([d.id for d in rest], "burst-x")
+    store.record_part("burst-x", 0, "ts-part-0", now)
+    store.mark_retry([d.id for d in rest], now, "part 1 failed")
+    store.correct(new[1].id, Correction(degree="phd-or-masters"), "u", now)
     store.claim_reminder(sub.id, new[0].id, now)
     store.add_notice("other", ("slack", "w", "c"), now, now)
     store.close()
@@ -88,6 +95,13 @@ def test_db_copy_moves_everything_and_the_bot_goes_on_where_it_was(
         assert new.delivery_statuses() == old.delivery_statuses()
         assert [r["status"] for r in reminders(new)] == ["sending"]
         assert new.notices("other") == [("slack", "w", "c")]
+        assert new.parts_sent("burst-x") == ["ts-part-0"]
+        assert [(p.id, c, by) for p, c, by, _ in new.corrections()] == [
+            (p.id, c, by) for p, c, by, _ in old.corrections()
+        ]
+        assert len(new.corrections()) == 1
+        resumed = new.claim(now, limit=10, lease=timedelta(minutes=5), owner="me")
+        assert {d.group_key for d in resumed} == {"burst-x"} and len(resumed) == 10
         # No re-alerting: every posting is known, every pair already queued.
         again = new.ingest(postings, now + timedelta(hours=1), alert=True)
         assert again.new == [] and again.updated == 30

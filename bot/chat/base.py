@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+from bot.chat.parts import PartProgress
 from bot.store import Delivery, StoredPosting
 from subscriptions.model import Subscription
 
-__all__ = ["ChatAdapter", "EditsAlerts", "FindsSent", "SendsNotices", "Service"]
+__all__ = ["ChatAdapter", "EditsAlerts", "FindsSent", "PartProgress", "SendsNotices", "Service"]
 
 
 class ChatAdapter(Protocol):
@@ -33,8 +34,16 @@ class ChatAdapter(Protocol):
         postings: Sequence[StoredPosting],
         title: str,
         digest_key: str,
+        *,
+        progress: PartProgress | None = None,
     ) -> list[str]:
-        """Post a grouped message (a digest, or a burst of alerts) in as many parts as needed."""
+        """Post a grouped message (a digest, or a burst of alerts) in as many parts as needed.
+
+        ``digest_key`` names the message and stays the same across its retries (the
+        platform's idempotency keys derive from it). ``progress`` gives the parts already
+        sent, which are not sent again, and records each part as it goes (``send_parts``).
+        Returns the refs of every part, those sent before included.
+        """
         ...
 
 

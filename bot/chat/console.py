@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from bot.chat.parts import PartProgress, send_parts
 from bot.chat.render import plain_alert, plain_digest, reminder_heading, safe_text
 from bot.store import StoredPosting
 from subscriptions.model import Subscription
@@ -76,10 +77,16 @@ class ConsoleAdapter:
         postings: Sequence[StoredPosting],
         title: str,
         digest_key: str,
+        *,
+        progress: PartProgress | None = None,
     ) -> list[str]:
-        """Print a digest in one piece."""
-        self._write(
-            f"\n[#{subscription.channel} · subscription {subscription.id}]\n"
-            + plain_digest(title, [p.posting for p in postings])
+        """Print a digest in one piece (not again once ``progress`` has it)."""
+
+        async def send(index: int, text: str, refs: Sequence[str]) -> str:
+            self._write(text)
+            return f"console:{digest_key}"
+
+        text = f"\n[#{subscription.channel} · subscription {subscription.id}]\n" + plain_digest(
+            title, [p.posting for p in postings]
         )
-        return [f"console:{digest_key}"]
+        return await send_parts([text], progress, send)

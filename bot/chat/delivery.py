@@ -14,7 +14,9 @@ Outbox states: ``pending`` → ``sending`` (claimed under a lease) → ``sent``;
 ``retry`` (with the next attempt time and the attempt count) or → ``failed`` (for good,
 with the reason). A row left in ``sending`` by a crash is taken over when its lease ends
 (at once when its worker is known to be dead) and, where the adapter can tell
-(``FindsSent``), marked sent without a second message if it had already gone out.
+(``FindsSent``), marked sent without a second message if it had already gone out. A
+burst sent as one grouped message keeps its name and rows across retries, and a retry
+resumes at its first part not sent (``bot.chat.grouped``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from datetime import datetime, timedelta
 
 from bot.chat.base import ChatAdapter
 from bot.chat.bursts import burst_postings, burst_subscription, burst_title
+from bot.chat.grouped import group_key, send_grouped
 from bot.chat.health import ChatHealth
 from bot.chat.holds import Holds
 from bot.chat.leases import new_lease_owner, owner_is_dead, reap_dead_leases
@@ -222,11 +225,13 @@ class DeliveryWorker:
         )
         for name, count in counts.items():
             setattr(report, name, getattr(report, name) + count)
-        # A burst is counted per poll and channel: what one poll brought goes together.
-        # The polls' groups go one after another, so the channel's pace is kept.
-        by_poll: dict[str | None, list[Delivery]] = {}
+        # A burst is counted per poll and channel: what one poll brought goes together,
+        # but a grouped message that went out in part is resumed with its own rows.
+        # The groups go one after another, so the channel's pace is kept.
+        by_poll: dict[tuple[bool, str | None], list[Delivery]] = {}
         for delivery in items:
-            by_poll.setdefault(delivery.batch, []).append(delivery)
+            key = (True, delivery.group_key) if delivery.group_key else (False, delivery.batch)
+            by_poll.setdefault(key, []).append(delivery)
         groups = list(by_poll.values())
         for number, group in enumerate(groups):
             outcome = await self._send_poll_group(adapter, group, report, deadline)
@@ -245,7 +250,7 @@ class DeliveryWorker:
         report: DeliveryReport,
         deadline: datetime | None = None,
     ) -> str:
-        if len(items) > self.burst_threshold:
+        if len(items) > self.burst_threshold or items[0].group_key:
             return await self._send_grouped(adapter, items, report, deadline)
         for index, delivery in enumerate(items):
             if await self._release_late(items[index:], deadline):
@@ -272,7 +277,7 @@ class DeliveryWorker:
         # subscriptions behind it: each posting once, each subscription's mention once.
         if await self._release_late(items, deadline):
             return "released"
-        return await self._attempt(adapter, items, report)
+        return await self._attempt(adapter, items, report, grouped=True)
 
     async def _retry_later(
         self,
@@ -316,22 +321,32 @@ class DeliveryWorker:
         report.failed += len(rest)
 
     async def _attempt(
-        self, adapter: ChatAdapter, group: Sequence[Delivery], report: DeliveryReport
+        self,
+        adapter: ChatAdapter,
+        group: Sequence[Delivery],
+        report: DeliveryReport,
+        *,
+        grouped: bool = False,
     ) -> str:
         ids = [d.id for d in group]
         sub = group[0].subscription
         pacer = self.pacers.get(sub.platform)
         try:
             async with pacer.slot(sub.target) if pacer else nullcontext():
-                if len(group) == 1:
+                if not grouped:
                     ref = await adapter.send_alert(sub, group[0].posting, group[0].id)
                     refs = [ref] if ref else []
                 else:
-                    refs = await adapter.send_digest(
+                    # Named by its first row: a retry resumes it, from the part not sent.
+                    refs = await send_grouped(
+                        self.store,
+                        adapter,
                         burst_subscription(group),
+                        group,
                         burst_postings(group),
                         burst_title(group),
-                        f"burst-{ids[0]}",
+                        group_key(group, f"burst-{ids[0]}"),
+                        self.clock,
                     )
                     report.grouped_messages += 1
         except TokenChatError as error:
@@ -359,7 +374,7 @@ class DeliveryWorker:
             return "transient"
         await self.holds.bring_forward(sub.platform)
         # A single alert can be edited later (closed, retitled): remember what it showed.
-        shown = shown_state(group[0].posting.posting) if len(group) == 1 and refs else None
+        shown = shown_state(group[0].posting.posting) if not grouped and refs else None
         ref = ",".join(refs) or None
         await asyncio.to_thread(self.store.mark_sent, ids, self.clock(), ref, shown=shown)
         report.sent += len(ids)

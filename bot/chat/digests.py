@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from bot.chat.base import ChatAdapter, FindsSent
 from bot.chat.delivery import give_up_on_channel, new_lease_owner, reap_dead_leases
+from bot.chat.grouped import group_key, send_grouped
 from bot.errors import PermanentChatError, TransientChatError
 from bot.store import Delivery
 from bot.store.protocols import Store
@@ -42,7 +43,7 @@ class DigestRunner:
 
         However many scheduled moments passed while the bot was down, a digest goes once.
         A digest that failed for now stays due and is tried again at its retry time (not
-        at every check before it).
+        at every check before it), with the same postings, from its first part not sent.
         """
         now = self.clock()
         # Digests a crashed run left in flight go now.
@@ -68,7 +69,9 @@ class DigestRunner:
         adapter = self.adapters.get(sub.platform)
         if not isinstance(adapter, FindsSent):
             return rows
-        unsure = [row for row in rows if row.recovered]
+        # A row that went out, if at all, in a digest whose sent parts the store records
+        # needs no lookup: the retry resumes that digest.
+        unsure = [row for row in rows if row.recovered and row.group_key is None]
         unknown: list[int] = []
         found: dict[int, str] = {}
         try:
@@ -110,12 +113,18 @@ class DigestRunner:
                 else "Digest"
             )
             ids = [r.id for r in rows]
+            # Named by what it carries, so that a retry resumes it rather than repeat it.
+            key = group_key(rows, f"digest-{sub.id}-{min(ids)}")
             try:
-                refs = await adapter.send_digest(
+                refs = await send_grouped(
+                    self.store,
+                    adapter,
                     sub,
+                    rows,
                     [r.posting for r in rows],
                     f"{title}: {len(rows)} new posting(s)",
-                    f"digest-{sub.id}-{now:%Y%m%d%H%M}",
+                    key,
+                    self.clock,
                 )
             except TransientChatError as error:
                 retry_at = now + timedelta(minutes=5)

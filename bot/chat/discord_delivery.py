@@ -22,14 +22,15 @@ from bot.chat.discord_render import (
     DiscordMessage,
     alert_message,
     digest_messages,
-    forum_tag_ids,
     notice_message,
     post_name,
     reminder_message,
     with_mention,
 )
+from bot.chat.discord_tags import ForumTag, forum_tag_ids
 from bot.chat.outcomes import may_have_gone
 from bot.chat.pacing import ChannelPacer, interval_pacer, paced
+from bot.chat.parts import PartProgress, send_parts
 from bot.errors import (
     ChatError,
     PermanentChatError,
@@ -183,7 +184,14 @@ class DiscordDelivery:
             forum = await self._forum(client, channel_id)
             if forum is None:
                 return await post_message(client, channel_id, message, nonce), False
-            wanted = set(forum_tag_ids([(t.id, t.name) for t in forum.available_tags], areas))
+            wanted = set(
+                forum_tag_ids(
+                    [ForumTag(t.id, t.name, t.moderated) for t in forum.available_tags],
+                    areas,
+                    required=forum.flags.require_tag,
+                    can_moderate=_can_moderate(forum),
+                )
+            )
             kwargs = message_kwargs(message)
             created = await forum.create_thread(
                 name=post_name(name),
@@ -279,24 +287,31 @@ class DiscordDelivery:
         postings: Sequence[StoredPosting],
         title: str,
         digest_key: str,
+        *,
+        progress: PartProgress | None = None,
     ) -> list[str]:
         """Post a digest as several embed messages, each within Discord's limits.
 
         The first carries the subscription's mention. In a forum channel the digest is one
-        post named by ``title``, the further parts messages in it.
+        post named by ``title``, the further parts messages in it. Parts in ``progress``
+        are not sent again: the nonces (from ``digest_key``) catch a repeat only for a few
+        minutes, and a forum post takes none.
         """
         key = hashlib.sha256(f"{subscription.id}:{digest_key}".encode()).hexdigest()[:19]
         messages = digest_messages(title, [p.posting for p in postings])
         messages[0] = with_mention(messages[0], subscription.schedule.mention)
         areas = sorted({a for p in postings for a in p.posting.areas})
-        first = await self._deliver(
-            subscription.channel, messages[0], f"jd{key}000", name=title, areas=areas
-        )
-        target = first.partition("/")[0]
-        refs = [first]
-        for index, message in enumerate(messages[1:], start=1):
-            refs.append(await self._send(target, message, f"jd{key}{index:03d}"))
-        return refs
+
+        async def send(index: int, message: DiscordMessage, refs: Sequence[str]) -> str:
+            if index == 0:
+                return await self._deliver(
+                    subscription.channel, message, f"jd{key}000", name=title, areas=areas
+                )
+            # Into the channel, or into the forum post the first part opened.
+            target = refs[0].partition("/")[0]
+            return await self._send(target, message, f"jd{key}{index:03d}")
+
+        return await send_parts(messages, progress, send)
 
     async def edit_alert(
         self, subscription: Subscription, posting: StoredPosting, message_ref: str
@@ -366,3 +381,11 @@ class DiscordDelivery:
             nonce("jn", key),
             name=f"jobbot: {first_line}",
         )
+
+
+def _can_moderate(forum: discord.ForumChannel) -> bool:
+    """Whether the bot may apply the forum's moderated tags (it has Manage Threads there)."""
+    me = getattr(forum.guild, "me", None)
+    if me is None:
+        return False  # unknown (the guild is not cached): only unmoderated tags, to be safe
+    return forum.permissions_for(me).manage_threads

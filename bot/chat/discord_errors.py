@@ -39,7 +39,8 @@ __all__ = [
 
 # Discord error codes after which a channel cannot be posted in until someone acts:
 # unknown channel, unknown webhook, missing access, cannot DM, non-text channel, missing
-# permissions, a forum that requires a tag none of whose tags fits (docs:
+# permissions, a forum that requires a tag and has none jobbot may apply (an area, parent
+# area or catch-all tag is always tried first: bot/chat/discord_tags.py) (docs:
 # topics/opcodes-and-status-codes "JSON Error Codes").
 PERMANENT_CODES = frozenset({10003, 10015, 40067, 50001, 50007, 50008, 50013})
 # This one message was refused: invalid form body (jobbot's bug, logged with Discord's

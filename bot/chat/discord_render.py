@@ -24,7 +24,6 @@ from bot.chat.render import (
     safe_text,
 )
 from bot.postings.model import Posting
-from bot.postings.taxonomy import load_taxonomy
 
 __all__ = [
     "CLOSED_COLOUR",
@@ -36,7 +35,6 @@ __all__ = [
     "digest_messages",
     "discord_text",
     "embed_size",
-    "forum_tag_ids",
     "link_url",
     "mention_text",
     "notice_message",
@@ -247,22 +245,6 @@ def post_name(text: str) -> str:
     URLs and length need care; a name that would be blank falls back to "Job posting".
     """
     return safe_text(text, LIMITS["thread_name"]).strip() or "Job posting"
-
-
-def forum_tag_ids(tags: Sequence[tuple[int, str]], areas: Sequence[str]) -> list[int]:
-    """Ids of the forum's tags named (case-insensitively) like one of the areas.
-
-    An area matches by slug (``nlp``) or label (``Natural language processing``); at most
-    5 tags, Discord's limit per post, in the forum's own order.
-    """
-    taxonomy = load_taxonomy()
-    names = set()
-    for area in areas:
-        names.add(area.casefold())
-        if area in taxonomy.areas:
-            names.add(taxonomy.areas[area].label.casefold())
-    found = [tag_id for tag_id, name in tags if name.strip().casefold() in names]
-    return found[: LIMITS["applied_tags"]]
 
 
 def _digest_line(posting: Posting) -> str:

@@ -6,6 +6,8 @@ out (a crash) or its last try ended without an answer (a timeout, a dropped conn
 Rows a platform simply refused (429, 5xx, an error code) are sure: nothing went, and
 they need no lookup. The lookup runs in the channel's lane, so other channels' sends do
 not wait for it, and the adapter keeps it under the platform's limit for the method.
+Rows of a grouped message are not looked up: the store records which of its parts went
+(``bot.chat.grouped``).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ async def recover_sent(
     (``failed``). Counts are by ``DeliveryReport`` field.
     """
     counts: Counter[str] = Counter()
-    unsure = [d for d in items if d.recovered]
+    unsure = [d for d in items if d.recovered and d.group_key is None]
     if not unsure or not isinstance(adapter, FindsSent):
         return items, counts
     sub = unsure[0].subscription
@@ -60,7 +62,8 @@ async def recover_sent(
         when = clock() + timedelta(seconds=delay)
         await asyncio.to_thread(store.mark_retry, [d.id for d in unsure], when, str(error))
         counts["retried"] += len(unsure)
-        return [d for d in items if not d.recovered], counts
+        waiting = {d.id for d in unsure}
+        return [d for d in items if d.id not in waiting], counts
     except PermanentChatError as error:
         # The channel is gone: nothing can be sent there, found or not.
         every = [d.id for d in items]

@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.outcomes import may_have_gone
 from bot.chat.pacing import ChannelPacer, interval_pacer, paced
+from bot.chat.parts import PartProgress, send_parts
 from bot.chat.render import reminder_heading
 from bot.chat.slack_render import (
     ALERT_EVENT,
@@ -272,18 +273,25 @@ class SlackAdapter:
         postings: Sequence[StoredPosting],
         title: str,
         digest_key: str,
+        *,
+        progress: PartProgress | None = None,
     ) -> list[str]:
-        """Post a digest in as many messages as Slack's limits need."""
-        refs = []
+        """Post a digest in as many messages as Slack's limits need, from the first not sent.
+
+        Slack de-duplicates nothing, so a retry after a failed part relies on
+        ``progress`` to not post the earlier parts again.
+        """
         messages = digest_messages(
             title,
             [p.posting for p in postings],
             digest_key,
             mention=subscription.schedule.mention,
         )
-        for message in messages:
-            refs.append(await self._post(subscription.workspace, subscription.channel, message))
-        return refs
+
+        async def send(index: int, message: SlackMessage, refs: Sequence[str]) -> str:
+            return await self._post(subscription.workspace, subscription.channel, message)
+
+        return await send_parts(messages, progress, send)
 
 
 async def _api(call: Awaitable[T]) -> T:

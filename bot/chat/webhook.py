@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from bot.chat.outcomes import may_have_gone
+from bot.chat.parts import PartProgress, send_parts
 from bot.chat.render import digest_sections, plain_alert, plain_digest
 from bot.errors import PermanentChatError, TransientChatError
 from bot.postings.model import posting_json
@@ -122,8 +123,14 @@ class WebhookAdapter:
         postings: Sequence[StoredPosting],
         title: str,
         digest_key: str,
+        *,
+        progress: PartProgress | None = None,
     ) -> list[str]:
-        """POST a grouped message (a digest or a burst) in one request."""
+        """POST a grouped message (a digest or a burst) in one request.
+
+        Its idempotency key comes from ``digest_key``, the same on every retry; once the
+        request is recorded as sent (``progress``) it is not made again.
+        """
         key = f"{subscription.id}-{digest_key}"
         ids = {id(p.posting): p.id for p in postings}
         sections = [
@@ -142,7 +149,11 @@ class WebhookAdapter:
             "postings": [_item(subscription, p) for p in postings],
             "sections": sections,  # by area, each newest first, as the text shows them
         }
-        return [await self._post(subscription.channel, key, payload)]
+
+        async def send(index: int, body: dict[str, Any], refs: Sequence[str]) -> str:
+            return await self._post(subscription.channel, key, body)
+
+        return await send_parts([payload], progress, send)
 
     async def find_sent(
         self, subscription: Subscription, deliveries: Sequence[Delivery]

@@ -10,8 +10,8 @@ and a SQLite and a PostgreSQL implementation sharing their query text.
     ├── dialect.py      the seam: placeholders, claims, the primitives a backend gives
     ├── rows.py         rows to values and back
     ├── queries/        every query, written once, one mixin per concern
-    ├── sqlite/         sqlite-utils, WAL, migrations m001–m006 (the default)
-    ├── postgres/       psycopg 3 + psycopg_pool, migrations m001–m006
+    ├── sqlite/         sqlite-utils, WAL, migrations m001–m007 (the default)
+    ├── postgres/       psycopg 3 + psycopg_pool, migrations m001–m007
     └── factory.py      open_store(): the backend ``database_url`` names
 
 ``Store`` here is the SQLite store, as it always was (``Store.open(path)``,

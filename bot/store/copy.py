@@ -19,10 +19,14 @@ __all__ = ["TABLES", "CopyReport", "copy_store"]
 TABLES: tuple[tuple[str, str], ...] = (
     ("sources", "name"),
     ("postings", "id"),
+    # People's corrections of postings (#15), applied over every later poll's reading.
+    ("corrections", "posting_id"),
     ("subscriptions", "id"),
     ("deliveries", "id"),
     ("reminders", "subscription_id, posting_id"),
     ("source_notices", "source, platform, workspace, channel"),
+    # The parts already sent of grouped messages that went out in part (#17).
+    ("message_parts", "group_key, part"),
 )
 _CHUNK = 2000
 

@@ -256,7 +256,21 @@ class OutboxStore(Protocol):
     def claim_digest(
         self, sub_id: int, now: datetime, *, lease: timedelta, owner: str
     ) -> list[Delivery]:
-        """Take a subscription's waiting digest rows for sending, newest posting first."""
+        """Take a subscription's waiting digest rows for sending, newest posting first.
+
+        While a digest that went out in part waits, only its rows are taken."""
+        ...
+
+    def group_rows(self, ids: Sequence[int], key: str) -> None:
+        """Name the grouped message these rows go out in (rows already named keep theirs)."""
+        ...
+
+    def parts_sent(self, key: str) -> list[str]:
+        """The refs of a grouped message's parts already sent, first part first."""
+        ...
+
+    def record_part(self, key: str, part: int, message_ref: str, now: datetime) -> None:
+        """One part of a grouped message reached its channel."""
         ...
 
     def digest_retry_waiting(self, now: datetime) -> list[int]:

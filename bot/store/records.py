@@ -28,7 +28,7 @@ DeliveryKind = Literal["instant", "digest"]
 
 # How many migrations (m001…) this code knows, on every backend; a database that has
 # applied more was written by a newer release and is refused (SchemaTooNewError).
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +100,9 @@ class Delivery:
     # When the row was queued: no message for it can be older (crash recovery looks back
     # only that far).
     queued_at: datetime | None = None
+    # The grouped message (digest or burst) the row first went out in; kept across
+    # retries, so that a retry resumes that message instead of sending another.
+    group_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1323,6 +1323,8 @@ class FakeDiscord:
         self._bucket_hash = secrets.token_hex(16)
         self._forced_429: dict[str, list[tuple[float, bool]]] = defaultdict(list)
         self._failures: dict[str, _Failure] = {}
+        # fail_message(): message creates still to let through, then the failure.
+        self._message_failure: tuple[int, _Failure] | None = None
         self._nonces: dict[tuple[str, str, str], tuple[str, float]] = {}
         self._interactions: dict[str, _Interaction] = {}
         self._sessions: dict[str, _Session] = {}
@@ -1623,6 +1625,18 @@ class FakeDiscord:
         self._failures[_sid(channel_id)] = _Failure(
             status, code, message or _ERROR_MESSAGES.get(code, "Error"), times
         )
+
+    def fail_message(
+        self, *, after: int = 0, status: int = 503, code: int = 0, message: str | None = None
+    ) -> None:
+        """Make one message create (in any channel or thread) fail, after ``after`` succeed.
+
+        Only ``POST /channels/{id}/messages`` counts (a forum post's opening message is a
+        thread create and does not), so ``after=1`` fails the second part of a digest in a
+        text channel and ``after=0`` the second part of one in a forum. ``status=503``
+        is not retried by discord.py (500/502/504 are).
+        """
+        self._message_failure = (after, _Failure(status, code, message or "Service Unavailable", 1))
 
     def reset_token(self, new_token: str) -> None:
         """The bot's token is reset: the old one gets 401/50014 from now on (the gateway
@@ -2665,6 +2679,13 @@ class FakeDiscord:
                 "POST /channels/{channel}/messages", 400, 50008, None, None, channel_id=cid
             )
             return _error_response(400, 50008)
+        if self._message_failure is not None:
+            after, failure = self._message_failure
+            if after > 0:
+                self._message_failure = (after - 1, failure)
+            else:
+                self._message_failure = None
+                return _error_response(failure.status, failure.code, failure.message)
         limited = self._take_rate_limit(cid)
         if isinstance(limited, web.Response):
             return limited

@@ -1085,7 +1085,8 @@ class FakeSlack:
         self._auto_channels = channels is None
         self._users: dict[str, dict[str, Any]] = {}
         self._channel_failures: dict[str, str] = {}
-        self._failures: defaultdict[str, deque[_Failure]] = defaultdict(deque)
+        # Per method, what its next calls meet: a failure, or None to let one through.
+        self._failures: defaultdict[str, deque[_Failure | None]] = defaultdict(deque)
         self._dropped_answers: defaultdict[str, int] = defaultdict(int)
         self._oauth_codes: dict[str, _OAuthGrant] = {}
         self._expired_triggers: set[str] = set()
@@ -1331,13 +1332,15 @@ class FakeSlack:
         error: str | None = None,
         times: int = 1,
         retry_after: int | None = None,
+        after: int = 0,
     ) -> None:
         """Make the next ``times`` calls of ``method`` fail before any other processing.
 
         ``status=500``/``503`` gives an HTTP error (body ``internal_error`` unless ``error``
         says otherwise); ``status=429`` a rate-limit answer with ``Retry-After``
         (``retry_after``, default 1); ``status=200`` with ``error`` an ``ok: false`` answer
-        such as ``internal_error`` or ``fatal_error``.
+        such as ``internal_error`` or ``fatal_error``. ``after`` lets that many calls of
+        ``method`` through first (say, the second part of a digest fails).
         """
         if status == 200 and error is None:
             raise ValueError("fail_next needs an error code or a non-200 status")
@@ -1347,6 +1350,7 @@ class FakeSlack:
             code = error or "internal_error"
         else:
             code = error or "invalid_request"
+        self._failures[method].extend([None] * after)
         for _ in range(times):
             self._failures[method].append(_Failure(status, code, retry_after))
 
@@ -1526,8 +1530,8 @@ class FakeSlack:
         handler = self._handlers.get(method)
         if handler is None:
             return _error("unknown_method", req_method=method)
-        if self._failures[method]:
-            failure = self._failures[method].popleft()
+        failure = self._failures[method].popleft() if self._failures[method] else None
+        if failure is not None:
             headers = None
             if failure.status == 429:
                 headers = {

@@ -1,4 +1,4 @@
-"""The PostgreSQL schema, as versioned migrations m001–m006.
+"""The PostgreSQL schema, as versioned migrations m001–m007.
 
 The same numbering as the SQLite migrations, with the same tables, columns and indexes,
 so one query text serves both; times are ``timestamptz``. Applied in one transaction
@@ -190,6 +190,16 @@ def m006_corrections_and_evidence(conn: Connection[TupleRow]) -> None:
     )
 
 
+def m007_grouped_message_parts(conn: Connection[TupleRow]) -> None:
+    """Grouped messages sent exactly once: each row's message, and the parts sent (#17)."""
+    conn.execute(
+        "alter table deliveries add column group_key text;"
+        " create table message_parts (group_key text not null, part bigint not null,"
+        " message_ref text not null, sent_at timestamptz not null,"
+        " primary key (group_key, part))"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_near_duplicate_keys,
@@ -197,6 +207,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m004_alerts_that_stay_true,
     m005_edit_due_index_partial,
     m006_corrections_and_evidence,
+    m007_grouped_message_parts,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 

@@ -39,6 +39,7 @@ class DeliveryReader(SqlBase):
             " d.sent_at as d_sent_at, d.message_ref as d_message_ref, d.error as d_error,"
             " d.next_attempt_at as d_next_attempt_at, d.shown as d_shown,"
             " d.created_at as d_created_at,"
+            " d.group_key as d_group_key,"
             " s.*, p.* , p.id as p_id, s.id as s_id"
             " from deliveries d join subscriptions s on s.id = d.subscription_id"
             f" join postings p on p.id = d.posting_id where {where}",
@@ -66,6 +67,7 @@ class DeliveryReader(SqlBase):
                     next_attempt_at=_dt(row["d_next_attempt_at"]),
                     queued_at=_dt(row["d_created_at"]),
                     shown=row["d_shown"],
+                    group_key=row["d_group_key"],
                 )
             )
         return result

@@ -161,18 +161,27 @@ class OutboxQueries(DeliveryReader):
     ) -> list[Delivery]:
         """Take a subscription's waiting digest rows for sending, newest posting first.
 
-        Like ``claim``: atomic across processes, and rows taken over from an expired
-        lease (or a failed try that may have gone out) are flagged ``recovered``.
+        A digest that went out in part is finished first: while one waits, only its rows
+        are taken (the same rows, so that a retry sends the same parts); rows queued since
+        wait for the next digest. Like ``claim``: atomic across processes, and rows taken
+        over from an expired lease (or a failed try that may have gone out) are flagged
+        ``recovered``.
         """
         stamp = _ts(now)
+        waiting = (
+            "subscription_id = ? and kind = 'digest' and status in ('pending', 'retry', 'sending')"
+        )
         with self._atomic():
             self._execute(
                 "update deliveries set"
                 f" recovered = {_UNSURE},"
                 " status = 'sending', lease_until = ?, lease_owner = ?, attempts = attempts + 1"
                 " where subscription_id = ? and kind = 'digest' and (status in ('pending', 'retry')"
-                " or (status = 'sending' and lease_until <= ?))",
-                [_ts(now + lease), owner, sub_id, stamp],
+                " or (status = 'sending' and lease_until <= ?))"
+                # An unfinished digest's rows if there is one (coalesce: else rows of none).
+                " and coalesce(group_key, '') = coalesce("
+                f"(select min(group_key) from deliveries where {waiting}), '')",
+                [_ts(now + lease), owner, sub_id, stamp, sub_id],
             )
         return self._deliveries(
             "d.subscription_id = ? and d.kind = 'digest' and d.status = 'sending'"
@@ -216,6 +225,55 @@ class OutboxQueries(DeliveryReader):
             if shown is not None:
                 # The posting may have changed while the alert was on its way.
                 self._flag_if_stale(ids)
+            else:
+                self._forget_parts(ids)
+
+    def group_rows(self, ids: Sequence[int], key: str) -> None:
+        """Name the grouped message (digest or burst) these rows go out in.
+
+        Rows already named keep their name: a retry resumes the message they first went
+        out in. Called before the first part is sent.
+        """
+        if not ids:
+            return
+        with self._atomic():
+            self._execute(
+                "update deliveries set group_key = ?"
+                f" where group_key is null and id in ({marks(ids)})",
+                [key, *ids],
+            )
+
+    def parts_sent(self, key: str) -> list[str]:
+        """The message refs of a grouped message's parts already sent, first part first.
+
+        Only parts 0, 1, … without a gap: a retry resumes at the first part missing.
+        """
+        refs: list[str] = []
+        for part, ref in self._tuples(
+            "select part, message_ref from message_parts where group_key = ? order by part",
+            [key],
+        ):
+            if int(part) != len(refs):
+                break
+            refs.append(str(ref))
+        return refs
+
+    def record_part(self, key: str, part: int, message_ref: str, now: datetime) -> None:
+        """One part of a grouped message reached its channel (recorded before the next)."""
+        with self._atomic():
+            self._execute(
+                "insert into message_parts (group_key, part, message_ref, sent_at)"
+                " values (?, ?, ?, ?) on conflict (group_key, part) do nothing",
+                [key, part, message_ref, _ts(now)],
+            )
+
+    def _forget_parts(self, ids: Sequence[int]) -> None:
+        """Drop the parts of these rows' grouped messages: sent whole, or given up on."""
+        self._execute(
+            "delete from message_parts where group_key in (select group_key from deliveries"
+            f" where group_key is not null and id in ({marks(ids)}))",
+            list(ids),
+        )
 
     def mark_retry(
         self,
@@ -266,3 +324,4 @@ class OutboxQueries(DeliveryReader):
                 f" where id in ({marks(ids)})",
                 [reason[:500], *ids],
             )
+            self._forget_parts(ids)

@@ -1,4 +1,4 @@
-"""The SQLite schema, as sqlite-utils migrations m001–m006.
+"""The SQLite schema, as sqlite-utils migrations m001–m007.
 
 Each migration is applied once, in order, inside a transaction; a database made by an
 older release is upgraded on open. Never edit a released migration: add a new one (and
@@ -222,6 +222,22 @@ def m006_corrections_and_evidence(db: Database) -> None:
     )
 
 
+@migrations()
+def m007_grouped_message_parts(db: Database) -> None:
+    """Send grouped messages (digests, bursts) exactly once, part by part (issue #17).
+
+    ``deliveries.group_key`` names the grouped message a row first went out in; it stays
+    across retries, so that a retry sends the same rows as the same message.
+    ``message_parts`` holds each part of it that reached its channel, so that a retry
+    resumes at the first part not sent.
+    """
+    db.execute("alter table deliveries add column group_key text")
+    db.execute(
+        "create table message_parts (group_key text not null, part integer not null,"
+        " message_ref text not null, sent_at text not null, primary key (group_key, part))"
+    )
+
+
 _ALL = (
     m001_initial,
     m002_near_duplicate_keys,
@@ -229,6 +245,7 @@ _ALL = (
     m004_alerts_that_stay_true,
     m005_edit_due_index_partial,
     m006_corrections_and_evidence,
+    m007_grouped_message_parts,
 )
 assert len(_ALL) == SCHEMA_VERSION
 
