@@ -29,7 +29,7 @@ from bot.config import Settings
 from bot.errors import ConfigError
 from bot.ingest import Poller, PollReport
 from bot.ops import Health, InstrumentedAdapters, Metrics, OpsServer, health
-from bot.pool import EnrichPool, usable_cores
+from bot.pool import EnrichPool, usable_cores, warm_up
 from bot.sources.base import registered_kinds
 from bot.sources.http import HttpFetcher, now_utc
 from bot.store import SourceState, open_store
@@ -384,6 +384,10 @@ class JobBot:
         # Chat connections start beside the scheduler, not before it: a platform that is
         # unreachable (and retries its connection) must not stop polling or Ctrl-C. Alerts
         # due before a connection is up are retried by the outbox.
+        # The taxonomy and the place names take a second or more of CPU to build: built
+        # here, not inside the first `country:` command, whose thread would hold the event
+        # loop past the platforms' 3 s to answer.
+        await asyncio.to_thread(warm_up)
         failures: list[ConfigError] = []
         starting = [
             asyncio.create_task(self._start_service(service, stop, failures, len(self.services)))

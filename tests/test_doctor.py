@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 
 from bot.logs import mask_urls
-from bot.store import Store
+from bot.store import SCHEMA_VERSION, Store
 from subscriptions.model import Filter, Schedule
 from tests.conftest import DATA, NOW, FeedServer, empty_postgres
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
@@ -214,4 +214,5 @@ async def test_postgresql_connection_and_schema_version_are_checked(
     empty_postgres(postgres_url)
     code, out = await _doctor(tmp_path, QUIET, JOBBOT_DATABASE_URL=postgres_url)
     shown = mask_urls(postgres_url)
-    assert f"ok   database: {shown} (schema 6 of 6, 0 subscription(s)" in out, out
+    version = f"schema {SCHEMA_VERSION} of {SCHEMA_VERSION}"
+    assert f"ok   database: {shown} ({version}, 0 subscription(s)" in out, out
