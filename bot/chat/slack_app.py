@@ -20,12 +20,10 @@ import logging
 import re
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -35,6 +33,7 @@ from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.answer import Pending
+from bot.chat.health import ChatHealth
 from bot.chat.slack import SlackAdapter, TokenLookup, make_client
 from bot.chat.slack_render import (
     SUBSCRIBE_CALLBACK,
@@ -43,6 +42,7 @@ from bot.chat.slack_render import (
     subscribe_modal,
 )
 from bot.chat.slack_replies import ack_reply, post_reply, respond_reply
+from bot.chat.slack_service import SlackConfig, SlackService
 from bot.errors import CommandError
 from subscriptions.commands import CommandContext, Reply
 from subscriptions.grammar import parse_filter
@@ -81,86 +81,6 @@ class CommandRunner(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class SlackConfig:
-    """Slack credentials and where to serve, as the composition root read them."""
-
-    bot_token: str | None = None
-    app_token: str | None = None
-    signing_secret: str | None = None
-    client_id: str | None = None
-    client_secret: str | None = None
-    api_url: str | None = None
-    host: str = "0.0.0.0"
-    port: int = 3000
-    data_dir: Path | None = None
-
-    @property
-    def oauth(self) -> bool:
-        """Many workspaces, installed through OAuth v2."""
-        return bool(self.client_id and self.client_secret)
-
-    @property
-    def socket_mode(self) -> bool:
-        """Socket Mode is the default whenever an app-level token is set."""
-        return bool(self.app_token)
-
-    @property
-    def configured(self) -> bool:
-        """Enough credentials to run: a bot token or OAuth, plus a way to receive requests."""
-        has_token = bool(self.bot_token) or self.oauth
-        return has_token and (self.socket_mode or bool(self.signing_secret))
-
-
-class SlackService:
-    """The running Slack app: started and stopped with the bot on its event loop."""
-
-    def __init__(self, app: AsyncApp, adapter: SlackAdapter, config: SlackConfig) -> None:
-        self.app = app
-        self.adapter = adapter
-        self.config = config
-        self.port: int | None = None
-        self._runner: web.AppRunner | None = None
-        self._socket: Any = None
-
-    @property
-    def serves_http(self) -> bool:
-        """HTTP is served without Socket Mode, and for the OAuth install pages."""
-        return not self.config.socket_mode or self.config.oauth
-
-    async def start(self) -> None:
-        """Open the Socket Mode connection and/or serve POST /slack/events."""
-        if self.serves_http:
-            web_app = self.app.web_app(path="/slack/events", port=self.config.port)
-            self._runner = web.AppRunner(web_app, access_log=None)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, self.config.host, self.config.port)
-            await site.start()
-            self.port = self._runner.addresses[0][1]
-            log.info("Slack HTTP endpoint on %s:%s/slack/events", self.config.host, self.port)
-        if self.config.socket_mode:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            self._socket = AsyncSocketModeHandler(self.app, self.config.app_token)
-            await self._socket.connect_async()
-            log.info("Slack Socket Mode connected")
-
-    async def close(self) -> None:
-        """Close the connection and the HTTP server (safe to call twice)."""
-        if self._socket is not None:
-            await self._socket.close_async()
-            self._socket = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    def describe(self) -> str:
-        """Where Slack requests come in, for the start-up summary."""
-        mode = "Socket Mode" if self.config.socket_mode else f"HTTP on :{self.config.port}"
-        workspaces = "OAuth installs" if self.config.oauth else "one workspace"
-        return f"Slack ({mode}, {workspaces})"
-
-
 def _context(
     runner_now: Callable[[], datetime], team: str, channel: str, user: str
 ) -> CommandContext:
@@ -176,9 +96,16 @@ def _context(
 
 
 def build_slack(
-    runner: CommandRunner, clock: Callable[[], datetime], config: SlackConfig
+    runner: CommandRunner,
+    clock: Callable[[], datetime],
+    config: SlackConfig,
+    *,
+    health: ChatHealth | None = None,
 ) -> SlackService:
-    """The bolt app with its listeners, and the delivery adapter sharing its tokens."""
+    """The bolt app with its listeners, and the delivery adapter sharing its tokens.
+
+    ``health`` is the delivery worker's: a bot token refused at start holds Slack there.
+    """
     # bolt takes the token from the client it is given (one workspace) or, with OAuth,
     # from the installation store per request; either way calls go to ``api_url``.
     client = make_client(config.bot_token if not config.oauth else None, base_url=config.api_url)
@@ -229,7 +156,7 @@ def build_slack(
 
     adapter = SlackAdapter(tokens, base_url=config.api_url)
     _register(app, runner, clock)
-    return SlackService(app, adapter, config)
+    return SlackService(app, adapter, config, health=health, clock=clock)
 
 
 # With `should_escape` on, Slack sends a picked user group as <!subteam^S…|@handle> (what
