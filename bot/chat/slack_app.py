@@ -35,6 +35,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.chat.answer import Pending
 from bot.chat.health import ChatHealth
 from bot.chat.slack import SlackAdapter, TokenLookup, make_client
+from bot.chat.slack_installs import installation_tokens, remember_orgs
 from bot.chat.slack_render import (
     SUBSCRIBE_CALLBACK,
     country_options,
@@ -44,6 +45,7 @@ from bot.chat.slack_render import (
 from bot.chat.slack_replies import ack_reply, post_reply, respond_reply
 from bot.chat.slack_service import SlackConfig, SlackService
 from bot.errors import CommandError
+from bot.store.slack_teams import SlackTeams
 from subscriptions.commands import CommandContext, Reply
 from subscriptions.grammar import parse_filter
 
@@ -133,12 +135,10 @@ def build_slack(
         )
         # app_uninstalled / tokens_revoked delete the workspace's installation.
         app.enable_token_revocation_listeners()
-
-        async def find_token(team: str) -> str | None:
-            bot = await installations.async_find_bot(enterprise_id=None, team_id=team)
-            return bot.bot_token if bot else None
-
-        tokens = find_token
+        # Enterprise Grid: the workspace's org, learnt from its requests, finds its bot.
+        teams = SlackTeams(data_dir / "slack-installations.db", config.client_id)
+        remember_orgs(app, teams)
+        tokens = installation_tokens(installations, teams)
     else:
         token = config.bot_token
 
