@@ -19,7 +19,7 @@ import json
 import logging
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -35,6 +35,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.chat.answer import Pending
 from bot.chat.health import ChatHealth
 from bot.chat.slack import SlackAdapter, TokenLookup, make_client
+from bot.chat.slack_access import subscribe_if_postable
 from bot.chat.slack_installs import installation_tokens, remember_orgs
 from bot.chat.slack_render import (
     SUBSCRIBE_CALLBACK,
@@ -70,7 +71,16 @@ _QUIET_TOKEN_SKIPPED = _QuietTokenSkipped()
 # The bot scopes the code needs: `commands` for /jobs, `chat:write` to post alerts,
 # `chat:write.public` to post in public channels the bot was not invited to, and the
 # history scopes to find, after a crash, an alert that may already have been posted.
-BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:history", "groups:history")
+# `channels:read` / `groups:read` let `/jobs subscribe` check that it can post in the channel.
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "channels:history",
+    "groups:history",
+    "channels:read",
+    "groups:read",
+)
 COMMAND = "/jobs"
 MEMBERSHIP_RULE = "members of this channel"
 
@@ -200,7 +210,7 @@ def _register(app: AsyncApp, runner: CommandRunner, clock: Callable[[], datetime
         # The work waits on the store, which a big poll can hold for seconds: answer in
         # the ack only when it is quick, else ack now and reply by response_url (#17).
         # Digests it asks for run after the answer either way.
-        pending = Pending(runner.command(text or "help", ctx), text or "help", log)
+        pending = Pending(_run(runner, client, text or "help", ctx), text or "help", log)
         reply = await pending.within()
         if reply is not None:
             await ack_reply(ack, reply)
@@ -231,7 +241,7 @@ def _register(app: AsyncApp, runner: CommandRunner, clock: Callable[[], datetime
         text = "subscribe " + " ".join(token for _, token in tokens)
         # A submission is acknowledged within 3 s too; a slow store closes the form at
         # once and the outcome follows in the channel (or to the user alone) (#17).
-        pending = Pending(runner.command(text, ctx), text, log)
+        pending = Pending(_run(runner, client, text, ctx), text, log)
         reply = await pending.within()
         if reply is None:
             await ack()
@@ -243,6 +253,17 @@ def _register(app: AsyncApp, runner: CommandRunner, clock: Callable[[], datetime
             return
         await ack()
         await post_reply(client, reply, ctx)
+
+
+def _run(
+    runner: CommandRunner, client: AsyncWebClient, text: str, ctx: CommandContext
+) -> Awaitable[Reply]:
+    """The command's work; a subscribe first checks that the bot can post in the channel
+    (a Slack question, so asked here rather than in the platform-neutral handlers)."""
+    words = text.split(maxsplit=1)
+    if not words or words[0].lower() != "subscribe":
+        return runner.command(text, ctx)
+    return subscribe_if_postable(client, ctx.channel, lambda: runner.command(text, ctx))
 
 
 def _field_errors(tokens: list[tuple[str, str]]) -> dict[str, str]:
