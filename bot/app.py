@@ -525,7 +525,7 @@ def build(
         adapters["discord"] = discord_adapter
     bot = JobBot(settings, store, fetcher, adapters, clock)
     if slack.configured:
-        service = build_slack(bot, clock, slack)
+        service = build_slack(bot, clock, slack, health=bot.worker.health)
         adapters["slack"] = service.adapter
         bot.services.append(service)
     if discord_adapter is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shlex
 import sqlite3
 import sys
@@ -15,7 +14,7 @@ from urllib.parse import urlsplit
 
 from bot import __version__
 from bot.app import JobBot, build, install_stop_signals, start_ops_server
-from bot.config import SECRET_NAMES, Settings, load_settings, source_interval
+from bot.config import Settings, env_secret_values, load_settings, source_interval
 from bot.errors import CommandError, ConfigError, JobbotError
 from bot.logs import configure_logging, mask_urls, redact
 from bot.sources.base import PollState, kind_for, registered_kinds, sniff_kind
@@ -496,13 +495,13 @@ async def _doctor(args: argparse.Namespace) -> int:
             str(error),
             "fix the named setting in the TOML file (see the settings table in README.md)",
         )
-        print(format_findings([bad], _env_secrets()))
+        print(format_findings([bad], env_secret_values()))
         return 1
     configure_logging("warning", settings.log_format, secrets=settings.secret_values())
     findings = await run_doctor(
         settings,
-        slack_api_url=os.environ.get("SLACK_API_URL"),
-        discord_api_url=os.environ.get("DISCORD_API_URL"),
+        slack_api_url=settings.secrets.get("SLACK_API_URL"),
+        discord_api_url=settings.secrets.get("DISCORD_API_URL"),
     )
     print(format_findings(findings, settings.secret_values()))
     problems = sum(not f.ok for f in findings)
@@ -567,10 +566,6 @@ def _one_line(error: BaseException) -> str:
     return "; ".join(lines)
 
 
-def _env_secrets() -> list[str]:
-    return [os.environ[name] for name in SECRET_NAMES if os.environ.get(name)]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `jobbot` console script and `python -m bot`."""
     parser = _parser()
@@ -614,7 +609,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _db_copy(args, settings)
     except JobbotError as error:
         # An error message may quote a bad value; never let it carry a token.
-        print(f"jobbot: {redact(_one_line(error), _env_secrets())}", file=sys.stderr)
+        print(f"jobbot: {redact(_one_line(error), env_secret_values())}", file=sys.stderr)
         return 2
     except sqlite3.DatabaseError as error:
         print(

@@ -31,6 +31,7 @@ __all__ = [
     "SETTINGS",
     "Setting",
     "Settings",
+    "env_secret_values",
     "load_settings",
     "parse_interval",
     "source_interval",
@@ -276,6 +277,13 @@ SECRET_NAMES: tuple[str, ...] = (
 )
 
 
+def env_secret_values(env: Mapping[str, str] | None = None) -> list[str]:
+    """The secret values set in the environment, for masking errors raised before (or
+    while) the settings load, when there is no ``Settings`` to ask."""
+    env = os.environ if env is None else env
+    return [env[name] for name in SECRET_NAMES if env.get(name)]
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """All settings, parsed once at start-up."""
@@ -316,7 +324,7 @@ class Settings:
     def secret_values(self) -> list[str]:
         """The values of the secrets that are set (tokens, signing and client secrets, and
         the password in ``database_url``)."""
-        values = [self.secrets[name] for name in SECRET_NAMES if self.secrets.get(name)]
+        values = env_secret_values(self.secrets)
         if self.database_url and (password := urlsplit(self.database_url).password):
             values.append(password)
         return values

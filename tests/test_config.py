@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings, parse_interval
+from bot.config import env_secret_values, load_settings, parse_interval
 from bot.errors import ConfigError
 
 
@@ -97,3 +98,37 @@ def test_a_bad_database_url_names_the_setting_and_never_the_password(
     with pytest.raises(ConfigError) as raised:
         load_settings(env=env, cwd=tmp_path)
     assert key in str(raised.value) and "hunter2" not in str(raised.value)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+_ENV_NAMES = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
+
+
+def _env_reads(path: Path) -> list[str]:
+    """Where ``path`` touches the process environment (``os.environ``, ``getenv``, …)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
+        if isinstance(node, ast.Attribute) and node.attr in _ENV_NAMES:
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}: .{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and node.module == "os":
+            names = {alias.name for alias in node.names} & _ENV_NAMES
+            found += [f"{path.relative_to(ROOT)}:{node.lineno}: from os import {n}" for n in names]
+    return found
+
+
+def test_only_the_config_module_reads_the_environment() -> None:
+    # Settings have one home (#17): every environment variable is read in bot/config.py,
+    # and everything else is handed what it needs by the composition root.
+    config = ROOT / "bot" / "config.py"
+    files = [p for d in ("bot", "subscriptions") for p in sorted((ROOT / d).rglob("*.py"))]
+    assert config in files
+    assert _env_reads(config), "the check itself finds nothing"
+    reads = [hit for path in files if path != config for hit in _env_reads(path)]
+    assert reads == []
+
+
+def test_secret_values_come_from_the_secret_names_only(tmp_path: Path) -> None:
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_API_URL": "http://x/", "DISCORD_TOKEN": ""}
+    assert env_secret_values(env) == ["xoxb-1"]
+    settings = load_settings(env={**env, "JOBBOT_DATA_DIR": str(tmp_path)}, cwd=tmp_path)
+    assert settings.secret_values() == ["xoxb-1"]

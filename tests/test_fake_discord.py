@@ -18,10 +18,12 @@ import aiohttp
 import pytest
 
 from tests.fakes.discord_api import (
+    DEFAULT_BOT_PERMISSIONS,
     DEFAULT_FORUM_CHANNEL_ID,
     DEFAULT_GUILD_ID,
     DEFAULT_MOD_ROLE_ID,
     DEFAULT_TEXT_CHANNEL_ID,
+    VIEW_CHANNEL,
     FakeDiscord,
 )
 from tests.fakes.specs import SKIP_REASON, load_discord_spec
@@ -258,6 +260,25 @@ async def test_slash_command_gets_ephemeral_reply(bot: Bot, fake: FakeDiscord) -
         {"type": 4, "data": {"content": "again"}},
     )
     assert (status, body["code"]) == (400, 40060)
+
+
+async def test_interactions_carry_the_bots_permissions_in_their_channel(
+    bot: Bot, fake: FakeDiscord
+) -> None:
+    await sync_jobs(bot)
+    default = fake.slash_interaction("jobs", "list")
+    assert default["app_permissions"] == str(DEFAULT_BOT_PERMISSIONS)
+    fake.set_bot_permissions(DEFAULT_FORUM_CHANNEL_ID, VIEW_CHANNEL)
+    post = fake.add_forum_post(name="hello")
+    assert post["parent_id"] == str(DEFAULT_FORUM_CHANNEL_ID)
+    payload = fake.slash_interaction("jobs", "list", channel_id=post["id"])
+    # A forum post has the forum's overwrites; the whole thread comes with it.
+    assert payload["app_permissions"] == str(VIEW_CHANNEL)
+    assert payload["channel"]["thread_metadata"]["archived"] is False
+    await fake.dispatch("INTERACTION_CREATE", payload)
+    await fake.wait_for_callback(payload["id"])
+    other = fake.slash_interaction("jobs", "list", channel_id=DEFAULT_TEXT_CHANNEL_ID)
+    assert other["app_permissions"] == str(DEFAULT_BOT_PERMISSIONS)
 
 
 async def test_slash_helper_checks_registered_options(bot: Bot, fake: FakeDiscord) -> None:

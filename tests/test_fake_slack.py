@@ -537,6 +537,29 @@ async def test_oauth_v2_access(slack: FakeSlack) -> None:
     assert excinfo.value.response["error"] == "invalid_code"
 
 
+@pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
+async def test_oauth_v2_access_for_an_org_wide_install(slack: FakeSlack) -> None:
+    token = slack.add_oauth_code(
+        "code-org", team_id="T0ORG1", enterprise_id="E0ORG", is_enterprise_install=True
+    )
+    anonymous = AsyncWebClient(base_url=slack.api_url)
+    response = await anonymous.oauth_v2_access(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, code="code-org"
+    )
+    assert response["team"] is None and response["is_enterprise_install"] is True
+    assert response["enterprise"]["id"] == "E0ORG"
+    identity = await AsyncWebClient(token=token, base_url=slack.api_url).auth_test()
+    assert identity["enterprise_id"] == "E0ORG" and identity["is_enterprise_install"] is True
+    # A workspace install in an org keeps its team and names the org.
+    token = slack.add_oauth_code("code-ws", team_id="T0ORG2", enterprise_id="E0ORG")
+    response = await anonymous.oauth_v2_access(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, code="code-ws"
+    )
+    assert response["team"]["id"] == "T0ORG2" and response["is_enterprise_install"] is False
+    identity = await AsyncWebClient(token=token, base_url=slack.api_url).auth_test()
+    assert (identity["team_id"], identity["enterprise_id"]) == ("T0ORG2", "E0ORG")
+
+
 async def test_response_url_records_posts(slack: FakeSlack) -> None:
     url = slack.response_url("cmd1")
     async with aiohttp.ClientSession() as session:

@@ -34,6 +34,7 @@ def test_manifest_declares_the_command_scopes_and_modes_the_code_uses() -> None:
     assert command["should_escape"] is True  # user groups arrive with their ids
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert scopes == set(BOT_SCOPES)
+    assert {"channels:read", "groups:read"} <= scopes  # public and private channels
     settings_ = manifest["settings"]
     assert settings_["socket_mode_enabled"] is True
     assert settings_["interactivity"]["is_enabled"] is True
@@ -49,9 +50,11 @@ def test_manifest_declares_the_command_scopes_and_modes_the_code_uses() -> None:
         "auth_test": None,  # the token check needs no scope
         "conversations_members": "channels:read",
         "conversations_history": "channels:history",
+        "conversations_info": "channels:read",  # can a subscribe post there? (#17)
+        "apps_connections_open": None,  # the app-level token's connections:write
     }
     source = "".join(p.read_text("utf-8") for p in (ROOT / "bot" / "chat").glob("slack*.py"))
-    called = set(re.findall(r"client\.([a-z]+_[A-Za-z]+)\(", source))
+    called = set(re.findall(r"client\.([a-z]+(?:_[A-Za-z]+)+)\(", source))
     assert called, "no Web API calls found"
     for method in called:
         assert method in needs, f"{method}: add its scope to the manifest and to this test"

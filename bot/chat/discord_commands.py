@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.chat.answer import Pending
+from bot.chat.discord_access import cannot_post, missing_permissions
 from bot.chat.discord_answer import answer_late, answer_now, defer
 from bot.chat.discord_choices import (
     AUTOCOMPLETE_MAX,
@@ -229,6 +230,9 @@ class DiscordCommands:
         ) -> None:
             if mention is not None and here:
                 await adapter.refuse(interaction, "Pick a role to mention or @here, not both.")
+                return
+            if missing := missing_permissions(interaction):
+                await adapter.refuse(interaction, cannot_post(interaction, missing))
                 return
             options = {
                 "areas": areas,

@@ -170,6 +170,14 @@ class SlackAdapter:
         for client in list(self._clients.values()):
             await _api(client.auth_test())
 
+    async def check_team(self, team: str) -> dict[str, Any]:
+        """``auth.test`` with ``team``'s token: who it is, or ``ChatError`` if refused.
+
+        The client is kept, so ``check_auth`` checks this token again while it is held.
+        """
+        response = await _api((await self._client(team)).auth_test())
+        return response.data if isinstance(response.data, dict) else {}
+
     async def send_alert(
         self, subscription: Subscription, posting: StoredPosting, delivery_id: int
     ) -> str | None:

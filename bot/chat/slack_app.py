@@ -19,13 +19,11 @@ import json
 import logging
 import re
 import shlex
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -35,7 +33,10 @@ from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.answer import Pending
+from bot.chat.health import ChatHealth
 from bot.chat.slack import SlackAdapter, TokenLookup, make_client
+from bot.chat.slack_access import subscribe_if_postable
+from bot.chat.slack_installs import installation_tokens, remember_orgs
 from bot.chat.slack_render import (
     SUBSCRIBE_CALLBACK,
     country_options,
@@ -43,7 +44,9 @@ from bot.chat.slack_render import (
     subscribe_modal,
 )
 from bot.chat.slack_replies import ack_reply, post_reply, respond_reply
+from bot.chat.slack_service import SlackConfig, SlackService
 from bot.errors import CommandError
+from bot.store.slack_teams import SlackTeams
 from subscriptions.commands import CommandContext, Reply
 from subscriptions.grammar import parse_filter
 
@@ -68,7 +71,16 @@ _QUIET_TOKEN_SKIPPED = _QuietTokenSkipped()
 # The bot scopes the code needs: `commands` for /jobs, `chat:write` to post alerts,
 # `chat:write.public` to post in public channels the bot was not invited to, and the
 # history scopes to find, after a crash, an alert that may already have been posted.
-BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:history", "groups:history")
+# `channels:read` / `groups:read` let `/jobs subscribe` check that it can post in the channel.
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "channels:history",
+    "groups:history",
+    "channels:read",
+    "groups:read",
+)
 COMMAND = "/jobs"
 MEMBERSHIP_RULE = "members of this channel"
 
@@ -79,86 +91,6 @@ class CommandRunner(Protocol):
     async def command(self, text: str, ctx: CommandContext) -> Reply:
         """Run one `/jobs` command."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class SlackConfig:
-    """Slack credentials and where to serve, as the composition root read them."""
-
-    bot_token: str | None = None
-    app_token: str | None = None
-    signing_secret: str | None = None
-    client_id: str | None = None
-    client_secret: str | None = None
-    api_url: str | None = None
-    host: str = "0.0.0.0"
-    port: int = 3000
-    data_dir: Path | None = None
-
-    @property
-    def oauth(self) -> bool:
-        """Many workspaces, installed through OAuth v2."""
-        return bool(self.client_id and self.client_secret)
-
-    @property
-    def socket_mode(self) -> bool:
-        """Socket Mode is the default whenever an app-level token is set."""
-        return bool(self.app_token)
-
-    @property
-    def configured(self) -> bool:
-        """Enough credentials to run: a bot token or OAuth, plus a way to receive requests."""
-        has_token = bool(self.bot_token) or self.oauth
-        return has_token and (self.socket_mode or bool(self.signing_secret))
-
-
-class SlackService:
-    """The running Slack app: started and stopped with the bot on its event loop."""
-
-    def __init__(self, app: AsyncApp, adapter: SlackAdapter, config: SlackConfig) -> None:
-        self.app = app
-        self.adapter = adapter
-        self.config = config
-        self.port: int | None = None
-        self._runner: web.AppRunner | None = None
-        self._socket: Any = None
-
-    @property
-    def serves_http(self) -> bool:
-        """HTTP is served without Socket Mode, and for the OAuth install pages."""
-        return not self.config.socket_mode or self.config.oauth
-
-    async def start(self) -> None:
-        """Open the Socket Mode connection and/or serve POST /slack/events."""
-        if self.serves_http:
-            web_app = self.app.web_app(path="/slack/events", port=self.config.port)
-            self._runner = web.AppRunner(web_app, access_log=None)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, self.config.host, self.config.port)
-            await site.start()
-            self.port = self._runner.addresses[0][1]
-            log.info("Slack HTTP endpoint on %s:%s/slack/events", self.config.host, self.port)
-        if self.config.socket_mode:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            self._socket = AsyncSocketModeHandler(self.app, self.config.app_token)
-            await self._socket.connect_async()
-            log.info("Slack Socket Mode connected")
-
-    async def close(self) -> None:
-        """Close the connection and the HTTP server (safe to call twice)."""
-        if self._socket is not None:
-            await self._socket.close_async()
-            self._socket = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    def describe(self) -> str:
-        """Where Slack requests come in, for the start-up summary."""
-        mode = "Socket Mode" if self.config.socket_mode else f"HTTP on :{self.config.port}"
-        workspaces = "OAuth installs" if self.config.oauth else "one workspace"
-        return f"Slack ({mode}, {workspaces})"
 
 
 def _context(
@@ -176,9 +108,16 @@ def _context(
 
 
 def build_slack(
-    runner: CommandRunner, clock: Callable[[], datetime], config: SlackConfig
+    runner: CommandRunner,
+    clock: Callable[[], datetime],
+    config: SlackConfig,
+    *,
+    health: ChatHealth | None = None,
 ) -> SlackService:
-    """The bolt app with its listeners, and the delivery adapter sharing its tokens."""
+    """The bolt app with its listeners, and the delivery adapter sharing its tokens.
+
+    ``health`` is the delivery worker's: a bot token refused at start holds Slack there.
+    """
     # bolt takes the token from the client it is given (one workspace) or, with OAuth,
     # from the installation store per request; either way calls go to ``api_url``.
     client = make_client(config.bot_token if not config.oauth else None, base_url=config.api_url)
@@ -206,12 +145,10 @@ def build_slack(
         )
         # app_uninstalled / tokens_revoked delete the workspace's installation.
         app.enable_token_revocation_listeners()
-
-        async def find_token(team: str) -> str | None:
-            bot = await installations.async_find_bot(enterprise_id=None, team_id=team)
-            return bot.bot_token if bot else None
-
-        tokens = find_token
+        # Enterprise Grid: the workspace's org, learnt from its requests, finds its bot.
+        teams = SlackTeams(data_dir / "slack-installations.db", config.client_id)
+        remember_orgs(app, teams)
+        tokens = installation_tokens(installations, teams)
     else:
         token = config.bot_token
 
@@ -229,7 +166,7 @@ def build_slack(
 
     adapter = SlackAdapter(tokens, base_url=config.api_url)
     _register(app, runner, clock)
-    return SlackService(app, adapter, config)
+    return SlackService(app, adapter, config, health=health, clock=clock)
 
 
 # With `should_escape` on, Slack sends a picked user group as <!subteam^S…|@handle> (what
@@ -273,7 +210,7 @@ def _register(app: AsyncApp, runner: CommandRunner, clock: Callable[[], datetime
         # The work waits on the store, which a big poll can hold for seconds: answer in
         # the ack only when it is quick, else ack now and reply by response_url (#17).
         # Digests it asks for run after the answer either way.
-        pending = Pending(runner.command(text or "help", ctx), text or "help", log)
+        pending = Pending(_run(runner, client, text or "help", ctx), text or "help", log)
         reply = await pending.within()
         if reply is not None:
             await ack_reply(ack, reply)
@@ -304,7 +241,7 @@ def _register(app: AsyncApp, runner: CommandRunner, clock: Callable[[], datetime
         text = "subscribe " + " ".join(token for _, token in tokens)
         # A submission is acknowledged within 3 s too; a slow store closes the form at
         # once and the outcome follows in the channel (or to the user alone) (#17).
-        pending = Pending(runner.command(text, ctx), text, log)
+        pending = Pending(_run(runner, client, text, ctx), text, log)
         reply = await pending.within()
         if reply is None:
             await ack()
@@ -316,6 +253,17 @@ def _register(app: AsyncApp, runner: CommandRunner, clock: Callable[[], datetime
             return
         await ack()
         await post_reply(client, reply, ctx)
+
+
+def _run(
+    runner: CommandRunner, client: AsyncWebClient, text: str, ctx: CommandContext
+) -> Awaitable[Reply]:
+    """The command's work; a subscribe first checks that the bot can post in the channel
+    (a Slack question, so asked here rather than in the platform-neutral handlers)."""
+    words = text.split(maxsplit=1)
+    if not words or words[0].lower() != "subscribe":
+        return runner.command(text, ctx)
+    return subscribe_if_postable(client, ctx.channel, lambda: runner.command(text, ctx))
 
 
 def _field_errors(tokens: list[tuple[str, str]]) -> dict[str, str]:

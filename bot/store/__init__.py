@@ -16,6 +16,9 @@ and a SQLite and a PostgreSQL implementation sharing their query text.
 
 ``Store`` here is the SQLite store, as it always was (``Store.open(path)``,
 ``Store.memory()``); type code that takes any backend with ``bot.store.protocols.Store``.
+
+Beside the store, ``slack_teams.py`` keeps the Slack workspace → Enterprise Grid org map
+in the Slack installation database (slack_sdk's file, not the store).
 """
 
 from __future__ import annotations

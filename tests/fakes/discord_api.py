@@ -1325,6 +1325,7 @@ class FakeDiscord:
         self._failures: dict[str, _Failure] = {}
         # fail_message(): message creates still to let through, then the failure.
         self._message_failure: tuple[int, _Failure] | None = None
+        self._bot_channel_permissions: dict[str, int] = {}
         self._nonces: dict[tuple[str, str, str], tuple[str, float]] = {}
         self._interactions: dict[str, _Interaction] = {}
         self._sessions: dict[str, _Session] = {}
@@ -1661,6 +1662,56 @@ class FakeDiscord:
     def clear_failure(self, channel_id: int | str) -> None:
         """Undo :meth:`fail_channel`."""
         self._failures.pop(_sid(channel_id), None)
+
+    def set_bot_permissions(self, channel_id: int | str, permissions: int) -> None:
+        """The bot's permissions in ``channel_id`` once its overwrites apply (by default
+        ``bot_permissions`` everywhere).
+
+        Interactions from the channel, or from a thread or post in it, carry them as
+        ``app_permissions``, as Discord computes them. Requests are not refused for them:
+        :meth:`fail_channel` does that.
+        """
+        self._bot_channel_permissions[_sid(channel_id)] = permissions
+
+    def add_forum_post(
+        self,
+        forum_id: int | str | None = None,
+        *,
+        name: str = "jobbot",
+        owner_id: int | str | None = None,
+    ) -> JSON:
+        """A post (a public thread) a member started in a forum, to type commands in.
+
+        Only the fake knows it (no ``THREAD_CREATE`` is sent): an interaction from it
+        carries the whole thread, as Discord's do.
+        """
+        parent = self._channels[_sid(forum_id if forum_id is not None else self.forum_channel_id)]
+        tid = self._snowflakes.next()
+        now = _now_iso()
+        thread: JSON = {
+            "id": tid,
+            "type": PUBLIC_THREAD,
+            "guild_id": parent["guild_id"],
+            "parent_id": parent["id"],
+            "owner_id": _sid(owner_id if owner_id is not None else self.user_id),
+            "name": name,
+            "last_message_id": tid,
+            "rate_limit_per_user": 0,
+            "message_count": 1,
+            "member_count": 1,
+            "total_message_sent": 1,
+            "flags": 0,
+            "applied_tags": [],
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": now,
+                "locked": False,
+                "create_timestamp": now,
+            },
+        }
+        self._channels[tid] = thread
+        return dict(thread)
 
     def archive_thread(self, thread_id: int | str, *, locked: bool = False) -> None:
         """Archive a thread (as Discord does after its auto-archive time without activity).
@@ -2138,7 +2189,7 @@ class FakeDiscord:
             "channel_id": cid,
             "channel": channel,
             "member": member,
-            "app_permissions": str(self.bot_permissions),
+            "app_permissions": str(self._app_permissions(cid, channel.get("parent_id"))),
             "locale": locale,
             "guild_locale": "en-US",
             "entitlements": [],
@@ -2147,6 +2198,13 @@ class FakeDiscord:
             "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
+
+    def _app_permissions(self, channel_id: str, parent_id: str | None) -> int:
+        """The bot's permissions in a channel; a thread has its parent's overwrites."""
+        for cid in (channel_id, parent_id):
+            if cid is not None and cid in self._bot_channel_permissions:
+                return self._bot_channel_permissions[cid]
+        return self.bot_permissions
 
     def _resolved(self, guild_id: str, options: list[JSON]) -> JSON:
         """``data.resolved`` for role options (type 8): the guild's role objects by id."""

@@ -273,6 +273,8 @@ class _Identity:
     user_id: str
     bot_id: str | None
     app_id: str
+    enterprise_id: str | None = None
+    is_enterprise_install: bool = False
 
 
 @dataclass
@@ -302,6 +304,7 @@ class _OAuthGrant:
     scope: str
     authed_user_id: str
     enterprise_id: str | None
+    is_enterprise_install: bool = False
 
 
 @dataclass
@@ -844,10 +847,13 @@ def slash_command_body(
     trigger_id: str | None = None,
     api_app_id: str = APP_ID,
     enterprise_id: str | None = None,
+    is_enterprise_install: bool = False,
 ) -> str:
     """Build the form-urlencoded body Slack POSTs for a slash command (default ``/jobs``).
 
     Use ``FakeSlack.response_url(name)`` as ``response_url`` to capture ``respond()`` calls.
+    In an Enterprise Grid org, ``enterprise_id`` is the org and ``team_id`` the workspace
+    the command was typed in; ``is_enterprise_install`` says the app is installed org-wide.
     """
     fields: dict[str, str] = {
         "token": "deprecated-verification-token",
@@ -860,7 +866,7 @@ def slash_command_body(
         "command": command,
         "text": text,
         "api_app_id": api_app_id,
-        "is_enterprise_install": "false",
+        "is_enterprise_install": "true" if is_enterprise_install else "false",
         "response_url": response_url,
         "trigger_id": trigger_id or _trigger_id(),
     }
@@ -1209,8 +1215,14 @@ class FakeSlack:
         user_id: str = BOT_USER_ID,
         bot_id: str | None = BOT_ID,
         app_id: str = APP_ID,
+        enterprise_id: str | None = None,
+        is_enterprise_install: bool = False,
     ) -> None:
-        """Make ``token`` valid (again), identifying the given team/user."""
+        """Make ``token`` valid (again), identifying the given team/user.
+
+        An org-wide (Enterprise Grid) token has ``is_enterprise_install`` and answers
+        ``auth.test`` with the org's id as its team (mem: as an org-level token does).
+        """
         self._revoked.discard(token)
         self._tokens[token] = _Identity(
             token=token,
@@ -1220,6 +1232,8 @@ class FakeSlack:
             user_id=user_id,
             bot_id=bot_id if kind == "bot" else None,
             app_id=app_id,
+            enterprise_id=enterprise_id,
+            is_enterprise_install=is_enterprise_install,
         )
 
     def revoke_token(self, token: str) -> None:
@@ -1291,11 +1305,17 @@ class FakeSlack:
         scope: str = "chat:write,chat:write.public,commands",
         authed_user_id: str = "U0INSTALLER",
         enterprise_id: str | None = None,
+        is_enterprise_install: bool = False,
     ) -> str:
         """Let ``oauth.v2.access`` exchange ``code`` (once) for a bot token; returns the token.
 
-        The token becomes valid for API calls once the code has been exchanged.
+        The token becomes valid for API calls once the code has been exchanged. With
+        ``enterprise_id`` the workspace belongs to that Enterprise Grid org; with
+        ``is_enterprise_install`` as well the app is installed on the whole org, and the
+        answer has ``team: null``, as Slack's does for an org-wide install.
         """
+        if is_enterprise_install and not enterprise_id:
+            raise ValueError("an org-wide install needs the org's enterprise_id")
         token = bot_token or f"xoxb-{team_id.lower()}-{secrets.token_hex(6)}"
         self._oauth_codes[code] = _OAuthGrant(
             team_id=team_id,
@@ -1306,6 +1326,7 @@ class FakeSlack:
             scope=scope,
             authed_user_id=authed_user_id,
             enterprise_id=enterprise_id,
+            is_enterprise_install=is_enterprise_install,
         )
         return token
 
@@ -1739,7 +1760,8 @@ class FakeSlack:
                 "team_id": ident.team_id,
                 "user_id": ident.user_id,
                 "bot_id": ident.bot_id,
-                "is_enterprise_install": False,
+                **({"enterprise_id": ident.enterprise_id} if ident.enterprise_id else {}),
+                "is_enterprise_install": ident.is_enterprise_install,
             }
         )
 
@@ -2053,13 +2075,16 @@ class FakeSlack:
         if grant is None:
             # Unknown and already-used codes look the same: codes are single-use.
             return _error("invalid_code")
+        org_wide = grant.is_enterprise_install and grant.enterprise_id is not None
         self.add_token(
             grant.bot_token,
             kind="bot",
-            team_id=grant.team_id,
-            team_name=grant.team_name,
+            team_id=grant.enterprise_id if org_wide else grant.team_id,
+            team_name="Fake Enterprise" if org_wide else grant.team_name,
             user_id=grant.bot_user_id,
             bot_id=grant.bot_id,
+            enterprise_id=grant.enterprise_id,
+            is_enterprise_install=org_wide,
         )
         enterprise = (
             {"id": grant.enterprise_id, "name": "Fake Enterprise"} if grant.enterprise_id else None
@@ -2072,10 +2097,10 @@ class FakeSlack:
                 "scope": grant.scope,
                 "bot_user_id": grant.bot_user_id,
                 "app_id": APP_ID,
-                "team": {"id": grant.team_id, "name": grant.team_name},
+                "team": None if org_wide else {"id": grant.team_id, "name": grant.team_name},
                 "enterprise": enterprise,
                 "authed_user": {"id": grant.authed_user_id},
-                "is_enterprise_install": False,
+                "is_enterprise_install": org_wide,
             }
         )
 
