@@ -48,12 +48,13 @@ async def deliver(database_url: str, chat_url: str, rate: int) -> dict[str, floa
                 retried += report.retried
                 if report.sent:
                     finished = time.time()
+                    continue
+                # A pass that found nothing: done, unless rows held by another process
+                # (or put back after a 429) are still to come due.
                 statuses = await asyncio.to_thread(store.delivery_statuses)
                 if not any(statuses.get(status) for status in UNFINISHED):
                     break
-                if not report.sent:
-                    # Rows held by another process, or put back after a 429, come due later.
-                    await asyncio.sleep(0.02)
+                await asyncio.sleep(0.05)
             return {
                 "sent": sent,
                 "retried": retried,
