@@ -865,12 +865,11 @@ def run(
     size_name: str = "full", seed: int = 8, log: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
     """Every benchmark at one size; one flat dict of figures."""
-    from benchmarks.multi import (
-        MULTI_SIZES,
-        bench_delivery_processes,
-        bench_ingest_backends,
-        bench_loop_lag,
-    )
+    # Imported here: they import this module (its data and servers) at their top.
+    from benchmarks.delivery_processes import bench_delivery_processes
+    from benchmarks.ingest_backends import bench_ingest_backends
+    from benchmarks.loop_lag import bench_loop_lag
+    from benchmarks.multi import MULTI_SIZES
 
     size = SIZES[size_name]
     multi = MULTI_SIZES[size_name]

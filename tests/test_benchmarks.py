@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from benchmarks.__main__ import main
+from benchmarks.delivery_processes import bench_delivery_processes
 from benchmarks.fair_delivery import measure
-from benchmarks.multi import MULTI_SIZES, bench_delivery_processes, bench_ingest_backends
+from benchmarks.ingest_backends import bench_ingest_backends
+from benchmarks.multi import MULTI_SIZES
 
 KEYS = {
     "matcher_speedup",
