@@ -163,11 +163,14 @@ def bench_delivery_processes(size: MultiSize, seed: int) -> dict[str, Any]:
     and more processes cannot add anything: the ratio would be about 1 whatever the
     code. So the fake server allows each of the 60 channels ``channel_rate`` messages a
     second, a sum (``delivery_processes_limit_msgs_per_s``) above what one process,
-    and what three, can send: one process is then bound by its own CPU (one event loop
-    rendering, posting and recording each message; ``cpu_ms_per_msg``), and the ratio
-    says how much three event loops add. Each process paces every channel by itself, so
-    three processes could together go over a channel's limit; the fake server would
-    refuse that, and ``delivery_processes_extra_429s`` counts it.
+    and what three, can send: one process is then bound by its own work per message
+    (one event loop rendering, posting and recording each, with a commit to PostgreSQL
+    per message; ``cpu_ms_per_msg``), not by the platform, and the ratio says how much
+    three event loops add. (60 channels at 50 msg/s stand in for the thousands of real
+    channels, at about 1 msg/s each, that it would take to fill one process.) Each
+    process paces every channel by itself, so three processes could together go over a
+    channel's limit; the fake server would refuse that, and
+    ``delivery_processes_extra_429s`` counts it.
 
     On a machine with fewer cores than processes the three compete for the same cores
     (with the fake server and PostgreSQL): ``machine.nproc`` says how many there were.
