@@ -2,8 +2,10 @@
 
 Measures the matcher (index vs the plain loop), ingest (full pipeline vs feedparser
 alone), a re-poll of unchanged sources, delivery against a rate-limited fake chat
-server, and the memory of a process holding the subscriptions. Everything runs on
-127.0.0.1 with seeded randomness. Progress goes to stderr; the JSON to stdout.
+server, and the memory of a process holding the subscriptions; then ingest on
+PostgreSQL vs SQLite, delivery with three processes vs one, and the event-loop lag
+during a big poll (null, with the reason, where no PostgreSQL answers). Everything runs
+on 127.0.0.1 with seeded randomness. Progress goes to stderr; the JSON to stdout.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Scale benchmarks (issue #8): matcher, ingest, re-poll, delivery and memory.
+"""Scale benchmarks (issue #8): matcher, ingest, re-poll, delivery and memory; and
+(issue #16, in ``benchmarks/multi.py``) ingest on PostgreSQL, delivery with three
+processes, and the event-loop lag during a big poll.
 
 Each figure is measured in the same run against its own baseline, with seeded
 randomness, on 127.0.0.1 only. ``run(size)`` returns one flat dict; ``__main__``
@@ -869,14 +871,25 @@ def run(
     size_name: str = "full", seed: int = 8, log: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
     """Every benchmark at one size; one flat dict of figures."""
+    # Imported here: they import this module (its data and servers) at their top.
+    from benchmarks.delivery_processes import bench_delivery_processes
+    from benchmarks.ingest_backends import bench_ingest_backends
+    from benchmarks.loop_lag import bench_loop_lag
+    from benchmarks.multi import MULTI_SIZES
+
     size = SIZES[size_name]
+    multi = MULTI_SIZES[size_name]
     result: dict[str, Any] = {"size": size_name, "seed": seed, "machine": machine()}
-    for name, bench in (
+    benches: tuple[tuple[str, Callable[[Size, int], dict[str, Any]]], ...] = (
         ("matcher", bench_matcher),
         ("ingest", bench_ingest),
         ("delivery", bench_delivery),
         ("memory", bench_memory),
-    ):
+        ("ingest on each backend", lambda _, seed: bench_ingest_backends(multi, seed)),
+        ("delivery processes", lambda _, seed: bench_delivery_processes(multi, seed)),
+        ("event-loop lag", lambda _, seed: bench_loop_lag(multi, seed)),
+    )
+    for name, bench in benches:
         started = time.perf_counter()
         result |= bench(size, seed)
         if log is not None:

@@ -13,7 +13,10 @@ import pytest
 
 from benchmarks.__main__ import main
 from benchmarks.ack_bench import main as ack_main
+from benchmarks.delivery_processes import bench_delivery_processes
 from benchmarks.fair_delivery import measure
+from benchmarks.ingest_backends import bench_ingest_backends
+from benchmarks.multi import MULTI_SIZES
 from benchmarks.slack_bad_day import measure as bad_day
 
 KEYS = {
@@ -28,6 +31,17 @@ KEYS = {
     "delivery_duplicates",
     "peak_rss_mb",
     "machine",
+    # #16: several bots on PostgreSQL (null, with the reason, without a server).
+    "ingest_sqlite_postings_per_s",
+    "ingest_postgres_postings_per_s",
+    "ingest_postgres_ratio",
+    "ingest_postgres_skipped",
+    "delivery_one_process_msgs_per_s",
+    "delivery_three_processes_msgs_per_s",
+    "delivery_processes_ratio",
+    "delivery_processes_skipped",
+    "loop_lag_max_ms",
+    "loop_lag_p99_ms",
 }
 
 
@@ -50,6 +64,31 @@ def test_tiny_run_emits_every_figure_as_one_json_object(
     assert printed["delivery_duplicates"] == 0
     assert printed["delivery_outbox"] == {"sent": printed["delivery_messages"]}
     assert printed["ingest_stored"] == printed["ingest_postings"]
+    assert printed["loop_lag_stored"] == printed["loop_lag_postings"]
+    assert printed["loop_lag_samples"] > 0
+    if printed["ingest_postgres_skipped"] is None:
+        assert isinstance(printed["ingest_postgres_ratio"], float)
+    if printed["delivery_processes_skipped"] is None:
+        assert printed["delivery_processes_duplicates"] == 0
+        # The three processes shared the outbox: between them they sent every message.
+        sent = printed["delivery_processes_sent_per_process"]
+        assert len(sent) == 3 and sum(sent) == printed["delivery_processes_messages"]
+
+
+def test_postgresql_figures_are_null_with_the_reason_when_no_server_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    monkeypatch.setenv("JOBBOT_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:1/none")
+    ingest = bench_ingest_backends(MULTI_SIZES["tiny"], 8)
+    delivery = bench_delivery_processes(MULTI_SIZES["tiny"], 8)
+    assert ingest["ingest_postgres_ratio"] is None
+    assert (
+        "no PostgreSQL at postgresql://postgres@127.0.0.1:1/none"
+        in ingest["ingest_postgres_skipped"]
+    )
+    assert delivery["delivery_processes_ratio"] is None
+    assert delivery["delivery_processes_skipped"].startswith("no PostgreSQL at")
 
 
 @pytest.mark.integration
