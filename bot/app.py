@@ -33,6 +33,7 @@ from bot.pool import EnrichPool, usable_cores
 from bot.sources.base import registered_kinds
 from bot.sources.http import HttpFetcher, now_utc
 from bot.store import SourceState, open_store
+from bot.store.locks import process_lock
 from bot.store.protocols import Store
 from bot.why import why
 from subscriptions.commands import CommandContext, Reply, run_command
@@ -585,7 +586,13 @@ def _discord_adapter(settings: Settings) -> DiscordAdapter | None:
         raise ConfigError("DISCORD_GUILD_ID", f"{guild!r} is not a server id (digits)")
     point_discord_py_at(secrets.get("DISCORD_API_URL"), secrets.get("DISCORD_GATEWAY_URL"))
     guild_id = int(guild) if guild else None
-    return DiscordAdapter(secrets["DISCORD_TOKEN"], state_dir=settings.data_dir, guild_id=guild_id)
+    # Of the processes sharing the store, the one holding this lock runs the gateway (#16).
+    return DiscordAdapter(
+        secrets["DISCORD_TOKEN"],
+        state_dir=settings.data_dir,
+        guild_id=guild_id,
+        lock_for=functools.partial(process_lock, settings),
+    )
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:
