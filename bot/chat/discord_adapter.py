@@ -209,7 +209,10 @@ class DiscordAdapter(DiscordCommands, DiscordDelivery):
             await self.client.close()
 
     async def sync_commands(self) -> bool:
-        """Upload the command set when it differs from the last upload; True if it did."""
+        """Upload the command set when it differs from the last upload; True if it did.
+
+        The copy uploaded last to another scope (server or global) is cleared (#17).
+        """
         assert self.tree is not None and self.client is not None
         return await discord_sync.sync_commands(
             self.tree, self.client, self.guild_id, self.state_dir
