@@ -22,6 +22,7 @@ from bot.chat.console import ConsoleAdapter
 from bot.chat.delivery import DeliveryReport, DeliveryWorker
 from bot.chat.digests import DigestRunner
 from bot.chat.followups import FollowUpReport, FollowUps
+from bot.chat.gateway_lease import RunsGateway
 from bot.chat.pacing import ChannelPacer
 from bot.chat.slack_app import SlackConfig, build_slack
 from bot.chat.webhook import WebhookAdapter
@@ -103,10 +104,16 @@ class JobBot:
     # ------------------------------------------------------------ operations
 
     def health(self) -> Health:
-        """The verdict /healthz answers with."""
-        return health(
+        """The verdict /healthz answers with (and where each chat gateway runs)."""
+        verdict = health(
             self.store.sources(), self.clock(), self.started_at, self.worker.health.as_json()
         )
+        gateways = {
+            name: adapter.gateway
+            for name, adapter in self.adapters.items()
+            if isinstance(adapter, RunsGateway)
+        }
+        return replace(verdict, gateways=gateways) if gateways else verdict
 
     def _record(self, report: PollReport) -> None:
         self.metrics.record_poll(

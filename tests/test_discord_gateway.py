@@ -138,6 +138,12 @@ async def test_one_gateway_among_three_and_another_takes_over(
             "this process",
         ]
         assert len(fake.command_syncs) == 1  # only the holder syncs
+        shown = sorted(str(bot.health().as_json()["gateways"]) for bot in bots)
+        assert shown == [
+            "{'discord': 'another process'}",
+            "{'discord': 'another process'}",
+            "{'discord': 'this process'}",
+        ]
         await _help_is_answered_once(fake)
         # Every bot sends through REST, the holder or not.
         for n, adapter in enumerate(adapters):

@@ -17,9 +17,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-__all__ = ["GatewayLease", "ProcessLock"]
+__all__ = ["GatewayLease", "ProcessLock", "RunsGateway"]
 
 log = logging.getLogger("jobbot.gateway")
 
@@ -47,6 +47,16 @@ class ProcessLock(Protocol):
 
     def release(self) -> None:
         """Give the lock up."""
+        ...
+
+
+@runtime_checkable
+class RunsGateway(Protocol):
+    """An adapter whose gateway runs in one process of several (shown in ``/healthz``)."""
+
+    @property
+    def gateway(self) -> str:
+        """Where the gateway runs: this process, another process, starting or stopped."""
         ...
 
 
