@@ -22,6 +22,7 @@ from bot.chat.console import ConsoleAdapter
 from bot.chat.delivery import DeliveryReport, DeliveryWorker
 from bot.chat.digests import DigestRunner
 from bot.chat.followups import FollowUpReport, FollowUps
+from bot.chat.gateway_lease import RunsGateway
 from bot.chat.pacing import ChannelPacer
 from bot.chat.slack_app import SlackConfig, build_slack
 from bot.chat.webhook import WebhookAdapter
@@ -33,6 +34,7 @@ from bot.pool import EnrichPool, usable_cores, warm_up
 from bot.sources.base import registered_kinds
 from bot.sources.http import HttpFetcher, now_utc
 from bot.store import SourceState, open_store
+from bot.store.locks import process_lock
 from bot.store.protocols import Store
 from bot.why import why
 from subscriptions.commands import CommandContext, Reply, run_command
@@ -102,10 +104,16 @@ class JobBot:
     # ------------------------------------------------------------ operations
 
     def health(self) -> Health:
-        """The verdict /healthz answers with."""
-        return health(
+        """The verdict /healthz answers with (and where each chat gateway runs)."""
+        verdict = health(
             self.store.sources(), self.clock(), self.started_at, self.worker.health.as_json()
         )
+        gateways = {
+            name: adapter.gateway
+            for name, adapter in self.adapters.items()
+            if isinstance(adapter, RunsGateway)
+        }
+        return replace(verdict, gateways=gateways) if gateways else verdict
 
     def _record(self, report: PollReport) -> None:
         self.metrics.record_poll(
@@ -589,7 +597,13 @@ def _discord_adapter(settings: Settings) -> DiscordAdapter | None:
         raise ConfigError("DISCORD_GUILD_ID", f"{guild!r} is not a server id (digits)")
     point_discord_py_at(secrets.get("DISCORD_API_URL"), secrets.get("DISCORD_GATEWAY_URL"))
     guild_id = int(guild) if guild else None
-    return DiscordAdapter(secrets["DISCORD_TOKEN"], state_dir=settings.data_dir, guild_id=guild_id)
+    # Of the processes sharing the store, the one holding this lock runs the gateway (#16).
+    return DiscordAdapter(
+        secrets["DISCORD_TOKEN"],
+        state_dir=settings.data_dir,
+        guild_id=guild_id,
+        lock_for=functools.partial(process_lock, settings),
+    )
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:

@@ -192,6 +192,9 @@ class Health:
     sources: int
     failing: tuple[str, ...]
     chat: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    # Per platform with a gateway: where it runs ("this process", "another process", ...).
+    # Informational: a process that sends through REST only is as healthy as the holder.
+    gateways: Mapping[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, object]:
         """The JSON body of ``/healthz``."""
@@ -205,6 +208,7 @@ class Health:
             "sources": self.sources,
             "failing_sources": list(self.failing),
             "chat": {name: dict(state) for name, state in self.chat.items()},
+            "gateways": dict(self.gateways),
         }
 
 

@@ -1235,7 +1235,8 @@ class FakeDiscord:
     messages), :attr:`channel_edits` (of threads),
     :attr:`callbacks`, :attr:`followups`, :attr:`command_syncs`, :attr:`threads`,
     :attr:`violations`, :attr:`rate_limit_events` (+ :attr:`rate_limited_count`),
-    :attr:`identifies`, :attr:`dispatched`, :attr:`requests`.
+    :attr:`identifies` (+ :attr:`peak_sessions`, :attr:`live_sessions`),
+    :attr:`dispatched`, :attr:`requests`.
     """
 
     def __init__(
@@ -1306,6 +1307,8 @@ class FakeDiscord:
         self.rate_limited_count = 0
         self.deduplicated_count = 0
         self.identifies: list[JSON] = []
+        # The most identified gateway connections open at one time (one bot: at most 1).
+        self.peak_sessions = 0
         self.resumes = 0
         self.dispatched: list[JSON] = []
         self.requests: list[JSON] = []
@@ -1894,6 +1897,11 @@ class FakeDiscord:
             raise TimeoutError(f"timed out after {within}s waiting for {what}") from None
         finally:
             self._waiters.discard(event)
+
+    @property
+    def live_sessions(self) -> int:
+        """Gateway connections open now that have IDENTIFYed (or RESUMEd)."""
+        return sum(1 for c in self._connections if c.session is not None and not c.ws.closed)
 
     async def wait_until_identified(self, within: float = 5.0) -> None:
         """Wait until a client has IDENTIFYed (READY and GUILD_CREATEs were sent)."""
@@ -3351,6 +3359,7 @@ class FakeDiscord:
         )
         self._sessions[session.session_id] = session
         conn.session = session
+        self.peak_sessions = max(self.peak_sessions, self.live_sessions)
         ready: JSON = {
             "v": 10,
             "user": self._bot_user,
