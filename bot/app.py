@@ -175,6 +175,7 @@ class JobBot:
             source_kinds=ctx.source_kinds or tuple(registered_kinds()),
             default_interval=self.settings.default_interval,
             subscription_cap=self.settings.max_subscriptions_per_channel,
+            personal_cap=self.settings.max_personal_subscriptions,
         )
         # The store is called from a thread: no database wait blocks the event loop.
         reply = await asyncio.to_thread(run_command, text, ctx, self.store)
