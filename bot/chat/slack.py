@@ -43,6 +43,7 @@ from bot.errors import (
 from bot.sources.http import parse_retry_after
 from bot.store import Delivery, StoredPosting
 from subscriptions.model import Subscription
+from subscriptions.personal import user_of_channel
 
 __all__ = [
     "CHANNEL_ERRORS",
@@ -62,6 +63,8 @@ T = TypeVar("T")
 # channel: pause its subscriptions.
 CHANNEL_ERRORS = frozenset(
     {"channel_not_found", "not_in_channel", "is_archived", "restricted_action", "ekm_access_denied"}
+    # A personal subscription's user is gone (conversations.open): pause theirs.
+    | {"user_not_found", "user_not_visible", "user_disabled"}
 )
 # The token or the workspace was refused: no channel is at fault, so every row is held
 # (none failed or paused) and the token is checked again until it works.
@@ -140,6 +143,8 @@ class SlackAdapter:
         self._history_pacer = ChannelPacer(HISTORY_CALLS_PER_MINUTE, 60.0)
         self._max_retries = max_retries
         self._clients: dict[str, AsyncWebClient] = {}
+        # Each user's DM channel (team, user) -> D…, from conversations.open; it never changes.
+        self._ims: dict[tuple[str, str], str] = {}
 
     async def _client(self, team: str) -> AsyncWebClient:
         token = await self._tokens(team)
@@ -151,7 +156,19 @@ class SlackAdapter:
             self._clients[token] = client
         return client
 
+    async def _channel(self, team: str, channel: str) -> str:
+        """The channel to post in: a personal target's DM with the app (#19), else itself."""
+        user = user_of_channel(channel)
+        if user is None:
+            return channel
+        if (team, user) not in self._ims:
+            client = await self._client(team)
+            response = await _api(client.conversations_open(users=user))
+            self._ims[(team, user)] = str((response.get("channel") or {}).get("id") or "")
+        return self._ims[(team, user)] or channel
+
     async def _post(self, team: str, channel: str, message: SlackMessage) -> str:
+        channel = await self._channel(team, channel)
         key = (team, channel)
         # Pace to Slack's one message per second per channel instead of provoking 429s.
         async with paced(self._pacer, key):
@@ -240,10 +257,11 @@ class SlackAdapter:
         oldest = f"{(min(queued) - timedelta(minutes=1)).timestamp():.6f}" if queued else "0"
         client = await self._client(subscription.workspace)
         try:
+            channel = await self._channel(subscription.workspace, subscription.channel)
             async with paced(self._history_pacer, subscription.workspace):
                 response = await _api(
                     client.conversations_history(
-                        channel=subscription.channel,
+                        channel=channel,
                         oldest=oldest,
                         limit=HISTORY_LOOKBACK,
                         include_all_metadata=True,
@@ -263,7 +281,7 @@ class SlackAdapter:
             payload = metadata.get("event_payload") or {}
             delivery_id = wanted.get(str(payload.get("delivery_id")))
             if metadata.get("event_type") == ALERT_EVENT and delivery_id is not None:
-                found[delivery_id] = f"{subscription.channel}:{message.get('ts')}"
+                found[delivery_id] = f"{channel}:{message.get('ts')}"
         return found
 
     async def send_digest(

@@ -68,7 +68,12 @@ _QUIET_TOKEN_SKIPPED = _QuietTokenSkipped()
 # The bot scopes the code needs: `commands` for /jobs, `chat:write` to post alerts,
 # `chat:write.public` to post in public channels the bot was not invited to, and the
 # history scopes to find, after a crash, an alert that may already have been posted.
-BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:history", "groups:history")
+# Personal alerts (#19): `im:write` opens a user's DM with the app, `im:history` finds
+# an alert sent there.
+BOT_SCOPES = (
+    *("commands", "chat:write", "chat:write.public", "channels:history", "groups:history"),
+    *("im:write", "im:history"),
+)
 COMMAND = "/jobs"
 MEMBERSHIP_RULE = "members of this channel"
 

@@ -282,6 +282,8 @@ class _Channel:
     is_archived: bool = False
     bot_is_member: bool = True
     members: list[str] = field(default_factory=lambda: [BOT_USER_ID, USER_ID])
+    #: A direct message between the bot and ``user`` (made by ``conversations.open``).
+    user: str | None = None
 
 
 @dataclass
@@ -1083,6 +1085,8 @@ class FakeSlack:
         self._channels: dict[str, _Channel] = {}
         self._auto_channels = channels is None
         self._users: dict[str, dict[str, Any]] = {}
+        #: The IM channel id of each user's DM with the bot, once ``conversations.open`` made it.
+        self.ims: dict[str, str] = {}
         self._channel_failures: dict[str, str] = {}
         self._failures: defaultdict[str, deque[_Failure]] = defaultdict(deque)
         self._dropped_answers: defaultdict[str, int] = defaultdict(int)
@@ -1119,6 +1123,7 @@ class FakeSlack:
             "conversations.history": self._conversations_history,
             "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
+            "conversations.open": self._conversations_open,
             "users.info": self._users_info,
             "apps.connections.open": self._apps_connections_open,
             "oauth.v2.access": self._oauth_v2_access,
@@ -1605,7 +1610,8 @@ class FakeSlack:
         for candidate in self._channels.values():
             if candidate.name == name:
                 return candidate
-        if self._auto_channels and not channel.startswith("#"):
+        # "@U123" is no channel id (DMs take a D… id from conversations.open).
+        if self._auto_channels and not channel.startswith(("#", "@")):
             self.add_channel(channel)
             return self._channels[channel]
         return None
@@ -1968,14 +1974,16 @@ class FakeSlack:
         obj: dict[str, Any] = {
             "id": channel.id,
             "name": channel.name,
-            "is_channel": not channel.is_private,
+            "is_channel": not channel.is_private and channel.user is None,
             "is_group": False,
-            "is_im": False,
+            "is_im": channel.user is not None,
             "is_private": channel.is_private,
             "is_archived": channel.is_archived,
             "is_member": channel.bot_is_member,
             "created": 1_600_000_000,
         }
+        if channel.user is not None:
+            obj["user"] = channel.user
         if with_count:
             obj["num_members"] = len(channel.members)
         return obj
@@ -2004,6 +2012,41 @@ class FakeSlack:
                 "response_metadata": {"next_cursor": str(offset + limit) if has_more else ""},
             }
         )
+
+    async def _conversations_open(self, ctx: _Ctx) -> _Reply:
+        """Open (or find) the bot's DM with one user: a ``D…`` channel messages can go to.
+
+        Only the one-user form is faked (no multi-person DMs, no ``channel`` to reopen).
+        An unknown user answers ``user_not_found``, a deactivated one ``user_disabled``.
+        """
+        users = [u.strip() for u in str(ctx.args.get("users") or "").split(",") if u.strip()]
+        if not users:
+            self._violate(ctx.method, "error", "users_list_not_supplied", "missing: users")
+            return _error("users_list_not_supplied")
+        if len(users) != 1:
+            self._violate(ctx.method, "warning", "not_faked", "multi-person DMs are not faked")
+            return _error("not_supported")
+        [user_id] = users
+        user = self._users.get(user_id)
+        if user is None:
+            return _error("user_not_found")
+        if user["deleted"]:
+            return _error("user_disabled")
+        already = user_id in self.ims
+        if not already:
+            channel_id = self._next_id("D")
+            self.ims[user_id] = channel_id
+            self.add_channel(channel_id, user_id, members=[BOT_USER_ID, user_id])
+            self._channels[channel_id].user = user_id
+        channel = {"id": self.ims[user_id]}
+        if _as_bool(ctx.args.get("return_im")):
+            channel.update(
+                self._channel_object(self._channels[self.ims[user_id]], with_count=False)
+            )
+        reply: dict[str, Any] = {"ok": True, "channel": channel}
+        if already:
+            reply.update(no_op=True, already_open=True)
+        return _Reply(reply)
 
     async def _users_info(self, ctx: _Ctx) -> _Reply:
         user = self._users.get(str(ctx.args.get("user") or ""))
