@@ -17,7 +17,7 @@ from bot.app import build
 from tests.conftest import FeedServer
 from tests.fakes.slack_api import TEAM_ID, USER_ID, FakeSlack, check_blocks, slash_command_body
 from tests.test_slack import CHANNEL, MT, Harness, Item, http_settings
-from tests.test_slack import slack as slack
+from tests.test_slack import slack as slack  # the fixture
 
 pytestmark = pytest.mark.integration
 
