@@ -8,6 +8,7 @@ import pytest
 
 from bot.app import JobBot, build
 from bot.config import load_settings
+from bot.transfer import export_subscriptions, import_subscriptions
 from subscriptions.commands import CommandContext
 from subscriptions.grammar import USAGE, parse_command
 from subscriptions.personal import (
@@ -158,3 +159,24 @@ async def test_stop_me_removes_all_of_ones_own_and_nothing_else(bot: JobBot) -> 
 async def test_help_mentions_to_me_and_stop_me(bot: JobBot) -> None:
     text = (await bot.command("help", ctx())).text
     assert "to:me" in text and "/jobs stop me" in text
+
+
+async def test_export_and_import_carry_personal_subscriptions(bot: JobBot, tmp_path: Path) -> None:
+    await bot.command("subscribe area:speech mode:daily at:08:00 tz:Europe/Berlin to:me", ctx())
+    await bot.command("pause 1", ctx())
+    text = export_subscriptions(bot.store)
+    other = build(
+        load_settings(
+            env={"JOBBOT_DATA_DIR": str(tmp_path / "other")},
+            cwd=tmp_path,
+            overrides={"default_sources": False},
+        ),
+        clock=lambda: NOW,
+    )
+    try:
+        assert import_subscriptions(other.store, text, NOW) == 1
+        [sub] = other.store.subscriptions()
+        assert sub.target == ("slack", "T1", "@UANNA") and owner_of(sub) == "UANNA"
+        assert sub.paused and sub.schedule.at == "08:00"
+    finally:
+        await other.aclose()
