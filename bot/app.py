@@ -38,6 +38,7 @@ from bot.why import why
 from subscriptions.commands import CommandContext, Reply, run_command
 from subscriptions.grammar import format_filter, format_schedule
 from subscriptions.matcher import SubscriptionIndex, matches
+from subscriptions.personal import personal_channel
 
 if TYPE_CHECKING:
     from bot.chat.discord_adapter import DiscordAdapter
@@ -186,6 +187,13 @@ class JobBot:
                 workspace=ctx.workspace,
                 channel=ctx.channel,
             )
+            if ctx.user:  # and the user's own personal subscriptions (#19)
+                subs += await asyncio.to_thread(
+                    self.store.subscriptions,
+                    platform=ctx.platform,
+                    workspace=ctx.workspace,
+                    channel=personal_channel(ctx.user),
+                )
             reply = replace(reply, text=await asyncio.to_thread(why, self.store, reply.why, subs))
         if reply.rematch is not None:
             queued = await asyncio.to_thread(self.rematch, reply.rematch)

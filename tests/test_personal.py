@@ -8,6 +8,7 @@ import pytest
 
 from bot.app import JobBot, build
 from bot.config import load_settings
+from bot.postings.model import Posting
 from bot.transfer import export_subscriptions, import_subscriptions
 from subscriptions.commands import CommandContext
 from subscriptions.grammar import USAGE, parse_command
@@ -180,3 +181,24 @@ async def test_export_and_import_carry_personal_subscriptions(bot: JobBot, tmp_p
         assert sub.paused and sub.schedule.at == "08:00"
     finally:
         await other.aclose()
+
+
+async def test_why_explains_ones_own_personal_subscriptions_too(bot: JobBot) -> None:
+    await bot.command("subscribe area:cv", ctx("UBOSS", can_manage=True))
+    await bot.command("subscribe area:speech to:me", ctx())
+    await bot.command("subscribe area:rl to:me", ctx("UBEN"))
+    posting = Posting(
+        source="gen",
+        external_id="n1",
+        url="https://jobs.test.example/n1",
+        title="Research Intern, NLP",
+        company="Lab",
+        countries=("DE",),
+        areas=("nlp",),
+        degree="phd-only",
+    )
+    bot.store.ingest([posting], NOW, alert=True)
+    text = (await bot.command("why https://jobs.test.example/n1", ctx())).text
+    assert "Subscriptions in this channel:\n• #1 (area:cv): did not match" in text
+    assert "Yours (DMs):\n• #2 (area:speech): did not match" in text
+    assert "#3" not in text  # Ben's
