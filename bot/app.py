@@ -24,6 +24,7 @@ from bot.chat.digests import DigestRunner
 from bot.chat.followups import FollowUpReport, FollowUps
 from bot.chat.pacing import ChannelPacer
 from bot.chat.slack_app import SlackConfig, build_slack
+from bot.chat.slack_home import register_home
 from bot.chat.webhook import WebhookAdapter
 from bot.config import Settings
 from bot.errors import ConfigError
@@ -531,6 +532,7 @@ def build(
     bot = JobBot(settings, store, fetcher, adapters, clock)
     if slack.configured:
         service = build_slack(bot, clock, slack)
+        register_home(service.app, bot, clock)  # personal subscriptions' Home tab (#19)
         adapters["slack"] = service.adapter
         bot.services.append(service)
     if discord_adapter is not None:

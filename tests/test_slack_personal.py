@@ -15,8 +15,17 @@ import pytest
 
 from bot.app import build
 from tests.conftest import FeedServer
-from tests.fakes.slack_api import TEAM_ID, USER_ID, FakeSlack, check_blocks, slash_command_body
-from tests.test_slack import CHANNEL, MT, Harness, Item, http_settings
+from tests.fakes.slack_api import (
+    TEAM_ID,
+    USER_ID,
+    FakeSlack,
+    block_actions_body,
+    check_blocks,
+    check_view,
+    event_body,
+    slash_command_body,
+)
+from tests.test_slack import CHANNEL, MT, Harness, Item, eventually, http_settings
 from tests.test_slack import slack as slack  # the fixture
 
 pytestmark = pytest.mark.integration
@@ -170,3 +179,49 @@ async def test_a_user_who_left_pauses_only_their_personal_subscriptions(
     assert not by_channel[CHANNEL].paused and not by_channel[f"@{OTHER_USER}"].paused
     assert len(harness.slack.messages_in(CHANNEL)) == 1
     assert len(harness.slack.messages_in(harness.slack.ims[OTHER_USER])) == 1
+
+
+def _home_sections(harness: Harness, user: str) -> list[str]:
+    view = harness.slack.home_views[user]
+    assert check_view(view) == []
+    return [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
+
+
+async def test_the_home_tab_lists_ones_own_and_its_buttons_change_only_ones_own(
+    harness: Harness,
+) -> None:
+    await harness.jobs("subscribe area:cv")  # the channel's: #1
+    await harness.jobs(SUBSCRIBE)  # mine: #2
+    await jobs_as(harness, "subscribe area:rl to:me", OTHER_USER)  # theirs: #3
+    opened = {"type": "app_home_opened", "user": USER_ID, "channel": "D0HOME", "tab": "home"}
+    # The Messages tab also reports itself opened: it publishes nothing.
+    status, _ = await harness.post(event_body({**opened, "tab": "messages"}))
+    assert status == 200
+    status, _ = await harness.post(event_body(opened))
+    assert status == 200
+    await eventually(lambda: USER_ID in harness.slack.home_views)
+    [section] = _home_sections(harness, USER_ID)
+    assert section.startswith("*#2* `area:speech country:DE degree:phd-only`")
+    assert len(harness.slack.calls_to("views.publish")) == 1
+
+    view = harness.slack.home_views[USER_ID]
+    [actions] = [b for b in view["blocks"] if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions["elements"]] == ["home_pause", "home_remove"]
+    await harness.post(block_actions_body("home_pause", value="2", view=view, user_id=USER_ID))
+    await eventually(lambda: "_Paused" in _home_sections(harness, USER_ID)[0])
+    assert harness.bot.store.subscription(2).paused  # type: ignore[union-attr]
+
+    # A click forged by another user (or on a channel's subscription) changes nothing.
+    before = len(harness.slack.calls_to("views.publish"))
+    for sub_id in ("2", "1"):
+        await harness.post(
+            block_actions_body("home_remove", value=sub_id, view=view, user_id=OTHER_USER)
+        )
+    await eventually(lambda: len(harness.slack.calls_to("views.publish")) == before + 2)
+    assert [s.id for s in harness.bot.store.subscriptions()] == [1, 2, 3]
+    assert "area:rl" in _home_sections(harness, OTHER_USER)[0]  # theirs, not mine
+
+    await harness.post(block_actions_body("home_remove", value="2", view=view, user_id=USER_ID))
+    await eventually(lambda: harness.bot.store.subscription(2) is None)
+    await eventually(lambda: "no personal subscriptions" in _home_sections(harness, USER_ID)[0])
+    assert harness.slack.violations == []

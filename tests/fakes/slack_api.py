@@ -60,6 +60,7 @@ __all__ = [
     "block_actions_body",
     "check_blocks",
     "check_view",
+    "event_body",
     "find_mentions",
     "sign_request",
     "slash_command_body",
@@ -930,6 +931,24 @@ def view_submission_body(
     return _payload_body(payload)
 
 
+def event_body(
+    event: Mapping[str, Any], *, team_id: str = TEAM_ID, api_app_id: str = APP_ID
+) -> str:
+    """Build the JSON body Slack POSTs to the Events API URL for one event (``event_callback``)."""
+    return json.dumps(
+        {
+            "token": "deprecated-verification-token",
+            "team_id": team_id,
+            "api_app_id": api_app_id,
+            "event": {"event_ts": f"{time.time():.6f}", **event},
+            "type": "event_callback",
+            "event_id": f"Ev{secrets.token_hex(5).upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": team_id, "user_id": BOT_USER_ID, "is_bot": True}],
+        }
+    )
+
+
 def block_actions_body(
     action_id: str,
     *,
@@ -1076,6 +1095,8 @@ class FakeSlack:
         self.ephemerals: list[dict[str, Any]] = []
         #: Open views by view id (latest version).
         self.views: dict[str, dict[str, Any]] = {}
+        #: The Home tab published for each user (latest version), by user id.
+        self.home_views: dict[str, dict[str, Any]] = {}
         #: JSON bodies POSTed to each response URL, by name.
         self.responses: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
 
@@ -1120,6 +1141,7 @@ class FakeSlack:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "views.open": self._views_open,
             "views.update": self._views_update,
+            "views.publish": self._views_publish,
             "conversations.history": self._conversations_history,
             "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
@@ -1902,6 +1924,29 @@ class FakeSlack:
         if reply or view is None:
             return reply or _error("invalid_arguments")
         stored = self._store_view(view, self._next_id("V"), ctx.identity)
+        return _Reply({"ok": True, "view": stored})
+
+    async def _views_publish(self, ctx: _Ctx) -> _Reply:
+        """Publish a user's Home tab (a ``home`` view); the latest is in :attr:`home_views`."""
+        assert ctx.identity is not None
+        missing = self._require(ctx, "user_id", "view")
+        if missing:
+            return missing
+        user_id = str(ctx.args["user_id"])
+        if user_id not in self._users:
+            return _error("user_not_found")
+        view, reply = self._parse_view(ctx)
+        if reply or view is None:
+            return reply or _error("invalid_arguments")
+        if view.get("type") != "home":
+            self._violate(
+                ctx.method, "error", "invalid_arguments", "views.publish takes a home view"
+            )
+            return _error("invalid_arguments")
+        previous = self.home_views.get(user_id)
+        view_id = previous["id"] if previous else self._next_id("V")
+        stored = self._store_view(view, view_id, ctx.identity)
+        self.home_views[user_id] = stored
         return _Reply({"ok": True, "view": stored})
 
     async def _views_update(self, ctx: _Ctx) -> _Reply:
