@@ -135,6 +135,9 @@ class CommandContext:
     subscription_cap: int = 50
     # The most personal subscriptions one user may hold (`max_personal_subscriptions`).
     personal_cap: int = 10
+    # Typed in a direct message with the bot: `subscribe` makes a personal subscription
+    # (as with `to:me`) and `list` shows only the user's own.
+    direct: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,8 +325,12 @@ def _mine(repo: Repository, ctx: CommandContext) -> list[Subscription]:
 
 def _list(repo: Repository, ctx: CommandContext) -> str:
     """The channel's subscriptions, then the user's own personal ones."""
-    subs = repo.subscriptions(platform=ctx.platform, workspace=ctx.workspace, channel=ctx.channel)
     mine = _mine(repo, ctx) if ctx.user else []
+    if ctx.direct:
+        if not mine:
+            return "You have no personal subscriptions. Start with `/jobs subscribe area:nlp`."
+        return "Your personal subscriptions:\n" + "\n".join(_describe(s) for s in mine)
+    subs = repo.subscriptions(platform=ctx.platform, workspace=ctx.workspace, channel=ctx.channel)
     parts = []
     if subs:
         parts.append("Subscriptions in this channel:\n" + "\n".join(_describe(s) for s in subs))
@@ -423,13 +430,16 @@ def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
     if command.verb == "fix":
         return _fix(command, ctx, repo)
     if command.verb == "digest":
-        subs = [
-            s
-            for s in repo.subscriptions(
+        here = (
+            []
+            if ctx.direct
+            else repo.subscriptions(
                 platform=ctx.platform, workspace=ctx.workspace, channel=ctx.channel
             )
-            if s.schedule.mode != "instant" and not s.paused
-        ]
+        )
+        # And the user's own digests: they come by DM, wherever the command was typed.
+        here += _mine(repo, ctx) if ctx.user else []
+        subs = [s for s in here if s.schedule.mode != "instant" and not s.paused]
         if not subs:
             return Reply(
                 "This channel has no active daily or weekly subscription; "
@@ -441,7 +451,7 @@ def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
         )
     if command.verb == "stop":
         return _stop_me(repo, ctx)
-    if command.verb == "subscribe" and command.personal:
+    if command.verb == "subscribe" and (command.personal or ctx.direct):
         return _subscribe_personal(command, ctx, repo)
     if command.verb == "subscribe":
         _require_manage(ctx)

@@ -202,3 +202,12 @@ async def test_why_explains_ones_own_personal_subscriptions_too(bot: JobBot) -> 
     assert "Subscriptions in this channel:\n• #1 (area:cv): did not match" in text
     assert "Yours (DMs):\n• #2 (area:speech): did not match" in text
     assert "#3" not in text  # Ben's
+
+
+async def test_digest_now_also_sends_ones_own_digests(bot: JobBot) -> None:
+    await bot.command("subscribe area:cv mode:daily", ctx("UBOSS", can_manage=True))
+    await bot.command("subscribe area:nlp mode:daily to:me", ctx())
+    await bot.command("subscribe area:rl mode:daily to:me", ctx("UBEN"))
+    assert (await bot.command("digest now", ctx())).digest_now == (1, 2)
+    direct = CommandContext("slack", "T1", "D1", "UANNA", NOW, direct=True)
+    assert (await bot.command("digest now", direct)).digest_now == (2,)

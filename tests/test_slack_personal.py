@@ -225,3 +225,21 @@ async def test_the_home_tab_lists_ones_own_and_its_buttons_change_only_ones_own(
     await eventually(lambda: harness.bot.store.subscription(2) is None)
     await eventually(lambda: "no personal subscriptions" in _home_sections(harness, USER_ID)[0])
     assert harness.slack.violations == []
+
+
+async def test_commands_typed_in_the_apps_dm_manage_personal_subscriptions(
+    harness: Harness,
+) -> None:
+    await harness.jobs("subscribe area:cv")  # the channel's
+    reply = await harness.jobs("subscribe area:speech country:DE", channel="D0APPDM")
+    assert "for you alone" in reply["text"], reply
+    [_, sub] = harness.bot.store.subscriptions()
+    assert sub.target == ("slack", TEAM_ID, f"@{USER_ID}")
+    listed = await harness.jobs("list", channel="D0APPDM")
+    assert listed["text"] == (
+        f"Your personal subscriptions:\n#{sub.id}  area:speech country:DE  mode:instant"
+    )
+    await harness.feed_items()
+    await harness.feed_items(SPEECH)
+    assert len(harness.slack.messages_in(harness.slack.ims[USER_ID])) == 1
+    assert "Removed your 1" in (await harness.jobs("stop me", channel="D0APPDM"))["text"]

@@ -177,6 +177,7 @@ def _context(
         now=runner_now(),
         can_manage=True,  # the command came from the channel: see the module docstring
         manage_rule=MEMBERSHIP_RULE,
+        direct=channel.startswith("D"),  # the app's DM: personal subscriptions (#19)
     )
 
 
