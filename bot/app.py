@@ -39,7 +39,7 @@ from bot.why import why
 from subscriptions.commands import CommandContext, Reply, run_command
 from subscriptions.grammar import format_filter, format_schedule
 from subscriptions.matcher import SubscriptionIndex, matches
-from subscriptions.personal import personal_channel
+from subscriptions.personal import personal_target
 
 if TYPE_CHECKING:
     from bot.chat.discord_adapter import DiscordAdapter
@@ -189,11 +189,14 @@ class JobBot:
                 channel=ctx.channel,
             )
             if ctx.user:  # and the user's own personal subscriptions (#19)
+                platform, workspace, channel = personal_target(
+                    ctx.platform, ctx.workspace, ctx.user
+                )
                 subs += await asyncio.to_thread(
                     self.store.subscriptions,
-                    platform=ctx.platform,
-                    workspace=ctx.workspace,
-                    channel=personal_channel(ctx.user),
+                    platform=platform,
+                    workspace=workspace,
+                    channel=channel,
                 )
             reply = replace(reply, text=await asyncio.to_thread(why, self.store, reply.why, subs))
         if reply.rematch is not None:

@@ -29,7 +29,7 @@ from subscriptions.grammar import (
 )
 from subscriptions.matcher import matches
 from subscriptions.model import Filter, Schedule, SubscribeOutcome, Subscription
-from subscriptions.personal import is_personal, owner_of, personal_channel
+from subscriptions.personal import is_personal, owner_of, personal_target
 
 __all__ = ["CommandContext", "Reply", "Repository", "handle", "run_command"]
 
@@ -166,7 +166,7 @@ def _describe(sub: Subscription) -> str:
 def _own(repo: Repository, ctx: CommandContext, sub_id: int, verb: str) -> Subscription:
     """The subscription to change: one's own personal one, or (for a manager) the channel's."""
     sub = repo.subscription(sub_id)
-    if sub is not None and is_personal(sub) and sub.target[:2] == (ctx.platform, ctx.workspace):
+    if sub is not None and is_personal(sub) and sub.target[:2] == _me(ctx)[:2]:
         if owner_of(sub) == ctx.user:
             return sub  # one's own: no channel rights needed
         raise CommandError(
@@ -311,16 +311,17 @@ def _fix(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
     )
 
 
-def _me(ctx: CommandContext) -> str:
-    """The personal target's channel of the user in ``ctx``; CommandError without a user."""
+def _me(ctx: CommandContext) -> tuple[str, str, str]:
+    """The personal target of the user in ``ctx``; CommandError without a user."""
     if not ctx.user:
         raise CommandError("Personal subscriptions need a chat user: use Slack or Discord.")
-    return personal_channel(ctx.user)
+    return personal_target(ctx.platform, ctx.workspace, ctx.user)
 
 
 def _mine(repo: Repository, ctx: CommandContext) -> list[Subscription]:
     """The personal subscriptions of the user in ``ctx`` (in this workspace)."""
-    return repo.subscriptions(platform=ctx.platform, workspace=ctx.workspace, channel=_me(ctx))
+    platform, workspace, channel = _me(ctx)
+    return repo.subscriptions(platform=platform, workspace=workspace, channel=channel)
 
 
 def _list(repo: Repository, ctx: CommandContext) -> str:
@@ -354,10 +355,11 @@ def _subscribe_personal(command: Command, ctx: CommandContext, repo: Repository)
             "A personal subscription pings nobody: leave out `mention:` with `to:me`.",
             USAGE["subscribe"],
         )
+    platform, workspace, channel = _me(ctx)
     sub, outcome = repo.subscribe_once(
-        platform=ctx.platform,
-        workspace=ctx.workspace,
-        channel=_me(ctx),
+        platform=platform,
+        workspace=workspace,
+        channel=channel,
         filter=command.filter,
         schedule=command.schedule,
         created_by=ctx.user,

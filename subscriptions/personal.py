@@ -2,8 +2,12 @@
 
 A subscription's target is ``(platform, workspace, channel)``. A personal one belongs to
 a user instead of a channel, and is stored in the same three columns as
-``(platform, workspace, "@" + user id)``: the workspace (Slack team, Discord server) it
-was made in, and the user's id behind an ``@``. No real channel id can take that form
+``(platform, workspace, "@" + user id)``: the user's id behind an ``@``, and on Slack
+the workspace (team) it was made in, since a Slack user id and the bot token that can
+message it belong to one workspace. A Discord user is the same person in every server
+and a DM needs no server, so on Discord the workspace is empty: one user's personal
+subscriptions are one set (one limit, one `stop me`) wherever the command was typed.
+No real channel id can take that form
 (Slack's start with C, G or D; Discord's are digits), so nothing needs a new column,
 and everything keyed by the target (the outbox, digests, reminders, follow-up edits,
 source notices, export and import, the one-filter-per-place rule and pausing a target
@@ -17,6 +21,7 @@ from __future__ import annotations
 from subscriptions.model import Subscription
 
 __all__ = [
+    "GLOBAL_USERS",
     "PERSONAL_MARK",
     "is_personal",
     "is_personal_channel",
@@ -36,9 +41,15 @@ def personal_channel(user: str) -> str:
     return PERSONAL_MARK + user
 
 
+# Platforms whose user ids are global (not per workspace): personal targets there have no
+# workspace.
+GLOBAL_USERS = frozenset({"discord"})
+
+
 def personal_target(platform: str, workspace: str, user: str) -> tuple[str, str, str]:
-    """The target ``(platform, workspace, channel)`` of ``user``'s personal subscriptions."""
-    return (platform, workspace, personal_channel(user))
+    """The target ``(platform, workspace, channel)`` of ``user``'s personal subscriptions,
+    for a command typed in ``workspace``."""
+    return (platform, "" if platform in GLOBAL_USERS else workspace, personal_channel(user))
 
 
 def is_personal_channel(channel: str) -> bool:

@@ -46,7 +46,8 @@ async def test_to_me_in_a_guild_sends_one_embed_alert_by_dm(
     assert isinstance(data, dict) and data["flags"] & 64  # only the user sees it
     assert "for you alone" in data["content"]
     [sub] = running.bot.store.subscriptions()
-    assert sub.target == ("discord", str(DEFAULT_GUILD_ID), f"@{DEFAULT_USER_ID}")
+    # A Discord user is one person in every server: their own have no server (#19).
+    assert sub.target == ("discord", "", f"@{DEFAULT_USER_ID}")
 
     await running.poll_and_deliver()  # the first poll records the backlog
     feed_server.serve("/jobs.rss", feed(OLD, NLP))

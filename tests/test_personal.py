@@ -41,6 +41,8 @@ def ctx(user: str = "UANNA", *, channel: str = "C1", can_manage: bool = False) -
 
 def test_the_target_form_is_one_no_channel_id_can_take() -> None:
     assert personal_target("slack", "T1", "U123") == ("slack", "T1", "@U123")
+    # Discord user ids are global: one set of personal subscriptions across servers.
+    assert personal_target("discord", "G1", "42") == ("discord", "", "@42")
     assert is_personal_channel("@U123") and user_of_channel("@42") == "42"
     for channel in ("C0JOBS", "G123", "D123", "123456789012345678", "@", ""):
         assert not is_personal_channel(channel) and user_of_channel(channel) is None
@@ -211,3 +213,19 @@ async def test_digest_now_also_sends_ones_own_digests(bot: JobBot) -> None:
     assert (await bot.command("digest now", ctx())).digest_now == (1, 2)
     direct = CommandContext("slack", "T1", "D1", "UANNA", NOW, direct=True)
     assert (await bot.command("digest now", direct)).digest_now == (2,)
+
+
+async def test_on_discord_ones_own_are_the_same_in_every_server(bot: JobBot) -> None:
+    def in_guild(guild: str, user: str = "42") -> CommandContext:
+        return CommandContext("discord", guild, "100", user, NOW, can_manage=False)
+
+    await bot.command("subscribe area:nlp to:me", in_guild("G1"))
+    [sub] = bot.store.subscriptions()
+    assert sub.target == ("discord", "", "@42")
+    assert f"#{sub.id}  area:nlp" in (await bot.command("list", in_guild("G2"))).text
+    again = await bot.command("subscribe area:nlp to:me", in_guild("G2"))
+    assert "already have that filter" in again.text
+    refused = await bot.command(f"pause {sub.id}", in_guild("G2", "43"))
+    assert "someone else's" in refused.text
+    assert (await bot.command(f"pause {sub.id}", in_guild("G2"))).ok
+    assert "Removed your 1" in (await bot.command("stop me", in_guild("G3"))).text

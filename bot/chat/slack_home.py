@@ -24,7 +24,7 @@ from bot.store.protocols import Store
 from subscriptions.commands import CommandContext, Reply
 from subscriptions.grammar import format_filter, format_schedule
 from subscriptions.model import Subscription
-from subscriptions.personal import personal_channel
+from subscriptions.personal import personal_target
 
 __all__ = ["HOME_ACTIONS", "HomeRunner", "home_view", "register_home"]
 
@@ -114,11 +114,9 @@ def register_home(app: AsyncApp, runner: HomeRunner, clock: Callable[[], datetim
     """Listen for the Home tab being opened and for its buttons."""
 
     async def publish(client: AsyncWebClient, team: str, user: str) -> None:
+        platform, workspace, channel = personal_target("slack", team, user)
         subs = await asyncio.to_thread(
-            runner.store.subscriptions,
-            platform="slack",
-            workspace=team,
-            channel=personal_channel(user),
+            runner.store.subscriptions, platform=platform, workspace=workspace, channel=channel
         )
         try:
             await client.views_publish(user_id=user, view=home_view(subs))
