@@ -164,8 +164,11 @@ class SlackAdapter:
         if (team, user) not in self._ims:
             client = await self._client(team)
             response = await _api(client.conversations_open(users=user))
-            self._ims[(team, user)] = str((response.get("channel") or {}).get("id") or "")
-        return self._ims[(team, user)] or channel
+            im = str((response.get("channel") or {}).get("id") or "")
+            if not im:
+                raise TransientChatError("slack", "no_im", f"conversations.open gave no id: {user}")
+            self._ims[(team, user)] = im
+        return self._ims[(team, user)]
 
     async def _post(self, team: str, channel: str, message: SlackMessage) -> str:
         channel = await self._channel(team, channel)
