@@ -25,6 +25,7 @@ from bot.chat.followups import FollowUpReport, FollowUps
 from bot.chat.gateway_lease import RunsGateway
 from bot.chat.pacing import ChannelPacer
 from bot.chat.slack_app import SlackConfig, build_slack
+from bot.chat.slack_home import register_home
 from bot.chat.webhook import WebhookAdapter
 from bot.config import Settings
 from bot.errors import ConfigError
@@ -40,6 +41,7 @@ from bot.why import why
 from subscriptions.commands import CommandContext, Reply, run_command
 from subscriptions.grammar import format_filter, format_schedule
 from subscriptions.matcher import SubscriptionIndex, matches
+from subscriptions.personal import personal_target
 
 if TYPE_CHECKING:
     from bot.chat.discord_adapter import DiscordAdapter
@@ -183,6 +185,7 @@ class JobBot:
             source_kinds=ctx.source_kinds or tuple(registered_kinds()),
             default_interval=self.settings.default_interval,
             subscription_cap=self.settings.max_subscriptions_per_channel,
+            personal_cap=self.settings.max_personal_subscriptions,
         )
         # The store is called from a thread: no database wait blocks the event loop.
         reply = await asyncio.to_thread(run_command, text, ctx, self.store)
@@ -193,6 +196,16 @@ class JobBot:
                 workspace=ctx.workspace,
                 channel=ctx.channel,
             )
+            if ctx.user:  # and the user's own personal subscriptions (#19)
+                platform, workspace, channel = personal_target(
+                    ctx.platform, ctx.workspace, ctx.user
+                )
+                subs += await asyncio.to_thread(
+                    self.store.subscriptions,
+                    platform=platform,
+                    workspace=workspace,
+                    channel=channel,
+                )
             reply = replace(reply, text=await asyncio.to_thread(why, self.store, reply.why, subs))
         if reply.rematch is not None:
             queued = await asyncio.to_thread(self.rematch, reply.rematch)
@@ -534,6 +547,7 @@ def build(
     bot = JobBot(settings, store, fetcher, adapters, clock)
     if slack.configured:
         service = build_slack(bot, clock, slack, health=bot.worker.health)
+        register_home(service.app, bot, clock)  # personal subscriptions' Home tab (#19)
         adapters["slack"] = service.adapter
         bot.services.append(service)
     if discord_adapter is not None:

@@ -204,6 +204,12 @@ SETTINGS: tuple[Setting, ...] = (
         "The most subscriptions one channel may hold.",
     ),
     Setting(
+        "max_personal_subscriptions",
+        10,
+        _int_range(1, 1000),
+        "The most personal subscriptions (`to:me`, sent as direct messages) one user may hold.",
+    ),
+    Setting(
         "commands_per_minute",
         30,
         _int_range(1, 1000),
@@ -298,6 +304,7 @@ class Settings:
     digest_check_interval: int = 60
     burst_threshold: int = 5
     max_subscriptions_per_channel: int = 50
+    max_personal_subscriptions: int = 10
     commands_per_minute: int = 30
     source_notice_after: int = 6 * 3600
     fetch_timeout: int = 20

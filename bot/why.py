@@ -23,6 +23,7 @@ from bot.store.protocols import Store
 from subscriptions.grammar import format_filter
 from subscriptions.matcher import mismatch
 from subscriptions.model import Subscription
+from subscriptions.personal import is_personal
 
 __all__ = ["explain", "message_link", "parse_query", "why"]
 
@@ -203,14 +204,17 @@ def explain(
         )
     if not stored.posting.active:
         lines.append("• Closed: its source no longer lists it as open.")
-    if not subscriptions:
-        lines.append("This channel has no subscriptions.")
-        return "\n".join(lines)
     by_sub = {d.subscription.id: d for d in trace.deliveries}
-    lines.append("Subscriptions in this channel:")
-    for sub in subscriptions:
-        stage = _subscription_stage(sub, trace, by_sub.get(sub.id))
-        lines.append(f"• #{sub.id} ({format_filter(sub.filter)}): {stage}")
+    channel = [s for s in subscriptions if not is_personal(s)]
+    mine = [s for s in subscriptions if is_personal(s)]
+    if not channel:
+        lines.append("This channel has no subscriptions.")
+    for heading, subs in (("Subscriptions in this channel:", channel), ("Yours (DMs):", mine)):
+        if subs:
+            lines.append(heading)
+        for sub in subs:
+            stage = _subscription_stage(sub, trace, by_sub.get(sub.id))
+            lines.append(f"• #{sub.id} ({format_filter(sub.filter)}): {stage}")
     return "\n".join(lines)
 
 

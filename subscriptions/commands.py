@@ -29,6 +29,7 @@ from subscriptions.grammar import (
 )
 from subscriptions.matcher import matches
 from subscriptions.model import Filter, Schedule, SubscribeOutcome, Subscription
+from subscriptions.personal import is_personal, owner_of, personal_target
 
 __all__ = ["CommandContext", "Reply", "Repository", "handle", "run_command"]
 
@@ -132,6 +133,11 @@ class CommandContext:
     default_interval: int = 3600
     # The most subscriptions one channel may hold (`max_subscriptions_per_channel`).
     subscription_cap: int = 50
+    # The most personal subscriptions one user may hold (`max_personal_subscriptions`).
+    personal_cap: int = 10
+    # Typed in a direct message with the bot: `subscribe` makes a personal subscription
+    # (as with `to:me`) and `list` shows only the user's own.
+    direct: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +164,17 @@ def _describe(sub: Subscription) -> str:
 
 
 def _own(repo: Repository, ctx: CommandContext, sub_id: int, verb: str) -> Subscription:
+    """The subscription to change: one's own personal one, or (for a manager) the channel's."""
     sub = repo.subscription(sub_id)
+    if sub is not None and is_personal(sub) and sub.target[:2] == _me(ctx)[:2]:
+        if owner_of(sub) == ctx.user:
+            return sub  # one's own: no channel rights needed
+        raise CommandError(
+            f"#{sub_id} is someone else's personal subscription; only they can change it. "
+            "`/jobs list` shows yours.",
+            USAGE[verb],
+        )
+    _require_manage(ctx)
     if sub is None or sub.target != (ctx.platform, ctx.workspace, ctx.channel):
         raise CommandError(
             f"This channel has no subscription #{sub_id}; `/jobs list` shows its IDs.", USAGE[verb]
@@ -246,6 +262,8 @@ def _help(topic: str | None) -> str:
         "mention: the role or user group (or @here) each alert pings; remind:3d posts one",
         "reminder that many days before a posting's deadline.",
         "why: paste a posting's link to see what happened to it for each subscription here.",
+        "to:me: the alerts come to you alone, as direct messages (no channel rights needed,",
+        "no mention); /jobs stop me removes all of yours.",
     ]
     return "\n".join(lines)
 
@@ -293,6 +311,95 @@ def _fix(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
     )
 
 
+def _me(ctx: CommandContext) -> tuple[str, str, str]:
+    """The personal target of the user in ``ctx``; CommandError without a user."""
+    if not ctx.user:
+        raise CommandError("Personal subscriptions need a chat user: use Slack or Discord.")
+    return personal_target(ctx.platform, ctx.workspace, ctx.user)
+
+
+def _mine(repo: Repository, ctx: CommandContext) -> list[Subscription]:
+    """The personal subscriptions of the user in ``ctx`` (in this workspace)."""
+    platform, workspace, channel = _me(ctx)
+    return repo.subscriptions(platform=platform, workspace=workspace, channel=channel)
+
+
+def _list(repo: Repository, ctx: CommandContext) -> str:
+    """The channel's subscriptions, then the user's own personal ones."""
+    mine = _mine(repo, ctx) if ctx.user else []
+    if ctx.direct:
+        if not mine:
+            return "You have no personal subscriptions. Start with `/jobs subscribe area:nlp`."
+        return "Your personal subscriptions:\n" + "\n".join(_describe(s) for s in mine)
+    subs = repo.subscriptions(platform=ctx.platform, workspace=ctx.workspace, channel=ctx.channel)
+    parts = []
+    if subs:
+        parts.append("Subscriptions in this channel:\n" + "\n".join(_describe(s) for s in subs))
+    else:
+        parts.append(
+            "This channel has no subscriptions. Start with `/jobs subscribe area:nlp country:DE`."
+        )
+    if mine:
+        parts.append(
+            "Your personal subscriptions (direct messages):\n"
+            + "\n".join(_describe(s) for s in mine)
+        )
+    return "\n".join(parts)
+
+
+def _subscribe_personal(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
+    """`subscribe … to:me`: a subscription of the user's own, needing no channel rights."""
+    assert command.filter is not None and command.schedule is not None
+    if command.schedule.mention:
+        raise CommandError(
+            "A personal subscription pings nobody: leave out `mention:` with `to:me`.",
+            USAGE["subscribe"],
+        )
+    platform, workspace, channel = _me(ctx)
+    sub, outcome = repo.subscribe_once(
+        platform=platform,
+        workspace=workspace,
+        channel=channel,
+        filter=command.filter,
+        schedule=command.schedule,
+        created_by=ctx.user,
+        now=ctx.now,
+        cap=ctx.personal_cap,
+    )
+    if outcome == "full" or sub is None:
+        return Reply(
+            f"You already have {ctx.personal_cap} personal subscriptions, the most one person "
+            "may hold. `/jobs list` shows them; `/jobs unsubscribe ID` makes room.",
+            ok=False,
+        )
+    described = f"{format_filter(sub.filter)} {format_schedule(sub.schedule)}"
+    if outcome == "exists":
+        return Reply(
+            f"You already have that filter: #{sub.id} {described}. Nothing changed.",
+            subscription=sub,
+        )
+    when = (
+        "as they appear" if sub.schedule.mode == "instant" else f"in a {sub.schedule.mode} digest"
+    )
+    # Only the user sees the reply: a personal subscription is nobody else's business.
+    return Reply(
+        f"Subscribed #{sub.id} for you alone: {described}.\nMatching postings will come to "
+        f"you as direct messages {when}. `/jobs stop me` removes all of yours.",
+        subscription=sub,
+    )
+
+
+def _stop_me(repo: Repository, ctx: CommandContext) -> Reply:
+    """`stop me`: remove every personal subscription of the user, and nothing else."""
+    mine = _mine(repo, ctx)
+    for sub in mine:
+        repo.remove_subscription(sub.id)
+    if not mine:
+        return Reply("You have no personal subscriptions; nothing to stop.")
+    ids = ", ".join(f"#{s.id}" for s in mine)
+    return Reply(f"Removed your {len(mine)} personal subscription(s) ({ids}).")
+
+
 def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
     """Carry out a parsed command for the channel in ``ctx``."""
     if command.verb == "help":
@@ -316,15 +423,7 @@ def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
             lines.append(f"• {source.name} ({source.kind}) — last success {last}; {health}")
         return Reply("\n".join(lines) if len(lines) > 1 else "No sources are configured.")
     if command.verb == "list":
-        subs = repo.subscriptions(
-            platform=ctx.platform, workspace=ctx.workspace, channel=ctx.channel
-        )
-        if not subs:
-            return Reply(
-                "This channel has no subscriptions. Start with "
-                "`/jobs subscribe area:nlp country:DE`."
-            )
-        return Reply("Subscriptions in this channel:\n" + "\n".join(_describe(s) for s in subs))
+        return Reply(_list(repo, ctx))
     if command.verb == "preview":
         assert command.filter is not None
         return Reply(_preview(repo, command.filter))
@@ -333,13 +432,16 @@ def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
     if command.verb == "fix":
         return _fix(command, ctx, repo)
     if command.verb == "digest":
-        subs = [
-            s
-            for s in repo.subscriptions(
+        here = (
+            []
+            if ctx.direct
+            else repo.subscriptions(
                 platform=ctx.platform, workspace=ctx.workspace, channel=ctx.channel
             )
-            if s.schedule.mode != "instant" and not s.paused
-        ]
+        )
+        # And the user's own digests: they come by DM, wherever the command was typed.
+        here += _mine(repo, ctx) if ctx.user else []
+        subs = [s for s in here if s.schedule.mode != "instant" and not s.paused]
         if not subs:
             return Reply(
                 "This channel has no active daily or weekly subscription; "
@@ -349,8 +451,12 @@ def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
             f"Sending the digest for {', '.join(f'#{s.id}' for s in subs)} now.",
             digest_now=tuple(s.id for s in subs),
         )
-    _require_manage(ctx)
+    if command.verb == "stop":
+        return _stop_me(repo, ctx)
+    if command.verb == "subscribe" and (command.personal or ctx.direct):
+        return _subscribe_personal(command, ctx, repo)
     if command.verb == "subscribe":
+        _require_manage(ctx)
         assert command.filter is not None and command.schedule is not None
         _check_mention(command.schedule.mention, ctx.platform)
         sub, outcome = repo.subscribe_once(

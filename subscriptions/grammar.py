@@ -5,8 +5,8 @@
     subscribe area:nlp,recsys country:US,DE degree:phd-only keywords:"applied science"
               exclude:senior company:amazon internship:yes remote:no
               mode:instant|daily|weekly at:09:00 tz:Europe/Berlin day:mon
-              mention:@ml-interns remind:3d
-    why URL|ID | list | unsubscribe ID | pause ID | resume ID [catch-up]
+              mention:@ml-interns remind:3d [to:me]
+    why URL|ID | list | unsubscribe ID | pause ID | resume ID [catch-up] | stop me
     preview <filters> | digest [now] | areas | sources | help [command]
 """
 
@@ -51,7 +51,7 @@ USAGE: dict[str, str] = {
         "/jobs subscribe area:nlp,recsys country:US,DE degree:phd-only "
         'keywords:"applied science" exclude:senior company:amazon internship:yes '
         "mode:instant|daily|weekly at:09:00 tz:Europe/Berlin day:mon "
-        "mention:@group-or-role|@here remind:3d"
+        "mention:@group-or-role|@here remind:3d [to:me]"
     ),
     "list": "/jobs list",
     "why": "/jobs why URL|ID   (what happened to one posting, for each subscription here)",
@@ -66,6 +66,7 @@ USAGE: dict[str, str] = {
         "[backfill:N]   |   /jobs sources remove NAME   (add and remove: admins only)"
     ),
     "fix": FIX_USAGE,
+    "stop": "/jobs stop me   (removes every personal subscription of yours, nothing else)",
     "help": "/jobs help [command]",
 }
 
@@ -81,6 +82,7 @@ Verb = Literal[
     "areas",
     "sources",
     "fix",
+    "stop",
     "help",
 ]
 
@@ -269,6 +271,8 @@ class Command:
     source: SourceRequest | None = None
     query: str | None = None
     correction: Correction | None = None
+    # `to:me`: a personal subscription of the user who typed it, sent as direct messages.
+    personal: bool = False
 
 
 def _tokens(text: str, verb: str) -> list[str]:
@@ -436,6 +440,26 @@ def _target(args: list[str], verb: str) -> int:
     return value
 
 
+def _take_to(args: list[str], verb: str) -> tuple[list[str], bool]:
+    """Split ``to:me`` off the filter tokens: whether the subscription is personal."""
+    rest, personal, seen = [], False, False
+    for token in args:
+        key, sep, value = token.partition(":")
+        if not sep or key.strip().lower() != "to":
+            rest.append(token)
+            continue
+        if seen:
+            raise CommandError("`to:` is given twice.", USAGE[verb])
+        if value.strip().lower() != "me":
+            raise CommandError(
+                f"`to:{value}` is not valid; `to:me` sends the alerts to you as direct "
+                "messages (leave it out for this channel).",
+                USAGE[verb],
+            )
+        seen = personal = True
+    return rest, personal
+
+
 def parse_command(text: str) -> Command:
     """Parse the text after `/jobs` into a Command, or raise CommandError with the right form."""
     stripped = text.strip()
@@ -462,8 +486,16 @@ def parse_command(text: str) -> Command:
         )
     args = _tokens(rest, verb)
     if verb in ("subscribe", "preview"):
+        args, personal = _take_to(args, verb)
         filter_, schedule = parse_filter(args, verb)
-        return Command(verb, filter=filter_, schedule=schedule)  # type: ignore[arg-type]
+        return Command(verb, filter=filter_, schedule=schedule, personal=personal)  # type: ignore[arg-type]
+    if verb == "stop":
+        if [a.lower() for a in args] != ["me"]:
+            raise CommandError(
+                "`stop` takes `me`: it removes every personal subscription of yours.",
+                USAGE[verb],
+            )
+        return Command("stop", personal=True)
     if verb in ("unsubscribe", "pause"):
         if len(args) > 1:
             raise CommandError(f"`{verb}` takes one subscription ID.", USAGE[verb])

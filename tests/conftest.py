@@ -20,6 +20,7 @@ from bot.config import Settings, load_settings
 from bot.postings.model import RawPosting
 from bot.store import Store
 from bot.store.protocols import Store as AnyStore
+from subscriptions.grammar import parse_command
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 DATA = Path(__file__).parent / "data"
@@ -34,6 +35,17 @@ def needs_shared() -> pytest.MarkDecorator:
         reason=f"../shared is absent ({SHARED} not found): real-data tests need the shared "
         "fixtures beside the project",
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reference_data_loaded() -> None:
+    """Load the area taxonomy and country names once, before any test runs.
+
+    The first filter a process reads loads them (about 2 s on a busy machine): a chat
+    test's first command would then miss the 2 s a reply may take and be answered
+    after the ack, which such a test does not expect.
+    """
+    parse_command("subscribe area:nlp country:DE")
 
 
 @pytest.fixture

@@ -52,6 +52,8 @@ def test_manifest_declares_the_command_scopes_and_modes_the_code_uses() -> None:
         "conversations_history": "channels:history",
         "conversations_info": "channels:read",  # can a subscribe post there? (#17)
         "apps_connections_open": None,  # the app-level token's connections:write
+        "conversations_open": "im:write",  # personal alerts go to the user's DM (#19)
+        "views_publish": None,  # the Home tab needs no scope
     }
     source = "".join(p.read_text("utf-8") for p in (ROOT / "bot" / "chat").glob("slack*.py"))
     called = set(re.findall(r"client\.([a-z]+(?:_[A-Za-z]+)+)\(", source))

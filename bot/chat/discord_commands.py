@@ -81,6 +81,7 @@ def render_options(verb: str, options: dict[str, str | None]) -> str:
         "day": "day",
         "mention": "mention",
         "remind": "remind",
+        "to": "to",
     }
     parts = [verb]
     for name, value in options.items():
@@ -209,6 +210,7 @@ class DiscordCommands:
             mention="A role to ping with each alert (it must be mentionable)",
             here="Ping @here with each alert instead of a role",
             remind="Remind this many days before a posting's deadline, e.g. 3d",
+            to_me="Send the alerts to you alone, as direct messages (no mention)",
         )
         @app_commands.choices(degree=DEGREES, mode=MODE_CHOICES, day=DAY_CHOICES)
         @app_commands.autocomplete(areas=areas_ac, countries=countries_ac, timezone=tz_ac)
@@ -227,6 +229,7 @@ class DiscordCommands:
             mention: discord.Role | None = None,
             here: bool = False,
             remind: str | None = None,
+            to_me: bool = False,
         ) -> None:
             if mention is not None and here:
                 await adapter.refuse(interaction, "Pick a role to mention or @here, not both.")
@@ -247,6 +250,7 @@ class DiscordCommands:
                 "day": day,
                 "mention": "here" if here else role_mention(mention, interaction.guild_id),
                 "remind": remind,
+                "to": "me" if to_me else None,
             }
             note = silent_role_note(mention, interaction) if mention is not None else ""
             await adapter.run(interaction, render_options("subscribe", options), note=note)
@@ -304,6 +308,10 @@ class DiscordCommands:
         @jobs.command(name="digest", description="Send this channel's daily/weekly digest now")
         async def digest(interaction: discord.Interaction[Any]) -> None:
             await adapter.run(interaction, "digest now")
+
+        @jobs.command(name="stop", description="Remove every personal subscription of yours")
+        async def stop(interaction: discord.Interaction[Any]) -> None:
+            await adapter.run(interaction, "stop me")
 
         @jobs.command(name="areas", description="The research areas you can filter on")
         async def areas_(interaction: discord.Interaction[Any]) -> None:

@@ -39,6 +39,7 @@ from bot.errors import (
 )
 from bot.store import Delivery, StoredPosting
 from subscriptions.model import Subscription
+from subscriptions.personal import is_personal, user_of_channel
 
 with warnings.catch_warnings():
     # discord.py imports the stdlib ``audioop`` for voice (deprecated, PEP 594).
@@ -181,6 +182,12 @@ class DiscordDelivery:
             return self._posts[key]
 
         async def call(client: discord.Client) -> tuple[str, bool]:
+            user = user_of_channel(channel_id)
+            if user is not None:
+                # A personal target (#19): the user's DM, which discord.py opens once
+                # (POST /users/@me/channels) and keeps.
+                dm = await client.create_dm(discord.Object(int(user)))
+                return await post_message(client, str(dm.id), message, nonce), False
             forum = await self._forum(client, channel_id)
             if forum is None:
                 return await post_message(client, channel_id, message, nonce), False
@@ -244,6 +251,8 @@ class DiscordDelivery:
         """
         found: dict[int, str] = {}
         wanted: dict[str, list[Delivery]] = {}
+        if is_personal(subscription):
+            return found  # a DM takes a nonce, as a channel does: no lookup needed
         for delivery in deliveries:
             if delivery.kind != "instant":
                 continue  # digests are resumed part by part, never looked for

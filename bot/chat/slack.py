@@ -44,6 +44,7 @@ from bot.errors import (
 from bot.sources.http import parse_retry_after
 from bot.store import Delivery, StoredPosting
 from subscriptions.model import Subscription
+from subscriptions.personal import user_of_channel
 
 __all__ = [
     "CHANNEL_ERRORS",
@@ -63,6 +64,8 @@ T = TypeVar("T")
 # channel: pause its subscriptions.
 CHANNEL_ERRORS = frozenset(
     {"channel_not_found", "not_in_channel", "is_archived", "restricted_action", "ekm_access_denied"}
+    # A personal subscription's user is gone (conversations.open): pause theirs.
+    | {"user_not_found", "user_not_visible", "user_disabled"}
 )
 # The token or the workspace was refused: no channel is at fault, so every row is held
 # (none failed or paused) and the token is checked again until it works.
@@ -141,6 +144,8 @@ class SlackAdapter:
         self._history_pacer = ChannelPacer(HISTORY_CALLS_PER_MINUTE, 60.0)
         self._max_retries = max_retries
         self._clients: dict[str, AsyncWebClient] = {}
+        # Each user's DM channel (team, user) -> D…, from conversations.open; it never changes.
+        self._ims: dict[tuple[str, str], str] = {}
 
     async def _client(self, team: str) -> AsyncWebClient:
         token = await self._tokens(team)
@@ -152,7 +157,22 @@ class SlackAdapter:
             self._clients[token] = client
         return client
 
+    async def _channel(self, team: str, channel: str) -> str:
+        """The channel to post in: a personal target's DM with the app (#19), else itself."""
+        user = user_of_channel(channel)
+        if user is None:
+            return channel
+        if (team, user) not in self._ims:
+            client = await self._client(team)
+            response = await _api(client.conversations_open(users=user))
+            im = str((response.get("channel") or {}).get("id") or "")
+            if not im:
+                raise TransientChatError("slack", "no_im", f"conversations.open gave no id: {user}")
+            self._ims[(team, user)] = im
+        return self._ims[(team, user)]
+
     async def _post(self, team: str, channel: str, message: SlackMessage) -> str:
+        channel = await self._channel(team, channel)
         key = (team, channel)
         # Pace to Slack's one message per second per channel instead of provoking 429s.
         async with paced(self._pacer, key):
@@ -249,10 +269,11 @@ class SlackAdapter:
         oldest = f"{(min(queued) - timedelta(minutes=1)).timestamp():.6f}" if queued else "0"
         client = await self._client(subscription.workspace)
         try:
+            channel = await self._channel(subscription.workspace, subscription.channel)
             async with paced(self._history_pacer, subscription.workspace):
                 response = await _api(
                     client.conversations_history(
-                        channel=subscription.channel,
+                        channel=channel,
                         oldest=oldest,
                         limit=HISTORY_LOOKBACK,
                         include_all_metadata=True,
@@ -272,7 +293,7 @@ class SlackAdapter:
             payload = metadata.get("event_payload") or {}
             delivery_id = wanted.get(str(payload.get("delivery_id")))
             if metadata.get("event_type") == ALERT_EVENT and delivery_id is not None:
-                found[delivery_id] = f"{subscription.channel}:{message.get('ts')}"
+                found[delivery_id] = f"{channel}:{message.get('ts')}"
         return found
 
     async def send_digest(

@@ -71,15 +71,12 @@ _QUIET_TOKEN_SKIPPED = _QuietTokenSkipped()
 # The bot scopes the code needs: `commands` for /jobs, `chat:write` to post alerts,
 # `chat:write.public` to post in public channels the bot was not invited to, and the
 # history scopes to find, after a crash, an alert that may already have been posted.
-# `channels:read` / `groups:read` let `/jobs subscribe` check that it can post in the channel.
+# `channels:read` / `groups:read` let `/jobs subscribe` check that it can post in the
+# channel; for personal alerts (#19) `im:write` opens a user's DM with the app and
+# `im:history` finds an alert sent there.
 BOT_SCOPES = (
-    "commands",
-    "chat:write",
-    "chat:write.public",
-    "channels:history",
-    "groups:history",
-    "channels:read",
-    "groups:read",
+    *("commands", "chat:write", "chat:write.public", "channels:history", "groups:history"),
+    *("channels:read", "groups:read", "im:write", "im:history"),
 )
 COMMAND = "/jobs"
 MEMBERSHIP_RULE = "members of this channel"
@@ -104,6 +101,7 @@ def _context(
         now=runner_now(),
         can_manage=True,  # the command came from the channel: see the module docstring
         manage_rule=MEMBERSHIP_RULE,
+        direct=channel.startswith("D"),  # the app's DM: personal subscriptions (#19)
     )
 
 

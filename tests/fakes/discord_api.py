@@ -118,6 +118,7 @@ INTERACTION_CREATE_FLAGS = CHANNEL_CREATE_FLAGS | FLAG_EPHEMERAL
 
 # Channel types.
 GUILD_TEXT = 0
+DM = 1
 GUILD_ANNOUNCEMENT = 5
 ANNOUNCEMENT_THREAD = 10
 PUBLIC_THREAD = 11
@@ -126,6 +127,7 @@ GUILD_FORUM = 15
 GUILD_MEDIA = 16
 MESSAGEABLE_CHANNEL_TYPES = {
     GUILD_TEXT,
+    DM,
     GUILD_ANNOUNCEMENT,
     ANNOUNCEMENT_THREAD,
     PUBLIC_THREAD,
@@ -1329,6 +1331,10 @@ class FakeDiscord:
         # fail_message(): message creates still to let through, then the failure.
         self._message_failure: tuple[int, _Failure] | None = None
         self._bot_channel_permissions: dict[str, int] = {}
+        #: Each user's DM channel with the bot (user id -> channel id), once opened.
+        self.dm_channels: dict[str, str] = {}
+        # Users who refuse DMs from the bot: sending there answers 403/50007.
+        self._dm_refused: set[str] = set()
         self._nonces: dict[tuple[str, str, str], tuple[str, float]] = {}
         self._interactions: dict[str, _Interaction] = {}
         self._sessions: dict[str, _Session] = {}
@@ -1641,6 +1647,17 @@ class FakeDiscord:
         is not retried by discord.py (500/502/504 are).
         """
         self._message_failure = (after, _Failure(status, code, message or "Service Unavailable", 1))
+
+    def refuse_dms(self, user_id: int | str, refuse: bool = True) -> None:
+        """Make messages to ``user_id``'s DM answer 403/50007, as when they closed DMs.
+
+        Opening the DM still works (POST /users/@me/channels), as on Discord: only
+        sending is refused.
+        """
+        if refuse:
+            self._dm_refused.add(_sid(user_id))
+        else:
+            self._dm_refused.discard(_sid(user_id))
 
     def reset_token(self, new_token: str) -> None:
         """The bot's token is reset: the old one gets 401/50014 from now on (the gateway
@@ -2425,6 +2442,7 @@ class FakeDiscord:
         r.add_get("/gateway", self._gateway)
         r.add_get("/", self._gateway)
         r.add_get(api + "/users/@me", self._users_me)
+        r.add_post(api + "/users/@me/channels", self._create_dm)
         r.add_get(api + "/oauth2/applications/@me", self._application_me)
         r.add_get(api + "/gateway", self._get_gateway)
         r.add_get(api + "/gateway/bot", self._get_gateway_bot)
@@ -2567,6 +2585,9 @@ class FakeDiscord:
         channel = self._channels.get(channel_id)
         if channel is None:
             return _error_response(404, 10003)
+        recipients = channel.get("recipients") or [{}]
+        if channel["type"] == DM and recipients[0].get("id") in self._dm_refused:
+            return _error_response(403, 50007)
         guild = self._guilds.get(str(channel.get("guild_id")))
         if guild is not None and guild.removed:
             return _error_response(403, 50001)
@@ -2576,6 +2597,46 @@ class FakeDiscord:
 
     async def _users_me(self, request: web.Request) -> web.Response:
         return _json_response(200, self._bot_user)
+
+    async def _create_dm(self, request: web.Request) -> web.Response:
+        """``POST /users/@me/channels {recipient_id}``: the bot's DM channel with a user.
+
+        The same channel every time for one user. Any snowflake is taken as a user id
+        (members of the fake's guilds get their names).
+        """
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error_response(400, 50109)
+        recipient = body.get("recipient_id") if isinstance(body, dict) else None
+        if not str(recipient or "").isdigit():
+            errors = FormErrors()
+            errors.add(["recipient_id"], "BASE_TYPE_REQUIRED", "This field is required")
+            self._violation("POST /users/@me/channels", 400, 50035, errors, body)
+            return _error_response(400, 50035, errors=errors.tree)
+        user_id = _sid(str(recipient))
+        cid = self.dm_channels.get(user_id)
+        if cid is None:
+            cid = self.dm_channels[user_id] = self._snowflakes.next()
+            self._channels[cid] = {
+                "id": cid,
+                "type": DM,
+                "last_message_id": None,
+                "flags": 0,
+                "recipients": [self._user_object(user_id, self._username_of(user_id))],
+            }
+        return _json_response(200, self._channels[cid])
+
+    def _username_of(self, user_id: str) -> str:
+        for guild in self._guilds.values():
+            for member in guild.members:
+                if member["user"]["id"] == user_id:
+                    return str(member["user"]["username"])
+        return f"user{user_id[-4:]}"
+
+    def dm_channel(self, user_id: int | str) -> str | None:
+        """The id of the bot's DM channel with ``user_id``, if one was opened."""
+        return self.dm_channels.get(_sid(user_id))
 
     async def _application_me(self, request: web.Request) -> web.Response:
         return _json_response(200, self._application_object())

@@ -61,6 +61,7 @@ __all__ = [
     "block_actions_body",
     "check_blocks",
     "check_view",
+    "event_body",
     "find_mentions",
     "sign_request",
     "slash_command_body",
@@ -285,6 +286,8 @@ class _Channel:
     is_archived: bool = False
     bot_is_member: bool = True
     members: list[str] = field(default_factory=lambda: [BOT_USER_ID, USER_ID])
+    #: A direct message between the bot and ``user`` (made by ``conversations.open``).
+    user: str | None = None
 
 
 @dataclass
@@ -935,6 +938,24 @@ def view_submission_body(
     return _payload_body(payload)
 
 
+def event_body(
+    event: Mapping[str, Any], *, team_id: str = TEAM_ID, api_app_id: str = APP_ID
+) -> str:
+    """Build the JSON body Slack POSTs to the Events API URL for one event (``event_callback``)."""
+    return json.dumps(
+        {
+            "token": "deprecated-verification-token",
+            "team_id": team_id,
+            "api_app_id": api_app_id,
+            "event": {"event_ts": f"{time.time():.6f}", **event},
+            "type": "event_callback",
+            "event_id": f"Ev{secrets.token_hex(5).upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": team_id, "user_id": BOT_USER_ID, "is_bot": True}],
+        }
+    )
+
+
 def block_actions_body(
     action_id: str,
     *,
@@ -1081,6 +1102,8 @@ class FakeSlack:
         self.ephemerals: list[dict[str, Any]] = []
         #: Open views by view id (latest version).
         self.views: dict[str, dict[str, Any]] = {}
+        #: The Home tab published for each user (latest version), by user id.
+        self.home_views: dict[str, dict[str, Any]] = {}
         #: JSON bodies POSTed to each response URL, by name.
         self.responses: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
 
@@ -1090,6 +1113,8 @@ class FakeSlack:
         self._channels: dict[str, _Channel] = {}
         self._auto_channels = channels is None
         self._users: dict[str, dict[str, Any]] = {}
+        #: The IM channel id of each user's DM with the bot, once ``conversations.open`` made it.
+        self.ims: dict[str, str] = {}
         self._channel_failures: dict[str, str] = {}
         # Per method, what its next calls meet: a failure, or None to let one through.
         self._failures: defaultdict[str, deque[_Failure | None]] = defaultdict(deque)
@@ -1124,9 +1149,11 @@ class FakeSlack:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "views.open": self._views_open,
             "views.update": self._views_update,
+            "views.publish": self._views_publish,
             "conversations.history": self._conversations_history,
             "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
+            "conversations.open": self._conversations_open,
             "users.info": self._users_info,
             "apps.connections.open": self._apps_connections_open,
             "oauth.v2.access": self._oauth_v2_access,
@@ -1648,7 +1675,8 @@ class FakeSlack:
         for candidate in self._channels.values():
             if candidate.name == name:
                 return candidate
-        if self._auto_channels and not channel.startswith("#"):
+        # "@U123" is no channel id (DMs take a D… id from conversations.open).
+        if self._auto_channels and not channel.startswith(("#", "@")):
             self.add_channel(channel)
             return self._channels[channel]
         return None
@@ -1942,6 +1970,29 @@ class FakeSlack:
         stored = self._store_view(view, self._next_id("V"), ctx.identity)
         return _Reply({"ok": True, "view": stored})
 
+    async def _views_publish(self, ctx: _Ctx) -> _Reply:
+        """Publish a user's Home tab (a ``home`` view); the latest is in :attr:`home_views`."""
+        assert ctx.identity is not None
+        missing = self._require(ctx, "user_id", "view")
+        if missing:
+            return missing
+        user_id = str(ctx.args["user_id"])
+        if user_id not in self._users:
+            return _error("user_not_found")
+        view, reply = self._parse_view(ctx)
+        if reply or view is None:
+            return reply or _error("invalid_arguments")
+        if view.get("type") != "home":
+            self._violate(
+                ctx.method, "error", "invalid_arguments", "views.publish takes a home view"
+            )
+            return _error("invalid_arguments")
+        previous = self.home_views.get(user_id)
+        view_id = previous["id"] if previous else self._next_id("V")
+        stored = self._store_view(view, view_id, ctx.identity)
+        self.home_views[user_id] = stored
+        return _Reply({"ok": True, "view": stored})
+
     async def _views_update(self, ctx: _Ctx) -> _Reply:
         assert ctx.identity is not None
         view_id, external_id = ctx.args.get("view_id"), ctx.args.get("external_id")
@@ -2012,14 +2063,16 @@ class FakeSlack:
         obj: dict[str, Any] = {
             "id": channel.id,
             "name": channel.name,
-            "is_channel": not channel.is_private,
+            "is_channel": not channel.is_private and channel.user is None,
             "is_group": False,
-            "is_im": False,
+            "is_im": channel.user is not None,
             "is_private": channel.is_private,
             "is_archived": channel.is_archived,
             "is_member": channel.bot_is_member,
             "created": 1_600_000_000,
         }
+        if channel.user is not None:
+            obj["user"] = channel.user
         if with_count:
             obj["num_members"] = len(channel.members)
         return obj
@@ -2048,6 +2101,41 @@ class FakeSlack:
                 "response_metadata": {"next_cursor": str(offset + limit) if has_more else ""},
             }
         )
+
+    async def _conversations_open(self, ctx: _Ctx) -> _Reply:
+        """Open (or find) the bot's DM with one user: a ``D…`` channel messages can go to.
+
+        Only the one-user form is faked (no multi-person DMs, no ``channel`` to reopen).
+        An unknown user answers ``user_not_found``, a deactivated one ``user_disabled``.
+        """
+        users = [u.strip() for u in str(ctx.args.get("users") or "").split(",") if u.strip()]
+        if not users:
+            self._violate(ctx.method, "error", "users_list_not_supplied", "missing: users")
+            return _error("users_list_not_supplied")
+        if len(users) != 1:
+            self._violate(ctx.method, "warning", "not_faked", "multi-person DMs are not faked")
+            return _error("not_supported")
+        [user_id] = users
+        user = self._users.get(user_id)
+        if user is None:
+            return _error("user_not_found")
+        if user["deleted"]:
+            return _error("user_disabled")
+        already = user_id in self.ims
+        if not already:
+            channel_id = self._next_id("D")
+            self.ims[user_id] = channel_id
+            self.add_channel(channel_id, user_id, members=[BOT_USER_ID, user_id])
+            self._channels[channel_id].user = user_id
+        channel = {"id": self.ims[user_id]}
+        if _as_bool(ctx.args.get("return_im")):
+            channel.update(
+                self._channel_object(self._channels[self.ims[user_id]], with_count=False)
+            )
+        reply: dict[str, Any] = {"ok": True, "channel": channel}
+        if already:
+            reply.update(no_op=True, already_open=True)
+        return _Reply(reply)
 
     async def _users_info(self, ctx: _Ctx) -> _Reply:
         user = self._users.get(str(ctx.args.get("user") or ""))
