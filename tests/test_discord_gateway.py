@@ -243,7 +243,9 @@ async def test_sigkill_of_the_holder_lets_another_process_identify(
                 len(said("this process runs the Discord gateway")) == 1
                 and len(said("this one sends through REST")) == 1
             ),
-            within=30,
+            # Generous: both start ingest workers and build the place names first, which
+            # takes long on a loaded machine; only the outcome is asserted, not its time.
+            within=90,
         )
         [holder] = said("this process runs the Discord gateway")
         assert len(fake.identifies) == 1
