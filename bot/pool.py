@@ -13,6 +13,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Sequence
@@ -57,8 +58,11 @@ def _start_worker(bot_pid: int) -> None:
     """Worker initializer: warm up, and leave when the bot's process is gone.
 
     A bot killed without closing its pool (SIGKILL, out of memory) would otherwise leave
-    its workers waiting for work forever.
+    its workers waiting for work forever. Ctrl-C reaches the whole process group: the
+    bot stops its workers itself, so a worker ignores SIGINT instead of printing a
+    ``KeyboardInterrupt`` traceback on the way out.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     warm_up()
     if os.name == "posix":  # os.kill(pid, 0) only asks on POSIX (on Windows it kills)
         threading.Thread(

@@ -18,6 +18,8 @@ from aiohttp import web
 from bot.postings.model import Posting
 from bot.store import Store
 from subscriptions.model import Filter, Schedule
+from tests.conftest import FeedServer
+from tests.fakes.feeds import feed
 
 pytestmark = pytest.mark.integration
 
@@ -159,3 +161,42 @@ async def test_a_tick_while_its_pass_runs_is_counted_not_started(tmp_path: Path)
     finally:
         release.set()
         await bot.aclose()
+
+
+async def test_ctrl_c_stops_the_bot_and_its_ingest_workers_without_a_traceback(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """Ctrl-C in a terminal signals the whole process group, ingest workers included."""
+    feed_server.serve("/jobs.rss", feed(range(3)))
+    (tmp_path / "jobbot.toml").write_text(
+        "default_sources = false\nallow_private_sources = true\nmetrics_port = 0\n"
+        "ingest_workers = 2\n"
+        f'[[sources]]\nname = "t"\nkind = "rss"\nurl = "{feed_server.url("/jobs.rss")}"\n'
+    )
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=ROOT,
+        env=_env(tmp_path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,  # its own process group, as a terminal's job is
+    )
+    assert child.stdout is not None
+    seen = b""
+    try:
+        async with asyncio.timeout(90):
+            while b"ingest worker processes" not in seen:
+                line = await child.stdout.readline()
+                assert line, seen.decode()
+                seen += line
+        os.killpg(child.pid, signal.SIGINT)
+        out, _ = await asyncio.wait_for(child.communicate(), timeout=30)
+    finally:
+        if child.returncode is None:
+            os.killpg(child.pid, signal.SIGKILL)
+    log = seen.decode() + out.decode()
+    assert "jobbot stopped." in log, log
+    assert "Traceback" not in log and "KeyboardInterrupt" not in log, log
