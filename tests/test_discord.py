@@ -5,12 +5,12 @@ against the fake Discord REST API + gateway on 127.0.0.1, and a feed on a loopba
 from __future__ import annotations
 
 import asyncio
-import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest
 
 from bot.app import JobBot, build
@@ -32,12 +32,6 @@ from tests.fakes.discord_api import (
 )
 from tests.fakes.specs import load_discord_spec
 from tests.store_holder import held
-
-with warnings.catch_warnings():
-    warnings.filterwarnings(
-        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
-    )
-    import discord
 
 pytestmark = pytest.mark.integration
 

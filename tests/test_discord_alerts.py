@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import warnings
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest
 
 from bot.chat.base import EditsAlerts, FindsSent, SendsNotices
@@ -35,12 +35,6 @@ from tests.fakes.discord_api import (
 from tests.fakes.specs import load_discord_spec
 from tests.store_readers import unsure
 from tests.test_discord import HOSTILE, MANAGER, NLP, OLD, Running, _build, feed
-
-with warnings.catch_warnings():
-    warnings.filterwarnings(
-        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
-    )
-    import discord
 
 pytestmark = pytest.mark.integration
 

@@ -12,10 +12,10 @@ import asyncio
 import os
 import signal
 import sys
-import warnings
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import discord
 import pytest
 
 from bot.app import JobBot, build
@@ -30,12 +30,6 @@ from tests.fakes.discord_api import (
     FakeDiscord,
 )
 from tests.fakes.specs import load_discord_spec
-
-with warnings.catch_warnings():
-    warnings.filterwarnings(
-        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
-    )
-    import discord
 
 pytestmark = pytest.mark.integration
 

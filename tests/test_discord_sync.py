@@ -5,10 +5,10 @@ directory (where the marker is) against the fake Discord.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import discord
 import pytest
 
 from bot.app import build
@@ -17,12 +17,6 @@ from bot.chat.discord_sync import MARKER, Scope
 from bot.config import load_settings
 from tests.fakes.discord_api import DEFAULT_APPLICATION_ID, DEFAULT_GUILD_ID, FakeDiscord
 from tests.fakes.specs import load_discord_spec
-
-with warnings.catch_warnings():
-    warnings.filterwarnings(
-        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
-    )
-    import discord
 
 pytestmark = pytest.mark.integration
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import discord
 import pytest
+from discord import app_commands
+from discord.app_commands import Choice
 
 from tests.fakes.discord_api import (
     DEFAULT_BOT_PERMISSIONS,
@@ -27,15 +29,6 @@ from tests.fakes.discord_api import (
     FakeDiscord,
 )
 from tests.fakes.specs import SKIP_REASON, load_discord_spec
-
-with warnings.catch_warnings():
-    # discord.py imports the stdlib ``audioop`` (deprecated, PEP 594); filterwarnings=error.
-    warnings.filterwarnings(
-        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
-    )
-    import discord
-    from discord import app_commands
-    from discord.app_commands import Choice
 
 pytestmark = pytest.mark.integration
 

@@ -9,11 +9,11 @@ the retry time. Discord's nonce de-duplication is switched off in the fake
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import discord
 import pytest
 
 from bot.chat.delivery import DeliveryWorker
@@ -33,12 +33,6 @@ from tests.fakes.discord_api import (
 from tests.fakes.slack_api import BOT_TOKEN, TEAM_ID, FakeSlack
 from tests.fakes.specs import load_discord_spec, load_slack_spec
 from tests.test_discord import Running, _build
-
-with warnings.catch_warnings():
-    warnings.filterwarnings(
-        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
-    )
-    import discord
 
 pytestmark = pytest.mark.integration
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import warnings
 from pathlib import Path
 
+import discord
 import pytest
 
 from bot.app import build
@@ -25,12 +25,6 @@ from tests.fakes.slack_api import BOT_TOKEN, TEAM_ID, FakeSlack
 from tests.fakes.specs import load_discord_spec
 from tests.test_discord import MANAGER
 from tests.test_slack import CHANNEL, MT, SIGNING_SECRET, SPEC, eventually, rss
-
-with warnings.catch_warnings():
-    warnings.filterwarnings(
-        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
-    )
-    import discord
 
 pytestmark = pytest.mark.integration
 
