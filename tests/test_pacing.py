@@ -119,3 +119,15 @@ async def test_no_pacer_means_no_waiting() -> None:
     assert interval_pacer(0.0) is None
     async with paced(None, "a"):
         pass
+
+
+def test_try_take_refuses_without_booking_and_says_how_long() -> None:
+    clock = Clock()
+    pacer = _pacer(clock, rate=2, per=60.0)
+    assert [pacer.try_take("u1") for _ in range(2)] == [0.0, 0.0]
+    assert pacer.try_take("u1") == 60.0
+    clock.now += 20.0
+    assert pacer.try_take("u1") == 40.0  # a refusal booked nothing: the wait only shrinks
+    assert pacer.try_take("u2") == 0.0  # other keys are not held back
+    clock.now += 40.0
+    assert pacer.try_take("u1") == 0.0

@@ -77,30 +77,31 @@ class ChannelPacer:
         self._sent: dict[Hashable, deque[list[float]]] = {}
         self._blocked_until: dict[Hashable, float] = {}
 
-    def _book(self, key: Hashable) -> list[float]:
-        now = self._clock()
-        sent = self._sent.setdefault(key, deque(maxlen=self.rate))
+    def _next_slot(self, key: Hashable, now: float) -> float:
+        """The earliest time the key may be used again, booking nothing."""
         slot = max(now, self._blocked_until.get(key, now))
-        if len(sent) == self.rate:
+        sent = self._sent.get(key)
+        if sent is not None and len(sent) == self.rate:
             # The slot must be at least ``per`` after the send ``rate`` places back.
             slot = max(slot, sent[0][0] + self.per)
         if self.spacing and key in self._last:
             slot = max(slot, self._last[key] + self.spacing)
+        return slot
+
+    def _book(self, key: Hashable) -> list[float]:
+        slot = self._next_slot(key, self._clock())
         self._last[key] = slot
         entry = [slot]
-        sent.append(entry)
+        self._sent.setdefault(key, deque(maxlen=self.rate)).append(entry)
         return entry
 
     def try_take(self, key: Hashable) -> float:
         """Take the key's slot if it is free now (0.0); else the seconds until it is, taking
         nothing. For limits that refuse rather than wait (commands per user)."""
         now = self._clock()
-        sent = self._sent.get(key)
-        free_at = max(self._blocked_until.get(key, now), now)
-        if sent is not None and len(sent) == self.rate:
-            free_at = max(free_at, sent[0][0] + self.per)
-        if free_at > now:
-            return free_at - now
+        wait = self._next_slot(key, now) - now
+        if wait > 0:
+            return wait
         self._book(key)
         return 0.0
 
