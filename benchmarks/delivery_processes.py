@@ -23,8 +23,7 @@ from benchmarks.multi import (
     empty_database,
     postgres_database,
 )
-from benchmarks.scale import NOW, make_postings
-from subscriptions.model import Filter, Schedule
+from benchmarks.scale import NOW, make_postings, queue_for_channels
 
 __all__ = ["bench_delivery_processes"]
 
@@ -38,20 +37,7 @@ def _queue_alerts(url: str, size: MultiSize, seed: int) -> int:
     try:
         postings = make_postings(random.Random(seed), size.per_channel, source="delivery")
         stored = store.ingest(postings, NOW, alert=True).new
-        with store.transaction():
-            subs = [
-                store.add_subscription(
-                    platform="bench",
-                    workspace="w",
-                    channel=f"ch{c}",
-                    filter=Filter(),
-                    schedule=Schedule(),
-                    created_by="b",
-                    now=NOW,
-                )
-                for c in range(size.channels)
-            ]
-        return store.enqueue([(sub, p.id) for p in stored for sub in subs], NOW)
+        return queue_for_channels(store, stored, size.channels)
     finally:
         store.close()
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from benchmarks.scale import NOW
+from benchmarks.scale import NOW, subscribe_console
 from bot.app import JobBot
 from bot.config import load_settings
 from bot.postings.enrich import enrich
@@ -36,7 +36,7 @@ from bot.sources.http import HttpFetcher, now_utc
 from bot.sources.rss import RssSource
 from bot.store import Store, mask_url
 from bot.store.protocols import Store as AnyStore
-from subscriptions.model import Filter, Schedule
+from subscriptions.model import Filter
 
 __all__ = [
     "MULTI_SIZES",
@@ -149,17 +149,7 @@ def bot_on(
     settings = load_settings(
         env={"JOBBOT_DATA_DIR": str(data_dir)}, cwd=data_dir.parent, overrides=overrides
     )
-    with store.transaction():
-        for filter_ in filters:
-            store.add_subscription(
-                platform="console",
-                workspace="w",
-                channel="c",
-                filter=filter_,
-                schedule=Schedule(),
-                created_by="bench",
-                now=NOW,
-            )
+    subscribe_console(store, filters)
     for url in source_urls:
         # backfill = everything: the first poll alerts, so matching and queueing run too.
         name = url.rsplit("/", 1)[-1]

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -505,17 +505,7 @@ def _ingest_bot(
         overrides={"allow_private_sources": True, "default_sources": False} | overrides,
     )
     store = Store.open(settings.database_path)
-    with store.db.atomic():
-        for filter_ in filters:
-            store.add_subscription(
-                platform="console",
-                workspace="w",
-                channel="c",
-                filter=filter_,
-                schedule=Schedule(),
-                created_by="bench",
-                now=NOW,
-            )
+    subscribe_console(store, filters)
     for path in feeds:
         # backfill = everything: the first poll alerts, so matching and queueing run too.
         store.upsert_source(
@@ -657,25 +647,47 @@ class HttpChatAdapter:
         raise AssertionError("the benchmark sends alerts one by one (no bursts)")
 
 
+def queue_for_channels(store: Any, stored: Sequence[Any], channels: int) -> int:
+    """One match-everything subscription per channel, every stored posting queued for
+    each; how many rows were queued."""
+    with store.transaction():
+        subs = [
+            store.add_subscription(
+                platform="bench",
+                workspace="w",
+                channel=f"ch{c}",
+                filter=Filter(),
+                schedule=Schedule(),
+                created_by="b",
+                now=NOW,
+            )
+            for c in range(channels)
+        ]
+    return int(store.enqueue([(sub, p.id) for p in stored for sub in subs], NOW))
+
+
+def subscribe_console(store: Any, filters: Iterable[Filter]) -> None:
+    """These filters as subscriptions of one console channel, in one transaction."""
+    with store.transaction():
+        for filter_ in filters:
+            store.add_subscription(
+                platform="console",
+                workspace="w",
+                channel="c",
+                filter=filter_,
+                schedule=Schedule(),
+                created_by="bench",
+                now=NOW,
+            )
+
+
 async def _bench_delivery(
     size: Size, seed: int, tmp: Path, base_url: str, client: str
 ) -> dict[str, Any]:
     store = Store.open(tmp / "delivery.db")
     postings = make_postings(random.Random(seed), size.per_channel, source="delivery")
     stored = store.ingest(postings, NOW, alert=True).new
-    subs = [
-        store.add_subscription(
-            platform="bench",
-            workspace="w",
-            channel=f"ch{c}",
-            filter=Filter(),
-            schedule=Schedule(),
-            created_by="b",
-            now=NOW,
-        )
-        for c in range(size.channels)
-    ]
-    total = store.enqueue([(sub, p.id) for p in stored for sub in subs], NOW)
+    total = queue_for_channels(store, stored, size.channels)
     # Exactly the server's limit: slots count from when each request finished, so
     # jitter on the wire cannot push a window over it (see bot/chat/pacing.py).
     pacer = ChannelPacer(size.channel_rate, 1.0, spread=True)
