@@ -5,7 +5,8 @@ against the fake Discord REST API + gateway on 127.0.0.1, and a feed on a loopba
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,11 +140,14 @@ def _build(tmp_path: Path, fake: FakeDiscord) -> tuple[JobBot, DiscordAdapter]:
     return bot, adapter
 
 
-@pytest.fixture
-async def running(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, feed_server: FeedServer
+@asynccontextmanager
+async def discord_bot(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    prepare: Callable[[JobBot, FakeDiscord], None] = lambda bot, fake: None,
 ) -> AsyncIterator[Running]:
-    """jobbot built from settings whose Discord URLs point at the fake, logged in and ready."""
+    """jobbot built from settings whose Discord URLs point at the fake, logged in and ready
+    (``prepare`` runs before the services start); the fake saw no violation at the end."""
     # build() points discord.py at DISCORD_API_URL / DISCORD_GATEWAY_URL; put both back after.
     monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
     gateway = discord.gateway.DiscordWebSocket
@@ -152,8 +156,7 @@ async def running(
         spec=load_discord_spec(), per_channel_limit=50, per_channel_window=1.0
     ) as fake:
         bot, adapter = _build(tmp_path, fake)
-        feed_server.serve("/jobs.rss", feed(OLD))
-        bot.store.upsert_source("test", "rss", feed_server.url("/jobs.rss"), 600, now=bot.clock())
+        prepare(bot, fake)
         try:
             for service in bot.services:
                 await service.start()
@@ -163,6 +166,20 @@ async def running(
         finally:
             await bot.aclose()
         assert fake.violations == []
+
+
+@pytest.fixture
+async def running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, feed_server: FeedServer
+) -> AsyncIterator[Running]:
+    """The Discord bot with a feed source (``OLD``) to poll."""
+
+    def with_source(bot: JobBot, _: FakeDiscord) -> None:
+        feed_server.serve("/jobs.rss", feed(OLD))
+        bot.store.upsert_source("test", "rss", feed_server.url("/jobs.rss"), 600, now=bot.clock())
+
+    async with discord_bot(tmp_path, monkeypatch, with_source) as bot:
+        yield bot
 
 
 async def _subscribe(running: Running) -> None:

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import discord
 import pytest
 
 from bot.chat.base import EditsAlerts, FindsSent, SendsNotices
@@ -30,11 +29,9 @@ from tests.fakes.discord_api import (
     DEFAULT_GUILD_ID,
     DEFAULT_MOD_ROLE_ID,
     DEFAULT_TEXT_CHANNEL_ID,
-    FakeDiscord,
 )
-from tests.fakes.specs import load_discord_spec
 from tests.store_readers import unsure
-from tests.test_discord import HOSTILE, MANAGER, NLP, OLD, Running, _build, feed
+from tests.test_discord import HOSTILE, MANAGER, NLP, OLD, Running, discord_bot, feed
 
 pytestmark = pytest.mark.integration
 
@@ -49,22 +46,8 @@ DEADLINE = datetime(2026, 11, 27, tzinfo=UTC)
 @pytest.fixture
 async def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Running]:
     """jobbot's Discord adapter logged in to the fake and ready (no sources)."""
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    gateway = discord.gateway.DiscordWebSocket
-    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
-    async with FakeDiscord(
-        spec=load_discord_spec(), per_channel_limit=50, per_channel_window=1.0
-    ) as fake:
-        bot, adapter = _build(tmp_path, fake)
-        try:
-            for service in bot.services:
-                await service.start()
-            assert adapter.client is not None
-            await adapter.client.wait_until_ready()
-            yield Running(bot, adapter, fake)
-        finally:
-            await bot.aclose()
-        assert fake.violations == []
+    async with discord_bot(tmp_path, monkeypatch) as bot:
+        yield bot
 
 
 def _sub(channel: str = TEXT, mention: str = "", remind_days: int = 0) -> Subscription:

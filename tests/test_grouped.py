@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import discord
 import pytest
 
+from bot.app import JobBot
 from bot.chat.delivery import DeliveryWorker
 from bot.chat.digests import DigestRunner
 from bot.chat.parts import PartProgress, send_parts
@@ -31,8 +31,8 @@ from tests.fakes.discord_api import (
     FakeDiscord,
 )
 from tests.fakes.slack_api import BOT_TOKEN, TEAM_ID, FakeSlack
-from tests.fakes.specs import load_discord_spec, load_slack_spec
-from tests.test_discord import Running, _build
+from tests.fakes.specs import load_slack_spec
+from tests.test_discord import Running, discord_bot
 
 pytestmark = pytest.mark.integration
 
@@ -202,23 +202,12 @@ async def test_a_slack_burst_whose_second_part_fails_arrives_once_each_part(
 @pytest.fixture
 async def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Running]:
     """jobbot's Discord adapter logged in to the fake and ready (no sources)."""
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    gateway = discord.gateway.DiscordWebSocket
-    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
-    async with FakeDiscord(
-        spec=load_discord_spec(), per_channel_limit=50, per_channel_window=1.0
-    ) as fake:
+
+    def forget_nonces(_: JobBot, fake: FakeDiscord) -> None:
         fake.nonce_window = 0.0  # the retry comes after Discord forgot the nonces
-        bot, adapter = _build(tmp_path, fake)
-        try:
-            for service in bot.services:
-                await service.start()
-            assert adapter.client is not None
-            await adapter.client.wait_until_ready()
-            yield Running(bot, adapter, fake)
-        finally:
-            await bot.aclose()
-        assert fake.violations == []
+
+    async with discord_bot(tmp_path, monkeypatch, forget_nonces) as bot:
+        yield bot
 
 
 async def _digest_with_a_failed_second_part(running: Running, channel: str, after: int) -> None:
