@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from bot.classify import raw_records
 from bot.postings import degree, facts, text
-from bot.postings.geo import load_gazetteer
+from bot.postings.gazetteer import load_gazetteer
 from bot.postings.taxonomy import (
     DUTY_PHRASE_END,
     PHRASE_END,

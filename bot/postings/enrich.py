@@ -14,7 +14,7 @@ from bot.postings.facts import (
     is_internship,
     parse_posted,
 )
-from bot.postings.geo import load_gazetteer
+from bot.postings.gazetteer import load_gazetteer
 from bot.postings.kind import read_posting_kind
 from bot.postings.model import DEGREES, Degree, Pay, Posting, RawPosting
 from bot.postings.stated import structured_hints
