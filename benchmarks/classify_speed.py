@@ -20,7 +20,7 @@ from pathlib import Path
 
 from benchmarks.output import emit
 from bot.classify import classify_document
-from bot.postings.geo import load_gazetteer
+from bot.postings.gazetteer import load_gazetteer
 from bot.postings.taxonomy import load_taxonomy
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -25,7 +25,7 @@ from multiprocessing.context import BaseContext
 import bot.sources  # noqa: F401  (registers the built-in kinds in each worker process)
 from bot.errors import FetchError, ParseError, SourceError
 from bot.postings.enrich import enrich
-from bot.postings.geo import load_gazetteer
+from bot.postings.gazetteer import load_gazetteer
 from bot.postings.model import Posting, RawPosting
 from bot.postings.taxonomy import load_taxonomy
 from bot.sources.base import SourceKind, SourceSpec, kind_for

@@ -16,7 +16,7 @@ from typing import Protocol
 from bot.chat.render import chat_safe, safe_url
 from bot.errors import CommandError
 from bot.postings.correction import Correction
-from bot.postings.geo import country_name
+from bot.postings.gazetteer import country_name
 from bot.postings.model import Posting
 from bot.postings.taxonomy import load_taxonomy
 from subscriptions.grammar import (

@@ -21,7 +21,7 @@ from typing import Literal
 
 from bot.errors import CommandError
 from bot.postings.correction import Correction
-from bot.postings.geo import resolve_country
+from bot.postings.gazetteer import resolve_country
 from bot.postings.taxonomy import load_taxonomy
 from subscriptions.fix import FIX_USAGE, parse_fix
 from subscriptions.model import (

@@ -18,7 +18,7 @@ from bot.postings.facts import (
     looks_like_posting,
     parse_posted,
 )
-from bot.postings.geo import load_gazetteer
+from bot.postings.gazetteer import load_gazetteer
 from bot.postings.model import RawPosting
 from bot.postings.page import parse_page
 from bot.postings.taxonomy import load_taxonomy

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.postings.enrich import enrich
-from bot.postings.geo import load_gazetteer
+from bot.postings.gazetteer import load_gazetteer
 from bot.postings.taxonomy import load_taxonomy
 from tests.conftest import raw_posting
 

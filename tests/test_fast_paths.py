@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.classify import raw_records
-from bot.postings import facts, text
-from bot.postings.geo import load_gazetteer
+from bot.postings import degree, facts, text
+from bot.postings.gazetteer import load_gazetteer
 from bot.postings.taxonomy import (
     DUTY_PHRASE_END,
     PHRASE_END,
@@ -60,6 +60,7 @@ def _text(words: list[str]) -> st.SearchStrategy[str]:
 
 def _full_path(monkeypatch: pytest.MonkeyPatch) -> None:
     # Without a lower-cased text every cue check says "may match": the slow path.
+    monkeypatch.setattr(degree, "_lowered", lambda _text: None)
     monkeypatch.setattr(facts, "_lowered", lambda _text: None)
 
 

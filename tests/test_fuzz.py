@@ -22,7 +22,7 @@ from bot.postings.facts import (
     looks_like_posting,
     parse_posted,
 )
-from bot.postings.geo import load_gazetteer, resolve_country
+from bot.postings.gazetteer import load_gazetteer, resolve_country
 from bot.sources.jsonsafe import load_json
 from bot.sources.rss import RssSource
 from subscriptions.grammar import format_filter, parse_command

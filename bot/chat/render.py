@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.postings.geo import country_name
+from bot.postings.gazetteer import country_name
 from bot.postings.model import Posting
 from bot.postings.taxonomy import load_taxonomy
 

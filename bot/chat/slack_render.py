@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.chat.render import CLOSED_NOTE, alert_view, chat_safe, digest_sections, safe_text
-from bot.postings.geo import country_name, load_gazetteer, resolve_country
+from bot.postings.gazetteer import country_name, load_gazetteer, resolve_country
 from bot.postings.model import Posting
 from bot.postings.taxonomy import load_taxonomy
 from subscriptions.model import DEGREE_CHOICES, MODES

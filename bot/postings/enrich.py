@@ -7,14 +7,14 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.postings.deadline import deadline_in_text
+from bot.postings.degree import read_degree
 from bot.postings.facts import (
     detect_duration,
     detect_pay,
     is_internship,
     parse_posted,
-    read_degree,
 )
-from bot.postings.geo import load_gazetteer
+from bot.postings.gazetteer import load_gazetteer
 from bot.postings.kind import read_posting_kind
 from bot.postings.model import DEGREES, Degree, Pay, Posting, RawPosting
 from bot.postings.stated import structured_hints

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.postings.facts import read_degree
-from bot.postings.geo import resolve_country
+from bot.postings.degree import read_degree
+from bot.postings.gazetteer import resolve_country
 from bot.postings.model import Degree, Pay, PayPeriod
 from bot.postings.structured import JobPostingData
 
