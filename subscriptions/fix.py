@@ -26,7 +26,7 @@ _NONE = "none"
 
 
 def _set_edit(key: str, raw: str, check: object) -> SetEdit:
-    from subscriptions.grammar import _split_values
+    from subscriptions.filter_grammar import _split_values
 
     values = _split_values(key, raw, "fix")
     if [v.lower() for v in values] == [_NONE]:
@@ -42,7 +42,7 @@ def _set_edit(key: str, raw: str, check: object) -> SetEdit:
 
 def parse_fix(args: list[str]) -> tuple[int, Correction]:
     """The posting id and the correction of a `fix` command, or raise CommandError."""
-    from subscriptions.grammar import _areas, _choice, _countries, _suggest, _yes_no
+    from subscriptions.filter_grammar import _areas, _choice, _countries, _suggest, _yes_no
 
     if not args:
         raise CommandError("`fix` needs a posting ID, as `why` shows it (`#123`).", FIX_USAGE)
