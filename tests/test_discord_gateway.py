@@ -232,15 +232,23 @@ async def test_sigkill_of_the_holder_lets_another_process_identify(
         def said(text: str) -> list[int]:
             return [n for n, log in enumerate(logs) if text in log.read_text()]
 
-        await _until(
-            lambda: (
-                len(said("this process runs the Discord gateway")) == 1
-                and len(said("this one sends through REST")) == 1
-            ),
-            # Generous: both start ingest workers and build the place names first, which
-            # takes long on a loaded machine; only the outcome is asserted, not its time.
-            within=90,
-        )
+        try:
+            await _until(
+                lambda: (
+                    len(said("this process runs the Discord gateway")) == 1
+                    and len(said("this one sends through REST")) == 1
+                ),
+                # Generous: both start ingest workers and build the place names first,
+                # which takes long on a loaded machine; only the outcome is asserted.
+                within=90,
+            )
+        except TimeoutError as error:
+            tails = "\n".join(
+                f"--- run{n}\n{log.read_text()[-2000:]}" for n, log in enumerate(logs)
+            )
+            raise AssertionError(
+                f"the bots never settled who holds the gateway\n{tails}"
+            ) from error
         [holder] = said("this process runs the Discord gateway")
         assert len(fake.identifies) == 1
         procs[holder].send_signal(signal.SIGKILL)
