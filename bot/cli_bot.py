@@ -9,7 +9,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from bot.app import JobBot, build, install_stop_signals, start_ops_server
+from bot.app import JobBot, build
+from bot.compose import install_stop_signals, start_ops_server
 from bot.config import Settings
 from bot.errors import CommandError
 from bot.logs import mask_urls, redact
