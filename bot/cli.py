@@ -1,41 +1,33 @@
-"""The `jobbot` command: run, demo, poll, subs, sources, classify."""
+"""The `jobbot` command: its argument parser and entry point, which dispatch to the handlers."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import shlex
 import sqlite3
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from urllib.parse import urlsplit
 
 from bot import __version__
-from bot.app import JobBot, build, install_stop_signals, start_ops_server
-from bot.config import Settings, env_secret_values, load_settings, source_interval
-from bot.errors import CommandError, ConfigError, JobbotError
-from bot.logs import configure_logging, mask_urls, redact
-from bot.sources.base import PollState, kind_for, registered_kinds, sniff_kind
-from bot.sources.http import now_utc
-from bot.store import open_store
-from bot.validate import (
-    MAX_BACKFILL,
-    id_problem,
-    source_name_problem,
-    source_url_problem,
-    webhook_url_problem,
+from bot.cli_bot import (
+    CLI_CHANNEL,
+    CLI_PLATFORM,
+    CLI_WORKSPACE,
+    _export_labels,
+    _fix,
+    _poll_once,
+    _run,
+    _subs,
+    _why,
 )
-from bot.why import why
-from subscriptions.commands import CommandContext
-from subscriptions.grammar import format_filter, format_schedule
+from bot.cli_sources import _sources
+from bot.cli_tools import _classify, _db_copy, _transfer
+from bot.config import Settings, env_secret_values, load_settings
+from bot.errors import JobbotError
+from bot.logs import configure_logging, redact
+from bot.sources.base import registered_kinds
 
 __all__ = ["main"]
-
-CLI_PLATFORM = "console"
-CLI_WORKSPACE = "local"
-CLI_CHANNEL = "terminal"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -228,261 +220,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(overrides=overrides)
 
 
-def _cli_context(
-    bot: JobBot,
-    platform: str = CLI_PLATFORM,
-    workspace: str = CLI_WORKSPACE,
-    channel: str = CLI_CHANNEL,
-) -> CommandContext:
-    return CommandContext(
-        platform=platform,
-        workspace=workspace,
-        channel=channel,
-        user="cli",
-        now=bot.clock(),
-        can_manage=True,
-        is_admin=True,  # whoever runs the CLI runs the bot
-    )
-
-
-async def _run(settings: Settings) -> int:
-    bot = build(settings)
-    try:
-        # Source URLs may carry credentials; the terminal is as public as the logs.
-        print(redact(bot.describe(), settings.secret_values()), flush=True)
-        ops = await start_ops_server(bot)
-        if ops is not None:
-            print(
-                f"Health and metrics: http://{settings.metrics_host}:{ops.port}/healthz "
-                "and /metrics",
-                flush=True,
-            )
-        print("jobbot is running. Press Ctrl-C to stop.", flush=True)
-        stop = asyncio.Event()
-        install_stop_signals(stop)
-        try:
-            await bot.run(stop)
-        finally:
-            if ops is not None:
-                await ops.stop()
-    finally:
-        await bot.aclose()
-    print("jobbot stopped.", flush=True)
-    return 0
-
-
-async def _poll_once(settings: Settings) -> int:
-    bot = build(settings)
-    try:
-        reports = await bot.poll_all()
-        delivered = await bot.worker.run_once()
-        digests = await bot.digests.run_due()
-        await bot.follow_up()
-    finally:
-        await bot.aclose()
-    failed = [r for r in reports if not r.ok]
-    for report in reports:
-        state = (
-            "not modified"
-            if report.not_modified
-            else f"{report.seen} seen, {report.new} new, {report.queued} queued"
-            if report.ok
-            else f"FAILED: {report.error}"
-        )
-        print(f"{report.source}: {state}")
-    print(f"{delivered.sent} alert(s) sent, {digests} digest(s) sent")
-    return 1 if failed and len(failed) == len(reports) else 0
-
-
-async def _why(args: argparse.Namespace, settings: Settings) -> int:
-    bot = build(settings)
-    try:
-        subs = bot.store.subscriptions(platform=args.platform, channel=args.channel)
-        print(why(bot.store, args.posting, subs))
-    finally:
-        await bot.aclose()
-    return 0
-
-
-async def _fix(args: argparse.Namespace, settings: Settings) -> int:
-    bot = build(settings)
-    try:
-        text = "fix " + shlex.join([args.posting, *args.fields])
-        reply = await bot.command(text, _cli_context(bot))
-        print(reply.text, file=sys.stdout if reply.ok else sys.stderr)
-        if reply.ok:
-            # Deliver what the correction queued, as `jobbot poll` does.
-            await bot.deliver()
-        return 0 if reply.ok else 2
-    finally:
-        await bot.aclose()
-
-
-def _export_labels(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.labels import correction_labels
-
-    bot = build(settings)
-    try:
-        lines = [json.dumps(label, ensure_ascii=False) for label in correction_labels(bot.store)]
-    finally:
-        asyncio.run(bot.aclose())
-    text = "".join(line + "\n" for line in lines)
-    if args.file == "-":
-        sys.stdout.write(text)
-    else:
-        Path(args.file).write_text(text, encoding="utf-8")
-        print(f"{len(lines)} label(s) written to {args.file}", file=sys.stderr)
-    return 0
-
-
-async def _subs(args: argparse.Namespace, settings: Settings) -> int:
-    bot = build(settings)
-    try:
-        if args.subs_command == "list":
-            subs = bot.store.subscriptions()
-            if not subs:
-                print("No subscriptions. Add one with: jobbot subs add area:ml country:US")
-            for sub in subs:
-                paused = f"  (paused: {sub.paused_reason})" if sub.paused else ""
-                print(
-                    f"#{sub.id}  {sub.platform}:{sub.workspace}:{mask_urls(sub.channel)}  "
-                    f"{format_filter(sub.filter)}  {format_schedule(sub.schedule)}{paused}"
-                )
-            return 0
-        if args.subs_command == "remove":
-            if problem := id_problem(args.id):
-                raise CommandError(problem)
-            found = bot.store.subscription(args.id)
-            ctx = (
-                _cli_context(bot, found.platform, found.workspace, found.channel)
-                if found
-                else _cli_context(bot)
-            )
-            reply = await bot.command(f"unsubscribe {args.id}", ctx)
-        else:
-            if args.platform == "webhook" and (problem := webhook_url_problem(args.channel)):
-                raise CommandError(problem)
-            ctx = _cli_context(bot, args.platform, args.workspace, args.channel)
-            reply = await bot.command("subscribe " + shlex.join(args.filters), ctx)
-        print(reply.text, file=sys.stdout if reply.ok else sys.stderr)
-        return 0 if reply.ok else 2
-    finally:
-        await bot.aclose()
-
-
-def _default_name(url: str, kind: str | None = None) -> str:
-    if kind and "://" not in url:  # a board token such as "databricks"
-        return f"{kind}-{url.strip().strip('/').replace('/', '-')}"[:60]
-    parts = urlsplit(url)
-    path = "-".join(p for p in parts.path.split("/") if p)[:40]
-    return f"{parts.hostname or 'source'}{'-' + path if path else ''}"
-
-
-def _check_source_args(args: argparse.Namespace) -> None:
-    """Refuse a bad URL, name or backfill of `sources add` before anything is built."""
-    problem = source_url_problem(args.url)
-    if problem is None and args.name is not None:
-        problem = source_name_problem(args.name)
-    if problem is None and not 0 <= args.backfill <= MAX_BACKFILL:
-        problem = f"--backfill {args.backfill} is not a number from 0 to {MAX_BACKFILL}"
-    if problem is not None:
-        raise CommandError(problem)
-
-
-async def _sources(args: argparse.Namespace, settings: Settings) -> int:
-    if args.sources_command == "add":
-        _check_source_args(args)
-    bot = build(settings)
-    try:
-        if args.sources_command == "list":
-            for source in bot.store.sources():
-                health = "healthy" if source.healthy else "UNHEALTHY"
-                last = (
-                    source.last_success_at.isoformat(timespec="minutes")
-                    if source.last_success_at
-                    else "never"
-                )
-                error = f"  last error: {source.last_error}" if source.last_error else ""
-                print(
-                    f"{source.name}  [{source.kind}]  {redact(source.url)}\n"
-                    f"    every {source.interval_s}s, {source.polls} poll(s), last success "
-                    f"{last}, {health} ({source.consecutive_failures} failure(s) in a row)"
-                    f"{error}"
-                )
-            return 0
-        if args.sources_command == "remove":
-            if not bot.store.remove_source(args.name):
-                print(f"No source named {args.name!r}; see `jobbot sources list`.", file=sys.stderr)
-                return 2
-            print(f"Removed source {args.name!r} (its postings stay).")
-            return 0
-        kind = args.kind
-        if kind is None and "://" not in args.url:
-            print(
-                f"{args.url!r} is not a URL; for a board token give --kind "
-                f"({', '.join(registered_kinds())}).",
-                file=sys.stderr,
-            )
-            return 2
-        if kind is None:
-            status, body, _ = await bot.fetcher.get(args.url, PollState())
-            kind = sniff_kind(body)
-            if kind is None:
-                print(
-                    f"Could not tell what kind of source {args.url} is; "
-                    f"give --kind ({', '.join(registered_kinds())}).",
-                    file=sys.stderr,
-                )
-                return 2
-        else:
-            try:
-                kind_for(kind)
-            except KeyError as error:
-                print(str(error.args[0]), file=sys.stderr)
-                return 2
-        interval = (
-            source_interval(args.interval, "--interval")
-            if args.interval
-            else settings.default_interval
-        )
-        name = args.name or _default_name(args.url, args.kind)
-        bot.store.upsert_source(
-            name, kind, args.url, interval, backfill=args.backfill, now=bot.clock()
-        )
-        print(
-            f"Added source {name!r} ({kind}), polled every {interval}s. Its first poll "
-            + (
-                f"alerts its newest {args.backfill} posting(s)."
-                if args.backfill
-                else "records what is there without alerting."
-            )
-        )
-        return 0
-    finally:
-        await bot.aclose()
-
-
-def _classify(paths: Sequence[str], explain: bool = False) -> int:
-    from bot.classify import classify_document, dumps
-
-    now = now_utc()
-    failures = 0
-    for path in paths:
-        try:
-            body = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-            rows = classify_document(
-                body, "-" if path == "-" else Path(path).name, now, explain=explain
-            )
-        except (OSError, JobbotError) as error:
-            print(f"jobbot classify: {path}: {error}", file=sys.stderr)
-            failures += 1
-            continue
-        for row in rows:
-            sys.stdout.write(dumps(row) + "\n")
-    sys.stdout.flush()
-    return 1 if failures else 0
-
-
 async def _doctor(args: argparse.Namespace) -> int:
     from bot.doctor import Finding, format_findings, run_doctor
 
@@ -507,54 +244,6 @@ async def _doctor(args: argparse.Namespace) -> int:
     problems = sum(not f.ok for f in findings)
     print(f"\n{problems} problem(s) found." if problems else "\nAll checks passed.")
     return 1 if problems else 0
-
-
-def _transfer(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.transfer import import_subscriptions, write_export
-
-    store = open_store(settings)
-    try:
-        if args.command == "export":
-            if args.file == "-":
-                write_export(store, sys.stdout)
-            else:
-                with open(args.file, "w", encoding="utf-8") as out:
-                    write_export(store, out)
-            return 0
-        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
-        added = import_subscriptions(store, raw, now_utc())
-        print(f"Imported {added} subscription(s).")
-        return 0
-    finally:
-        store.close()
-
-
-def _db_copy(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.store.copy import copy_store
-    from bot.store.dialect import SqlBase
-    from bot.store.postgres import PostgresStore
-    from bot.store.urls import is_postgres_url, mask_url
-
-    if not is_postgres_url(args.to):
-        raise ConfigError("--to", f"{mask_url(args.to)!r} is not a postgresql:// URL")
-    source = open_store(settings)
-    try:
-        target = PostgresStore.open(args.to)
-        try:
-            assert isinstance(source, SqlBase)
-            report = copy_store(source, target)
-        finally:
-            target.close()
-    finally:
-        source.close()
-    print(f"Rows in {settings.database} → {mask_url(args.to)}:")
-    for table, count in report.source.items():
-        print(f"  {table:<16}{count:>10} → {report.target[table]}")
-    if not report.equal:
-        print("jobbot: the counts differ; the copy is incomplete", file=sys.stderr)
-        return 1
-    print("Copied. Set database_url (or JOBBOT_DATABASE_URL) to the new database.")
-    return 0
 
 
 _DB_FIX = "restore it from a backup or move it aside (see `jobbot doctor`)"
