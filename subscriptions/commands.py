@@ -31,7 +31,7 @@ __all__ = ["CommandContext", "Reply", "Repository", "handle", "run_command"]
 def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
     """Carry out a parsed command for the channel in ``ctx``."""
     if command.verb == "help":
-        return Reply(_help(command.topic))
+        return Reply(_help(command.topic, direct=ctx.direct))
     if command.verb == "areas":
         taxonomy = load_taxonomy()
         lines = ["Research areas (use the slug, e.g. `area:nlp,recsys`):"]

@@ -21,11 +21,14 @@ def _describe(sub: Subscription) -> str:
     return text
 
 
-def _help(topic: str | None) -> str:
+def _help(topic: str | None, *, direct: bool = False) -> str:
     if topic:
         return f"Usage: {USAGE[topic]}"
     lines = [
-        "jobbot posts research-internship alerts in this channel.",
+        "Here, /jobs keeps alerts of your own: they come to you as direct messages, and "
+        "list, pause, resume and unsubscribe work on yours."
+        if direct
+        else "jobbot posts research-internship alerts in this channel.",
         "",
         *(f"• {usage}" for usage in USAGE.values()),
         "",

@@ -34,8 +34,9 @@ def _require_manage(ctx: CommandContext) -> None:
     if not ctx.can_manage:
         raise CommandError(
             f"Sorry, only {ctx.manage_rule} can change this channel's job alerts. "
-            "Anyone can use `/jobs list`, `/jobs why`, `/jobs preview`, `/jobs areas` "
-            "and `/jobs help`."
+            "Anyone can keep alerts of their own, sent as direct messages: add `to:me` "
+            "to the subscribe. Anyone can use `/jobs list`, `/jobs why`, `/jobs preview`, "
+            "`/jobs areas` and `/jobs help`."
         )
 
 

@@ -488,3 +488,36 @@ def test_pings_follow_allowed_mentions() -> None:
     embed_only = {"content": "", "embeds": [{"description": "@everyone [x](https://evil.test/a)"}]}
     assert fake.pings(embed_only) == set()
     assert fake.link_hosts(embed_only) == {"evil.test"}
+
+
+async def test_a_command_is_offered_in_dms_only_where_it_declares_it(fake: FakeDiscord) -> None:
+    """Like Discord's client: a guild command never, a global one per its ``contexts`` and
+    ``integration_types`` (a guild install alone reaches only the bot's DM)."""
+    base = {"name": "jobs", "description": "alerts", "type": 1}
+    status, _, _ = await raw(
+        fake, "PUT", f"/applications/{fake.application_id}/guilds/{DEFAULT_GUILD_ID}/commands",
+        [base],
+    )  # fmt: skip
+    assert status == 200
+    with pytest.raises(LookupError, match="not a global command"):
+        fake.private_slash_interaction("jobs")
+    for declared, context, user_install, offered in (
+        ({}, 1, False, True),  # Discord's defaults: every context, server install
+        ({}, 1, True, False),  # not user-installable unless declared
+        ({"contexts": [0], "integration_types": [0, 1]}, 1, True, False),
+        ({"contexts": [0, 1], "integration_types": [0, 1]}, 2, True, False),
+        ({"contexts": [0, 1, 2], "integration_types": [0]}, 2, False, False),
+        ({"contexts": [0, 1, 2], "integration_types": [0, 1]}, 2, True, True),
+    ):
+        status, _, _ = await raw(
+            fake, "PUT", f"/applications/{fake.application_id}/commands", [{**base, **declared}]
+        )
+        assert status == 200
+        where = {"context": context, "user_install": user_install}
+        if not offered:
+            with pytest.raises(LookupError):
+                fake.private_slash_interaction("jobs", **where)  # type: ignore[arg-type]
+            continue
+        payload = fake.private_slash_interaction("jobs", **where)  # type: ignore[arg-type]
+        assert "guild_id" not in payload and "member" not in payload
+        assert payload["context"] == context and payload["user"]["id"] == str(fake.user_id)

@@ -162,6 +162,16 @@ async def test_stop_me_removes_all_of_ones_own_and_nothing_else(bot: JobBot) -> 
 async def test_help_mentions_to_me_and_stop_me(bot: JobBot) -> None:
     text = (await bot.command("help", ctx())).text
     assert "to:me" in text and "/jobs stop me" in text
+    # In a DM with the bot there is no channel: the help says what /jobs does there.
+    direct = CommandContext("slack", "T1", "D1", "UANNA", NOW, can_manage=False, direct=True)
+    first = (await bot.command("help", direct)).text.splitlines()[0]
+    assert "your own" in first and "this channel" not in first
+
+
+async def test_a_member_without_channel_rights_is_told_about_to_me(bot: JobBot) -> None:
+    reply = await bot.command("subscribe area:speech", ctx())
+    assert not reply.ok and "add `to:me`" in reply.text
+    assert bot.store.subscriptions() == []
 
 
 async def test_export_and_import_carry_personal_subscriptions(bot: JobBot, tmp_path: Path) -> None:

@@ -68,9 +68,21 @@ async def test_a_public_channel_needs_no_invitation(harness: Harness) -> None:
 
 async def test_a_conversation_the_bot_cannot_see_is_refused(harness: Harness) -> None:
     harness.slack.fail_next("conversations.info", error="channel_not_found")
-    reply = await harness.jobs("subscribe area:nlp", channel="D0SOMEONE")
-    assert reply["text"] == UNSEEN
+    reply = await harness.jobs("subscribe area:nlp", channel="G0GROUPCHAT")
+    assert reply["text"] == UNSEEN and "`to:me`" in reply["text"]
     assert harness.bot.store.subscriptions() == []
+
+
+async def test_a_dm_between_people_makes_a_personal_subscription_unchecked(
+    harness: Harness,
+) -> None:
+    """Typed in any DM, `/jobs subscribe` is about the user's own alerts (#19): they go
+    to the user's DM with the app, so the DM it was typed in needs no check."""
+    reply = await harness.jobs("subscribe area:nlp", channel="D0SOMEONE")
+    assert "for you alone" in reply["text"]
+    [sub] = harness.bot.store.subscriptions()
+    assert sub.target == ("slack", TEAM_ID, f"@{test_slack.USER_ID}")
+    assert harness.slack.calls_to("conversations.info") == []
 
 
 @pytest.mark.parametrize("trouble", ["missing_scope", "dropped", "internal_error"])

@@ -6,6 +6,7 @@ The real bolt app in HTTP mode against FakeSlack, as in ``tests/test_slack.py``.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,8 @@ import aiohttp
 import pytest
 
 from bot.app import build
+from bot.chat.slack import SlackAdapter
+from subscriptions.model import Filter, Schedule, Subscription
 from tests.conftest import FeedServer
 from tests.fakes.slack_api import (
     TEAM_ID,
@@ -24,7 +27,9 @@ from tests.fakes.slack_api import (
     check_view,
     event_body,
     slash_command_body,
+    view_submission_body,
 )
+from tests.test_discord_alerts import DEADLINE, _closed, _posting
 from tests.test_slack import CHANNEL, MT, Harness, Item, eventually, http_settings
 from tests.test_slack import slack as slack  # the fixture
 
@@ -205,7 +210,8 @@ async def test_the_home_tab_lists_ones_own_and_its_buttons_change_only_ones_own(
     assert len(harness.slack.calls_to("views.publish")) == 1
 
     view = harness.slack.home_views[USER_ID]
-    [actions] = [b for b in view["blocks"] if b["type"] == "actions"]
+    [new, actions] = [b for b in view["blocks"] if b["type"] == "actions"]
+    assert [e["action_id"] for e in new["elements"]] == ["home_subscribe"]
     assert [e["action_id"] for e in actions["elements"]] == ["home_pause", "home_remove"]
     await harness.post(block_actions_body("home_pause", value="2", view=view, user_id=USER_ID))
     await eventually(lambda: "_Paused" in _home_sections(harness, USER_ID)[0])
@@ -243,3 +249,105 @@ async def test_commands_typed_in_the_apps_dm_manage_personal_subscriptions(
     await harness.feed_items(SPEECH)
     assert len(harness.slack.messages_in(harness.slack.ims[USER_ID])) == 1
     assert "Removed your 1" in (await harness.jobs("stop me", channel="D0APPDM"))["text"]
+
+
+def _form_values(areas: str, tz: str = "Europe/Berlin") -> dict[str, object]:
+    return {
+        "areas": {"areas": {"type": "multi_static_select", "selected_options": [{"value": areas}]}},
+        "mode": {"mode": {"type": "static_select", "selected_option": {"value": "daily"}}},
+        "at": {"at": {"type": "timepicker", "selected_time": "08:00"}},
+        "tz": {"tz": {"type": "plain_text_input", "value": tz}},
+    }
+
+
+async def test_the_home_tabs_new_alert_button_opens_the_form_for_ones_own(
+    harness: Harness,
+) -> None:
+    opened = {"type": "app_home_opened", "user": OTHER_USER, "channel": "D0HOME", "tab": "home"}
+    await harness.post(event_body(opened))
+    await eventually(lambda: OTHER_USER in harness.slack.home_views)
+    home = harness.slack.home_views[OTHER_USER]
+    await harness.post(
+        block_actions_body("home_subscribe", value="new", view=home, user_id=OTHER_USER)
+    )
+    await eventually(lambda: harness.slack.calls_to("views.open") != [])
+    [call] = harness.slack.calls_to("views.open")
+    form = (
+        json.loads(call.args["view"]) if isinstance(call.args["view"], str) else call.args["view"]
+    )
+    assert check_view(form) == []
+    assert form["callback_id"] == "jobs_subscribe_me"
+    assert "direct messages" in json.dumps(form["blocks"][0])
+
+    metadata = form["private_metadata"]
+    status, answer = await harness.post(
+        view_submission_body(
+            _form_values("speech", tz="Mars/Olympus"),
+            callback_id="jobs_subscribe_me",
+            private_metadata=metadata,
+            user_id=OTHER_USER,
+        )
+    )
+    assert status == 200 and answer["response_action"] == "errors"
+    assert set(answer["errors"]) == {"tz"} and harness.bot.store.subscriptions() == []
+
+    status, answer = await harness.post(
+        view_submission_body(
+            _form_values("speech"),
+            callback_id="jobs_subscribe_me",
+            private_metadata=metadata,
+            user_id=OTHER_USER,
+        )
+    )
+    assert status == 200 and answer["response_action"] == "update"
+    assert check_view(answer["view"]) == []
+    assert "for you alone" in json.dumps(answer["view"])
+    [sub] = harness.bot.store.subscriptions()
+    assert sub.target == ("slack", TEAM_ID, f"@{OTHER_USER}")
+    assert (sub.schedule.mode, sub.schedule.at, sub.schedule.tz) == (
+        "daily",
+        "08:00",
+        "Europe/Berlin",
+    )
+    await eventually(lambda: "area:speech" in _home_sections(harness, OTHER_USER)[0])
+    assert harness.slack.violations == []
+
+
+async def test_to_me_needs_no_posting_rights_where_it_is_typed(harness: Harness) -> None:
+    """A private channel the bot is not in: a channel subscription is refused, a personal
+    one is not (its alerts go by DM)."""
+    harness.slack.add_channel("C0SECRET", "secret", is_private=True, bot_is_member=False)
+    refused = await harness.jobs("subscribe area:speech", channel="C0SECRET")
+    assert "`/invite @jobbot`" in refused["text"]
+    reply = await harness.jobs(SUBSCRIBE, channel="C0SECRET")
+    assert "for you alone" in reply["text"], reply
+    [sub] = harness.bot.store.subscriptions()
+    assert sub.target == ("slack", TEAM_ID, f"@{USER_ID}")
+
+
+async def test_edits_reminders_and_notices_of_ones_own_go_to_the_dm(harness: Harness) -> None:
+    """A personal target is a channel to every follow-up: each lands in the user's DM."""
+    adapter = harness.bot.adapters["slack"]
+    assert isinstance(adapter, SlackAdapter)
+    sub = Subscription(
+        id=1,
+        platform="slack",
+        workspace=TEAM_ID,
+        channel=f"@{USER_ID}",
+        filter=Filter(),
+        schedule=Schedule(remind_days=3),
+    )
+    stored = _posting(deadline=DEADLINE)
+    ref = await adapter.send_alert(sub, stored, 1)
+    im = harness.slack.ims[USER_ID]
+    assert ref is not None and ref.startswith(f"{im}:")
+    await adapter.edit_alert(sub, _closed(stored), ref)
+    await adapter.send_reminder(sub, stored, "reminder:1:1:2026-11-24")
+    await adapter.send_notice(sub, "Source test has failed for 3 days.", "notice:test:down")
+    alert, reminder, notice = harness.slack.messages_in(im)
+    assert "Closed" in json.dumps(alert["blocks"])
+    assert "Deadline in 3 days" in json.dumps(reminder["blocks"])
+    assert notice["text"].startswith("Source test has failed")
+    assert len(harness.slack.calls_to("conversations.open")) == 1  # the DM is opened once
+    assert harness.slack.messages_in(CHANNEL) == []
+    assert harness.slack.violations == []

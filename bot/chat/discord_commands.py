@@ -31,6 +31,7 @@ from bot.chat.discord_render import (
 from bot.store.protocols import Store
 from subscriptions.commands import CommandContext, Reply
 from subscriptions.grammar import format_filter
+from subscriptions.personal import personal_target
 
 with warnings.catch_warnings():
     # discord.py imports the stdlib ``audioop`` for voice (deprecated, PEP 594).
@@ -43,7 +44,7 @@ with warnings.catch_warnings():
 
 log = logging.getLogger("jobbot.discord")
 
-__all__ = ["CommandRunner", "DiscordCommands", "render_options"]
+__all__ = ["CommandRunner", "DiscordCommands", "is_direct", "render_options"]
 
 MANAGE_RULE = "members with the Manage Channels permission"
 
@@ -116,6 +117,7 @@ class DiscordCommands:
             # but server admins can change that, so the bot checks again.
             can_manage=interaction.permissions.manage_channels,
             manage_rule=MANAGE_RULE,
+            direct=is_direct(interaction),
         )
 
     async def run(
@@ -154,14 +156,19 @@ class DiscordCommands:
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[Choice[str]]:
         assert self.runner is not None
+        # The user's own personal subscriptions, and (outside a DM) the channel's.
+        targets = [personal_target(self.platform, "", str(interaction.user.id))]
+        if not is_direct(interaction):
+            targets.append((self.platform, str(interaction.guild_id), _channel_of(interaction)))
         subs = [
             s
+            for platform, workspace, channel in targets
             for s in await asyncio.to_thread(
                 self.runner.store.subscriptions,
-                platform=self.platform,
-                workspace=str(interaction.guild_id or ""),
+                platform=platform,
+                workspace=workspace,
+                channel=channel,
             )
-            if s.channel == _channel_of(interaction)
         ]
         needle = current.strip().lstrip("#")
         choices = []
@@ -175,11 +182,16 @@ class DiscordCommands:
         tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
         jobs = app_commands.Group(
             name="jobs",
-            description="Research-internship alerts for this channel",
-            guild_only=True,
-            # Subscriptions belong to the channel: only those who may manage it see the
-            # commands by default (admins can widen this under Server Settings → Integrations).
-            default_permissions=discord.Permissions(manage_channels=True),
+            description="Research-internship alerts for this channel or just for you",
+            # Installed to a server (channel alerts) or to a user's own account (personal
+            # alerts by DM, #19), and usable in servers, the bot's DM and other private
+            # chats. Every member sees the commands, so anyone can keep personal alerts;
+            # changing a channel's subscriptions still needs Manage Channels, which the
+            # handlers check.
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
+            allowed_contexts=app_commands.AppCommandContext(
+                guild=True, dm_channel=True, private_channel=True
+            ),
         )
         adapter = self
 
@@ -234,7 +246,9 @@ class DiscordCommands:
             if mention is not None and here:
                 await adapter.refuse(interaction, "Pick a role to mention or @here, not both.")
                 return
-            if missing := missing_permissions(interaction):
+            # Personal alerts go by DM: where the command was typed needs no permission.
+            personal = to_me or is_direct(interaction)
+            if not personal and (missing := missing_permissions(interaction)):
                 await adapter.refuse(interaction, cannot_post(interaction, missing))
                 return
             options = {
@@ -382,6 +396,16 @@ def _target_command(
         await adapter.run(interaction, text)
 
     return resume
+
+
+def is_direct(interaction: discord.Interaction[Any]) -> bool:
+    """Whether `/jobs` came from outside a server the bot is in: its DM, a group or
+    private chat, or a server where only the user installed jobbot (#19).
+
+    There the bot cannot post, so every command is about the user's personal
+    subscriptions, as when typed in a Slack DM with the app.
+    """
+    return interaction.guild_id is None or not interaction.is_guild_integration()
 
 
 def _channel_of(interaction: discord.Interaction[Any]) -> str:

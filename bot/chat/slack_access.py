@@ -37,8 +37,8 @@ PRIVATE = (
 )
 UNSEEN = (
     "jobbot cannot post here: it cannot see this conversation. In a private channel, "
-    "type `/invite @jobbot`, then subscribe again; direct messages between people "
-    "cannot get alerts. " + _NOTHING_SAVED
+    "type `/invite @jobbot`, then subscribe again; a group chat cannot get alerts, but "
+    "`to:me` sends them to you alone. " + _NOTHING_SAVED
 )
 ARCHIVED = "jobbot cannot post in this channel: it is archived. " + _NOTHING_SAVED
 _UNKNOWN_CHANNEL = frozenset({"channel_not_found", "not_in_channel"})

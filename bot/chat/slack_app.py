@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shlex
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +39,7 @@ from bot.chat.slack_installs import installation_tokens, remember_orgs
 from bot.chat.slack_render import (
     SUBSCRIBE_CALLBACK,
     country_options,
+    field_errors,
     modal_tokens,
     subscribe_modal,
 )
@@ -48,7 +48,7 @@ from bot.chat.slack_service import SlackConfig, SlackService
 from bot.errors import CommandError
 from bot.store.slack_teams import SlackTeams
 from subscriptions.commands import CommandContext, Reply
-from subscriptions.grammar import parse_filter
+from subscriptions.grammar import parse_command
 
 __all__ = ["BOT_SCOPES", "COMMAND", "CommandRunner", "SlackConfig", "SlackService", "build_slack"]
 
@@ -101,8 +101,13 @@ def _context(
         now=runner_now(),
         can_manage=True,  # the command came from the channel: see the module docstring
         manage_rule=MEMBERSHIP_RULE,
-        direct=channel.startswith("D"),  # the app's DM: personal subscriptions (#19)
+        direct=_context_direct(channel),
     )
+
+
+def _context_direct(channel: str) -> bool:
+    """Typed in the app's DM (a D… conversation): about the user's own alerts (#19)."""
+    return channel.startswith("D")
 
 
 def build_slack(
@@ -194,9 +199,9 @@ def _register(app: AsyncApp, runner: CommandRunner, clock: Callable[[], datetime
             # The trigger id lives 3 s: acknowledge, then open the modal at once.
             await ack()
             try:
-                await client.views_open(
-                    trigger_id=command["trigger_id"], view=subscribe_modal(team, channel)
-                )
+                # In the app's DM the form makes a personal subscription (#19).
+                view = subscribe_modal(team, channel, personal=_context_direct(channel))
+                await client.views_open(trigger_id=command["trigger_id"], view=view)
             except SlackApiError as error:
                 log.warning("could not open the subscribe form: %s", error)
                 await respond(
@@ -231,7 +236,7 @@ def _register(app: AsyncApp, runner: CommandRunner, clock: Callable[[], datetime
     ) -> None:
         meta = json.loads(view.get("private_metadata") or "{}")
         tokens = modal_tokens(view["state"]["values"])
-        errors = _field_errors(tokens)
+        errors = field_errors(tokens)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -259,20 +264,16 @@ def _run(
     """The command's work; a subscribe first checks that the bot can post in the channel
     (a Slack question, so asked here rather than in the platform-neutral handlers)."""
     words = text.split(maxsplit=1)
-    if not words or words[0].lower() != "subscribe":
+    if not words or words[0].lower() != "subscribe" or _personal(text, ctx):
         return runner.command(text, ctx)
     return subscribe_if_postable(client, ctx.channel, lambda: runner.command(text, ctx))
 
 
-def _field_errors(tokens: list[tuple[str, str]]) -> dict[str, str]:
-    """Each field through the grammar on its own, so an error sits next to its field."""
-    mode = [token for block, token in tokens if block == "mode"]
-    errors = {}
-    for block, token in tokens:
-        # Time and zone only mean something with the digest mode they belong to.
-        batch = [*mode, token] if block in ("at", "tz") else [token]
-        try:
-            parse_filter([t for part in batch for t in shlex.split(part)])
-        except CommandError as error:
-            errors[block] = error.problem
-    return errors
+def _personal(text: str, ctx: CommandContext) -> bool:
+    """A subscribe whose alerts go by DM (`to:me`, or typed in the app's DM): where it
+    was typed needs no posting rights. A command that does not parse is answered by
+    the handlers."""
+    try:
+        return ctx.direct or parse_command(text).personal
+    except CommandError:
+        return False

@@ -4,12 +4,15 @@ Opening the app's Home tab (``app_home_opened``) publishes (``views.publish``) a
 listing the user's personal subscriptions in that workspace, each with Pause or Resume
 and Remove buttons. A button runs the same `/jobs` command the user could type, through
 the platform-neutral handlers (so only the owner can change one), then publishes the
-view again.
+view again. **New alert** opens the subscribe form (``views.open``) for a personal
+subscription, the form `/jobs subscribe` also opens in the app's DM; submitting it runs
+`subscribe … to:me` and shows the outcome in the form.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -19,20 +22,28 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.slack_render import escape
+from bot.chat.answer import Pending
+from bot.chat.slack_render import (
+    PERSONAL_SUBSCRIBE_CALLBACK,
+    escape,
+    field_errors,
+    modal_tokens,
+    subscribe_modal,
+)
 from bot.store.protocols import Store
 from subscriptions.commands import CommandContext, Reply
 from subscriptions.grammar import format_filter, format_schedule
 from subscriptions.model import Subscription
 from subscriptions.personal import personal_target
 
-__all__ = ["HOME_ACTIONS", "HomeRunner", "home_view", "register_home"]
+__all__ = ["HOME_ACTIONS", "NEW_ALERT", "HomeRunner", "home_view", "outcome_view", "register_home"]
 
 log = logging.getLogger("jobbot.slack")
 
 # Button action ids and the `/jobs` verb each one runs.
 HOME_ACTIONS = {"home_pause": "pause", "home_resume": "resume", "home_remove": "unsubscribe"}
-# A Home tab holds at most 100 blocks: two intro blocks, two per subscription, one note.
+NEW_ALERT = "home_subscribe"
+# A Home tab holds at most 100 blocks: three intro blocks, two per subscription, one note.
 MAX_SHOWN = 48
 
 
@@ -66,10 +77,17 @@ def home_view(subs: Sequence[Subscription]) -> dict[str, Any]:
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": "Personal alerts come to you here, in Messages. Make one in any "
-                    "channel: `/jobs subscribe area:nlp country:DE to:me`; "
-                    "`/jobs stop me` removes them all.",
+                    "text": "Personal alerts come to you here, in Messages. Make one with "
+                    "the button, or in any channel: `/jobs subscribe area:nlp country:DE "
+                    "to:me`; `/jobs stop me` removes them all.",
                 }
+            ],
+        },
+        {
+            "type": "actions",
+            "block_id": "new",
+            "elements": [
+                {**_button("New alert", NEW_ALERT, "new"), "style": "primary"},
             ],
         },
     ]
@@ -147,3 +165,53 @@ def register_home(app: AsyncApp, runner: HomeRunner, clock: Callable[[], datetim
 
     for action_id in HOME_ACTIONS:
         app.action(action_id)(clicked)
+
+    @app.action(NEW_ALERT)
+    async def new_alert(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        # The trigger id lives 3 s: acknowledge, then open the form at once.
+        await ack()
+        team = str((body.get("team") or {}).get("id") or "")
+        try:
+            await client.views_open(
+                trigger_id=body["trigger_id"], view=subscribe_modal(team, "", personal=True)
+            )
+        except SlackApiError as error:
+            log.warning("could not open the personal subscribe form: %s", error)
+
+    @app.view(PERSONAL_SUBSCRIBE_CALLBACK)
+    async def submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        user = str(body["user"]["id"])
+        team = str(json.loads(view.get("private_metadata") or "{}").get("team") or "")
+        tokens = modal_tokens(view["state"]["values"])
+        if errors := field_errors(tokens):
+            await ack(response_action="errors", errors=errors)
+            return
+        ctx = CommandContext("slack", team, "", user, clock(), can_manage=False)
+        text = " ".join(["subscribe", *(token for _, token in tokens), "to:me"])
+        pending = Pending(runner.command(text, ctx), text, log)
+        reply = await pending.within()
+        if reply is None:
+            # Slow store: close the form now; the Home tab shows the outcome.
+            await ack()
+            reply = await pending.reply()
+        elif not reply.ok:
+            block = tokens[-1][0] if tokens else "areas"
+            await ack(response_action="errors", errors={block: reply.text.split("\n")[0]})
+            return
+        else:
+            await ack(response_action="update", view=outcome_view(reply.text))
+        if not reply.ok:
+            log.info("personal subscribe by %s refused: %s", user, reply.text)
+        await publish(client, team, user)
+
+
+def outcome_view(text: str) -> dict[str, Any]:
+    """The form, once submitted: what happened, and a button to close it."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Your job alerts"},
+        "close": {"type": "plain_text", "text": "Done"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": escape(text)[:3000]}}],
+    }

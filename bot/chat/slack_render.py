@@ -18,13 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.chat.render import CLOSED_NOTE, alert_view, chat_safe, digest_sections, safe_text
+from bot.errors import CommandError
 from bot.postings.gazetteer import country_name, load_gazetteer, resolve_country
 from bot.postings.model import Posting
 from bot.postings.taxonomy import load_taxonomy
+from subscriptions.grammar import parse_filter
 from subscriptions.model import DEGREE_CHOICES, MODES
 
 __all__ = [
     "MAX_BLOCKS",
+    "PERSONAL_SUBSCRIBE_CALLBACK",
     "SUBSCRIBE_CALLBACK",
     "ModalField",
     "SlackMessage",
@@ -32,6 +35,7 @@ __all__ = [
     "country_options",
     "digest_messages",
     "escape",
+    "field_errors",
     "modal_tokens",
     "safe_url",
     "subscribe_modal",
@@ -52,6 +56,8 @@ MAX_TEXT = 4000  # Slack asks to keep the fallback text under 4,000 characters
 # seen at about 13k characters of text); a digest part stays well under that.
 MAX_PART_CHARS = 10_000
 SUBSCRIBE_CALLBACK = "jobs_subscribe"
+# The same form for a user's own alerts (from the Home tab or the app's DM, #19).
+PERSONAL_SUBSCRIBE_CALLBACK = "jobs_subscribe_me"
 ALERT_EVENT = "jobbot_alert"
 DIGEST_EVENT = "jobbot_digest"
 NOTICE_EVENT = "jobbot_notice"
@@ -283,8 +289,9 @@ def _input(block_id: str, label: str, element: dict[str, Any], *, hint: str | No
     return block
 
 
-def subscribe_modal(team: str, channel: str) -> dict[str, Any]:
-    """The `/jobs subscribe` modal for one channel (its id rides in ``private_metadata``)."""
+def subscribe_modal(team: str, channel: str, *, personal: bool = False) -> dict[str, Any]:
+    """The `/jobs subscribe` modal for one channel (its id rides in ``private_metadata``),
+    or, ``personal``, for the alerts of the user who opens it, sent as direct messages."""
     taxonomy = load_taxonomy()
     areas = [_option(f"{a.label} ({a.slug})", a.slug) for a in taxonomy.areas.values()]
     degrees = [_option(slug, slug) for slug in DEGREE_CHOICES]
@@ -331,15 +338,33 @@ def subscribe_modal(team: str, channel: str) -> dict[str, Any]:
             {**text_input, "placeholder": {"type": "plain_text", "text": "Europe/Berlin"}},
         ),
     ]
+    if personal:
+        note = "These alerts come to you alone, as direct messages from jobbot."
+        blocks.insert(0, {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
     return {
         "type": "modal",
-        "callback_id": SUBSCRIBE_CALLBACK,
-        "title": {"type": "plain_text", "text": "Job alerts"},
+        "callback_id": PERSONAL_SUBSCRIBE_CALLBACK if personal else SUBSCRIBE_CALLBACK,
+        "title": {"type": "plain_text", "text": "Your job alerts" if personal else "Job alerts"},
         "submit": {"type": "plain_text", "text": "Subscribe"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "private_metadata": json.dumps({"team": team, "channel": channel}),
         "blocks": blocks,
     }
+
+
+def field_errors(tokens: list[tuple[str, str]]) -> dict[str, str]:
+    """Each field of a submitted form through the grammar on its own, so that an error
+    sits next to its field (block id → problem)."""
+    mode = [token for block, token in tokens if block == "mode"]
+    errors = {}
+    for block, token in tokens:
+        # Time and zone only mean something with the digest mode they belong to.
+        batch = [*mode, token] if block in ("at", "tz") else [token]
+        try:
+            parse_filter([t for part in batch for t in shlex.split(part)])
+        except CommandError as error:
+            errors[block] = error.problem
+    return errors
 
 
 def _state_value(state: Mapping[str, Any]) -> str:

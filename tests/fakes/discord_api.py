@@ -119,6 +119,7 @@ INTERACTION_CREATE_FLAGS = CHANNEL_CREATE_FLAGS | FLAG_EPHEMERAL
 # Channel types.
 GUILD_TEXT = 0
 DM = 1
+GROUP_DM = 3
 GUILD_ANNOUNCEMENT = 5
 ANNOUNCEMENT_THREAD = 10
 PUBLIC_THREAD = 11
@@ -134,6 +135,13 @@ MESSAGEABLE_CHANNEL_TYPES = {
     PRIVATE_THREAD,
 }
 FORUM_REQUIRE_TAG = 1 << 4
+
+# Where a command was typed (interaction ``context``) and who installed the app
+# (``integration_types``, keys of ``authorizing_integration_owners``).
+GUILD_CONTEXT, BOT_DM_CONTEXT, PRIVATE_CHANNEL_CONTEXT = 0, 1, 2
+GUILD_INSTALL, USER_INSTALL = 0, 1
+# The bot's permissions in its DM with a user: view, send, embed, attach, history.
+DM_APP_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16)
 
 PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)
 SELECT_COMPONENT_TYPES = {3, 5, 6, 7, 8}
@@ -2112,6 +2120,85 @@ class FakeDiscord:
             locale=locale,
             require_synced=require_synced,
         )
+
+    def private_slash_interaction(
+        self,
+        name: str = "jobs",
+        subcommand: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        *,
+        user_id: int | str | None = None,
+        context: int = BOT_DM_CONTEXT,
+        user_install: bool = True,
+    ) -> JSON:
+        """An ``INTERACTION_CREATE`` payload (type 2) for a slash command typed outside a
+        server: in the bot's DM (``context`` 1) or in another private chat (2).
+
+        As on Discord, only a global command can be offered there, and only if it
+        declared that context in ``contexts`` and, when the app is installed to the user
+        (``user_install``), user install in ``integration_types``; otherwise the client
+        would not show it, and this raises ``LookupError``. A guild install reaches only
+        the bot's DM. The channel of context 1 is the bot's DM channel with the user (the
+        one ``POST /users/@me/channels`` returns); context 2 is a group DM the bot is
+        not in.
+        """
+        command = next(
+            (c for c in self._global_commands if c["name"] == name and c.get("type", 1) == 1),
+            None,
+        )
+        if command is None:
+            raise LookupError(f"/{name} is not a global command: Discord offers only those in DMs")
+        # Discord's defaults: every context; install types as the app is set up (a server).
+        contexts = command.get("contexts")
+        installs = command.get("integration_types") or [GUILD_INSTALL]
+        install = USER_INSTALL if user_install else GUILD_INSTALL
+        if contexts is not None and context not in contexts:
+            raise LookupError(f"/{name} does not declare context {context} (contexts {contexts})")
+        if install not in installs:
+            raise LookupError(f"/{name} does not declare install type {install} ({installs})")
+        if context == PRIVATE_CHANNEL_CONTEXT and not user_install:
+            raise LookupError("only a user-installed app is offered in other private chats")
+        uid = _sid(user_id if user_id is not None else self.user_id)
+        user = self._user_object(uid, self._username_of(uid))
+        if context == BOT_DM_CONTEXT:
+            cid = self.dm_channels.get(uid)
+            if cid is None:
+                cid = self.dm_channels[uid] = self._snowflakes.next()
+                self._channels[cid] = {
+                    "id": cid,
+                    "type": DM,
+                    "last_message_id": None,
+                    "flags": 0,
+                    "recipients": [user],
+                }
+            channel = dict(self._channels[cid])
+        else:
+            cid = self._snowflakes.next()
+            channel = {"id": cid, "type": GROUP_DM, "name": None, "recipients": [user]}
+        return {
+            "id": self._snowflakes.next(),
+            "application_id": _sid(self.application_id),
+            "type": 2,
+            "token": "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48),
+            "version": 1,
+            "data": {
+                "id": command["id"],
+                "name": name,
+                "type": 1,
+                "options": self._build_options(command, None, subcommand, options or {}, None),
+            },
+            "channel_id": cid,
+            "channel": channel,
+            "user": user,
+            # What the bot may do there: in its own DM, post; elsewhere, only answer.
+            "app_permissions": str(DM_APP_PERMISSIONS if context == BOT_DM_CONTEXT else 0),
+            "locale": "en-US",
+            "entitlements": [],
+            "entitlement_sku_ids": [],
+            "authorizing_integration_owners": {str(install): uid if user_install else "0"},
+            "context": context,
+            "attachment_size_limit": 10 * 1024 * 1024,
+        }
 
     def autocomplete_interaction(
         self,
