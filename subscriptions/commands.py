@@ -8,6 +8,8 @@ database code.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.errors import CommandError
 from bot.postings.taxonomy import load_taxonomy
 from subscriptions.context import CommandContext, Reply, Repository, _mine
@@ -24,6 +26,7 @@ from subscriptions.manage import (
     _subscribe_personal,
 )
 from subscriptions.model import Filter
+from subscriptions.personal import paused_by_jobbot, user_pause_reason
 
 __all__ = ["CommandContext", "Reply", "Repository", "handle", "run_command"]
 
@@ -132,7 +135,9 @@ def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
     if command.verb == "pause":
         if sub.paused:
             return Reply(f"#{sub.id} is already paused.")
-        repo.set_paused(sub.id, True, f"paused by {ctx.user}" if ctx.user else None, now=ctx.now)
+        repo.set_paused(
+            sub.id, True, user_pause_reason(ctx.user) if ctx.user else None, now=ctx.now
+        )
         return Reply(
             f"Paused #{sub.id}. `/jobs resume {sub.id}` turns it back on.", ephemeral=False
         )
@@ -155,6 +160,26 @@ def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
 def run_command(text: str, ctx: CommandContext, repo: Repository) -> Reply:
     """Parse and carry out one command; a mistake becomes a reply that shows the right form."""
     try:
-        return handle(parse_command(text), ctx, repo)
+        command = parse_command(text)
+        reply = handle(command, ctx, repo)
     except CommandError as error:
         return Reply(str(error), ok=False)
+    # `list` shows each reason, `stop` removed them, `why` is answered by the caller.
+    if command.verb in ("list", "stop", "why") or not ctx.user:
+        return reply
+    return _with_paused_note(reply, ctx, repo)
+
+
+def _with_paused_note(reply: Reply, ctx: CommandContext, repo: Repository) -> Reply:
+    """Add to the reply which of the user's personal subscriptions jobbot paused, and
+    why: a user who closed their DMs hears of it the next time they use `/jobs`."""
+    stopped = [s for s in _mine(repo, ctx) if paused_by_jobbot(s)]
+    if not stopped:
+        return reply
+    ids = ", ".join(f"#{s.id}" for s in stopped)
+    reason = (stopped[0].paused_reason or "")[:200]
+    note = (
+        f"Your personal subscription(s) {ids} are paused: {reason}. Once that is fixed, "
+        f"`/jobs resume {stopped[0].id}` turns one back on."
+    )
+    return replace(reply, text=f"{reply.text}\n\n{note}" if reply.text else note)

@@ -26,9 +26,11 @@ __all__ = [
     "is_personal",
     "is_personal_channel",
     "owner_of",
+    "paused_by_jobbot",
     "personal_channel",
     "personal_target",
     "user_of_channel",
+    "user_pause_reason",
 ]
 
 PERSONAL_MARK = "@"
@@ -70,3 +72,17 @@ def is_personal(sub: Subscription) -> bool:
 def owner_of(sub: Subscription) -> str | None:
     """The user a personal subscription belongs to, or None for a channel's."""
     return user_of_channel(sub.channel)
+
+
+# How a pause by a person is recorded; any other reason is jobbot's (a permanent error).
+_USER_PAUSE = "paused by "
+
+
+def user_pause_reason(user: str) -> str:
+    """The reason stored when ``user`` pauses a subscription."""
+    return _USER_PAUSE + user
+
+
+def paused_by_jobbot(sub: Subscription) -> bool:
+    """Whether ``sub`` was paused by jobbot (the platform refused it), not by a person."""
+    return sub.paused and not (sub.paused_reason or "").startswith(_USER_PAUSE)

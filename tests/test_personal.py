@@ -239,3 +239,21 @@ async def test_on_discord_ones_own_are_the_same_in_every_server(bot: JobBot) -> 
     assert "someone else's" in refused.text
     assert (await bot.command(f"pause {sub.id}", in_guild("G2"))).ok
     assert "Removed your 1" in (await bot.command("stop me", in_guild("G3"))).text
+
+
+async def test_the_next_command_says_which_of_ones_own_jobbot_paused(bot: JobBot) -> None:
+    await bot.command("subscribe area:speech to:me", ctx())
+    await bot.command("subscribe area:nlp to:me", ctx())
+    await bot.command("pause 2", ctx())  # paused by the user: no note for that one
+    bot.store.pause_target(
+        "slack", "T1", "@UANNA", "50007: cannot send messages to this user", now=NOW
+    )
+    reply = await bot.command("areas", ctx())
+    assert reply.text.startswith("Research areas")
+    assert "#1 are paused: 50007: cannot send messages to this user" in reply.text
+    assert "`/jobs resume 1`" in reply.text
+    # Somebody else hears nothing of it; nor does a listing, which shows the reason itself.
+    assert "paused" not in (await bot.command("areas", ctx("UBEN"))).text
+    assert (await bot.command("list", ctx())).text.count("50007") == 1
+    await bot.command("resume 1", ctx())
+    assert "are paused" not in (await bot.command("areas", ctx())).text

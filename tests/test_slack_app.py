@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.chat.slack_app import BOT_SCOPES, COMMAND, _field_errors
-from bot.chat.slack_render import modal_tokens
+from bot.chat.slack_app import BOT_SCOPES, COMMAND
+from bot.chat.slack_render import field_errors, modal_tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,10 +21,10 @@ def test_modal_fields_are_validated_one_by_one_by_the_grammar() -> None:
         "at": {"at": {"selected_time": "09:00"}},
         "tz": {"tz": {"value": "Nowhere/Special"}},
     }
-    assert set(_field_errors(modal_tokens(values))) == {"tz", "keywords"}
+    assert set(field_errors(modal_tokens(values))) == {"tz", "keywords"}
     values["keywords"]["keywords"]["value"] = "research"
     values["tz"]["tz"]["value"] = "Europe/Berlin"
-    assert _field_errors(modal_tokens(values)) == {}
+    assert field_errors(modal_tokens(values)) == {}
 
 
 def test_manifest_declares_the_command_scopes_and_modes_the_code_uses() -> None:
