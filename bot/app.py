@@ -49,6 +49,8 @@ POLL_TICK_SECONDS = 5
 POLL_LEASE = timedelta(minutes=10)
 # Edits, reminders and source notices are not urgent to the second.
 FOLLOW_UP_SECONDS = 30
+# The per-user command limit forgets users idle for a minute once it holds more than this.
+FORGET_USERS_ABOVE = 1000
 
 
 @dataclass
@@ -165,6 +167,8 @@ class JobBot:
         # reaches the store; each refusal says when to try again.
         # The command line (is_admin from the start) runs the bot and is not limited.
         key = (ctx.platform, ctx.workspace, ctx.user)
+        if len(self._command_limit) > FORGET_USERS_ABOVE:
+            self._command_limit.forget_idle()  # users who typed nothing in the last minute
         wait = 0.0 if ctx.is_admin else self._command_limit.try_take(key)
         if wait > 0:
             return Reply(

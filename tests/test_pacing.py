@@ -131,3 +131,19 @@ def test_try_take_refuses_without_booking_and_says_how_long() -> None:
     assert pacer.try_take("u2") == 0.0  # other keys are not held back
     clock.now += 40.0
     assert pacer.try_take("u1") == 0.0
+
+
+def test_forget_idle_drops_only_keys_that_would_pace_nothing() -> None:
+    clock = Clock()
+    pacer = _pacer(clock, rate=2, per=60.0)
+    pacer.try_take("idle")
+    clock.now += 30.0
+    pacer.try_take("busy")
+    pacer.try_take("busy")
+    pacer.push_back("held", 120.0)
+    pacer.try_take("held")
+    clock.now += 31.0  # "idle"'s window has passed; "busy" still has 29 s to wait
+    assert pacer.forget_idle() == 1 and len(pacer) == 2
+    assert pacer.try_take("busy") == 29.0  # what it remembers is unchanged
+    assert pacer.try_take("held") > 0
+    assert pacer.try_take("idle") == 0.0

@@ -17,15 +17,9 @@ pauses the subscription at its first alert anyway.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
-with warnings.catch_warnings():
-    # discord.py imports the stdlib ``audioop`` for voice (deprecated, PEP 594).
-    warnings.filterwarnings(
-        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
-    )
-    import discord
+from bot.chat.discord_lib import discord
 
 __all__ = ["cannot_post", "missing_permissions"]
 

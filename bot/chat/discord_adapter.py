@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import suppress
@@ -24,19 +23,12 @@ import yarl
 from bot.chat import discord_sync
 from bot.chat.discord_commands import CommandRunner, DiscordCommands, render_options
 from bot.chat.discord_delivery import DiscordDelivery
+from bot.chat.discord_lib import app_commands, discord
 from bot.chat.gateway_lease import CHECK, RETRY, GatewayLease, ProcessLock
 from bot.chat.pacing import DISCORD_GLOBAL_RATE, ChannelPacer, interval_pacer
 from bot.errors import (
     ConfigError,
 )
-
-with warnings.catch_warnings():
-    # discord.py imports the stdlib ``audioop`` for voice (deprecated, PEP 594).
-    warnings.filterwarnings(
-        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
-    )
-    import discord
-    from discord import app_commands
 
 log = logging.getLogger("jobbot.discord")
 

@@ -20,18 +20,11 @@ exception that would reach the user.
 from __future__ import annotations
 
 import logging
-import warnings
 from typing import Any
 
+from bot.chat.discord_lib import discord
 from bot.chat.discord_render import reply_text
 from subscriptions.commands import Reply
-
-with warnings.catch_warnings():
-    # discord.py imports the stdlib ``audioop`` for voice (deprecated, PEP 594).
-    warnings.filterwarnings(
-        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
-    )
-    import discord
 
 __all__ = ["POSTED_FOR_ALL", "answer_late", "answer_now", "defer"]
 

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import warnings
 import zoneinfo
 from typing import Any
 
 import discord
 import pycountry
 
+from bot.chat.discord_lib import Choice
 from bot.postings.taxonomy import load_taxonomy
 from subscriptions.grammar import USAGE
 from subscriptions.model import MODES, WEEKDAYS
-
-with warnings.catch_warnings():
-    # discord.py imports the stdlib ``audioop`` for voice (deprecated, PEP 594).
-    warnings.filterwarnings(
-        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
-    )
-    from discord.app_commands import Choice
-
 
 __all__ = [
     "role_mention",

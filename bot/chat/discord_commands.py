@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import shlex
-import warnings
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
@@ -25,6 +24,7 @@ from bot.chat.discord_choices import (
     silent_role_note,
     timezone_choices,
 )
+from bot.chat.discord_lib import Choice, app_commands, discord
 from bot.chat.discord_render import (
     reply_text,
 )
@@ -32,15 +32,6 @@ from bot.store.protocols import Store
 from subscriptions.commands import CommandContext, Reply
 from subscriptions.grammar import format_filter
 from subscriptions.personal import personal_target
-
-with warnings.catch_warnings():
-    # discord.py imports the stdlib ``audioop`` for voice (deprecated, PEP 594).
-    warnings.filterwarnings(
-        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
-    )
-    import discord
-    from discord import app_commands
-    from discord.app_commands import Choice
 
 log = logging.getLogger("jobbot.discord")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
@@ -17,6 +16,7 @@ from typing import TypeVar
 import aiohttp
 
 from bot.chat.discord_errors import EDIT_PERMANENT_CODES, PERMANENT_CODES, chat_error
+from bot.chat.discord_lib import discord
 from bot.chat.discord_messages import message_kwargs, message_view, nonce, post_message
 from bot.chat.discord_render import (
     DiscordMessage,
@@ -40,13 +40,6 @@ from bot.errors import (
 from bot.store import Delivery, StoredPosting
 from subscriptions.model import Subscription
 from subscriptions.personal import is_personal, user_of_channel
-
-with warnings.catch_warnings():
-    # discord.py imports the stdlib ``audioop`` for voice (deprecated, PEP 594).
-    warnings.filterwarnings(
-        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
-    )
-    import discord
 
 log = logging.getLogger("jobbot.discord")
 T = TypeVar("T")

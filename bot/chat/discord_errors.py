@@ -8,8 +8,8 @@ lost channels pause, a 401 holds every row, and the rest is retried.
 from __future__ import annotations
 
 import logging
-import warnings
 
+from bot.chat.discord_lib import discord
 from bot.errors import (
     ChatError,
     PermanentChatError,
@@ -18,13 +18,6 @@ from bot.errors import (
     TransientChatError,
 )
 from bot.sources.http import parse_retry_after
-
-with warnings.catch_warnings():
-    # discord.py imports the stdlib ``audioop`` for voice (deprecated, PEP 594).
-    warnings.filterwarnings(
-        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
-    )
-    import discord
 
 log = logging.getLogger("jobbot.discord")
 

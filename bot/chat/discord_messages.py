@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import warnings
 from typing import Any
 
+from bot.chat.discord_lib import discord
 from bot.chat.discord_render import (
     DiscordMessage,
     allowed_mentions,
 )
-
-with warnings.catch_warnings():
-    # discord.py imports the stdlib ``audioop`` for voice (deprecated, PEP 594).
-    warnings.filterwarnings(
-        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
-    )
-    import discord
-
 
 __all__ = ["allowed", "message_kwargs", "message_view", "nonce", "post_message"]
 

@@ -16,17 +16,10 @@ import asyncio
 import hashlib
 import json
 import logging
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-with warnings.catch_warnings():
-    # discord.py imports the stdlib ``audioop`` for voice (deprecated, PEP 594).
-    warnings.filterwarnings(
-        "ignore", message="'audioop' is deprecated", category=DeprecationWarning
-    )
-    import discord
-    from discord import app_commands
+from bot.chat.discord_lib import app_commands, discord
 
 __all__ = ["MARKER", "Scope", "sync_commands"]
 

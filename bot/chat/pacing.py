@@ -105,6 +105,30 @@ class ChannelPacer:
         self._book(key)
         return 0.0
 
+    def forget_idle(self) -> int:
+        """Drop the keys whose window has passed (they would pace nothing); how many.
+
+        For limits kept per user (``try_take``), whose keys would otherwise pile up for
+        as long as the bot runs. Not for keys used with ``slot``: a send still in flight
+        moves its entry when it finishes, and a dropped key would not see that.
+        """
+        now = self._clock()
+        idle = [
+            key
+            for key in self._sent.keys() | self._blocked_until.keys()
+            if self._blocked_until.get(key, now) <= now
+            and (key not in self._sent or self._sent[key][-1][0] + self.per <= now)
+        ]
+        for key in idle:
+            self._sent.pop(key, None)
+            self._last.pop(key, None)
+            self._blocked_until.pop(key, None)
+        return len(idle)
+
+    def __len__(self) -> int:
+        """How many keys it remembers."""
+        return len(self._sent.keys() | self._blocked_until.keys())
+
     def reserve(self, key: Hashable) -> float:
         """Book the key's next slot; return the seconds to wait before using it."""
         return self._book(key)[0] - self._clock()

@@ -2161,16 +2161,7 @@ class FakeDiscord:
         uid = _sid(user_id if user_id is not None else self.user_id)
         user = self._user_object(uid, self._username_of(uid))
         if context == BOT_DM_CONTEXT:
-            cid = self.dm_channels.get(uid)
-            if cid is None:
-                cid = self.dm_channels[uid] = self._snowflakes.next()
-                self._channels[cid] = {
-                    "id": cid,
-                    "type": DM,
-                    "last_message_id": None,
-                    "flags": 0,
-                    "recipients": [user],
-                }
+            cid = self._open_dm(uid)
             channel = dict(self._channels[cid])
         else:
             cid = self._snowflakes.next()
@@ -2701,7 +2692,10 @@ class FakeDiscord:
             errors.add(["recipient_id"], "BASE_TYPE_REQUIRED", "This field is required")
             self._violation("POST /users/@me/channels", 400, 50035, errors, body)
             return _error_response(400, 50035, errors=errors.tree)
-        user_id = _sid(str(recipient))
+        return _json_response(200, self._channels[self._open_dm(_sid(str(recipient)))])
+
+    def _open_dm(self, user_id: str) -> str:
+        """The id of the bot's DM channel with ``user_id``, made on first use."""
         cid = self.dm_channels.get(user_id)
         if cid is None:
             cid = self.dm_channels[user_id] = self._snowflakes.next()
@@ -2712,7 +2706,7 @@ class FakeDiscord:
                 "flags": 0,
                 "recipients": [self._user_object(user_id, self._username_of(user_id))],
             }
-        return _json_response(200, self._channels[cid])
+        return cid
 
     def _username_of(self, user_id: str) -> str:
         for guild in self._guilds.values():
