@@ -354,3 +354,10 @@ def test_a_deadline_the_source_states_is_kept(now) -> None:
     )
     assert enrich(raw, now).deadline == datetime(2027, 1, 15, tzinfo=UTC)
     assert enrich(replace(raw, hints={"deadline": 15}), now).deadline is None
+
+
+def test_a_trust_team_in_a_title_is_trust_and_safety() -> None:
+    taxonomy = load_taxonomy()
+    assert "fraud-abuse" in taxonomy.find_in_title("Data Analyst, Trust (Payments)")
+    assert "fraud-abuse" not in taxonomy.find_in_title("Trusted Compute Engineer")
+    assert "fraud-abuse" not in taxonomy.find("Our users trust us with their data.")
