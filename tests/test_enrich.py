@@ -361,3 +361,13 @@ def test_a_trust_team_in_a_title_is_trust_and_safety() -> None:
     assert "fraud-abuse" in taxonomy.find_in_title("Data Analyst, Trust (Payments)")
     assert "fraud-abuse" not in taxonomy.find_in_title("Trusted Compute Engineer")
     assert "fraud-abuse" not in taxonomy.find("Our users trust us with their data.")
+
+
+def test_what_a_candidate_wants_to_learn_is_not_an_area() -> None:
+    raw = raw_posting(
+        "Office Coordinator",
+        "You will keep our calendars in order.\n"
+        "We value a desire to learn how LLMs could help the front desk.\n"
+        "You get the opportunity to learn computer vision basics in our reading group.\n",
+    )
+    assert enrich(raw, NOW).areas == ()

@@ -97,7 +97,11 @@ _TOOL = re.compile(
 # with" stays: short postings state the work only in their requirements.
 _SKILL_SENTENCE = re.compile(
     r"\b(?:background in|(?:is|are|would be) a (?:big |strong )?plus|(?:is |are )?preferred|"
-    r"desirable|nice to have)\b|优先|歓迎|우대"
+    r"desirable|nice to have|"
+    # What the candidate wants to or gets to learn is not the work either: "a desire to
+    # learn how AI agents help", "the chance to learn and grow your deep learning skills".
+    r"(?:desire|eager(?:ness)?|keen|willing(?:ness)?|opportunity|chance) to learn)\b|"
+    r"优先|歓迎|우대"
 )
 # An aggregator's tag line ("Categories: Data Science/ML/AI, Industry") files the posting
 # under broad headings; it says nothing about this role's work.
