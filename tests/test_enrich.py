@@ -371,3 +371,9 @@ def test_what_a_candidate_wants_to_learn_is_not_an_area() -> None:
         "You get the opportunity to learn computer vision basics in our reading group.\n",
     )
     assert enrich(raw, NOW).areas == ()
+
+
+def test_an_ai_accelerator_role_is_chip_design() -> None:
+    taxonomy = load_taxonomy()
+    assert taxonomy.is_role_without_area("Research Engineer - AI Accelerator Architecture")
+    assert not taxonomy.is_role_without_area("Research Engineer - AI for Drug Discovery")
