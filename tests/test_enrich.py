@@ -377,3 +377,8 @@ def test_an_ai_accelerator_role_is_chip_design() -> None:
     taxonomy = load_taxonomy()
     assert taxonomy.is_role_without_area("Research Engineer - AI Accelerator Architecture")
     assert not taxonomy.is_role_without_area("Research Engineer - AI for Drug Discovery")
+
+
+def test_a_work_mode_glued_to_a_title_does_not_hide_its_area() -> None:
+    assert enrich(raw_posting("Intern - Data Science-Remote"), NOW).areas == ("data-science",)
+    assert enrich(raw_posting("Computer Vision-Hybrid Intern"), NOW).areas == ("cv",)

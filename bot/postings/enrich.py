@@ -238,9 +238,15 @@ def _where_text(text: str) -> str:
     return "\n".join(kept)
 
 
+# A work mode or place glued to a title by a bare hyphen ("Data Science-Remote") is a
+# separate part of the title: the hyphen must not join it into the area phrase before it.
+_GLUED_SUFFIX = re.compile(r"(?<=\w)-(?=(?:remote|hybrid|on-?site|in-office)\b)", re.I)
+
+
 def _areas(title: str, text: str) -> dict[str, str]:
     """Each area the role is about, with where it was read (title, duties or text)."""
     taxonomy = load_taxonomy()
+    title = _GLUED_SUFFIX.sub(" - ", title)
     if taxonomy.is_role_without_area(title):
         return {}
     found = dict.fromkeys(sorted(taxonomy.find_in_title(title)), "title")
