@@ -163,6 +163,7 @@ def test_degree(title: str, text: str, degree: str) -> None:
         ("Senior Software Engineer", False),
         ("Engineering Manager, Intern Programs", True),
         ("Machine Learning New Grad (PhD)", False),
+        ("Part-Time Student Lab Assistant", True),
     ],
 )
 def test_is_internship(title: str, expected: bool) -> None:
