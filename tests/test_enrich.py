@@ -145,6 +145,9 @@ def test_a_conditional_remote_sentence_is_not_remote() -> None:
         ("Office Intern", "Currently enrolled in a Dutch university.", "any"),
         ("Data Associate", "An Associate’s Degree or related work experience.", "any"),
         ("Expert", "Work with stakeholders at all levels.", "unknown"),
+        ("Intern", "You are currently studying physics or chemistry.", "any"),
+        ("Intern", "You are enrolled for the whole term at an accredited university.", "any"),
+        ("Intern", "You are currently enrolled in a PhD programme.", "phd-only"),
     ],
 )
 def test_degree(title: str, text: str, degree: str) -> None:

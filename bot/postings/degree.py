@@ -69,7 +69,11 @@ _GENERIC_DEGREE = re.compile(
     r"\b(?:(?:pursuing|enrolled in|working towards|obtaining|completing|hold(?:ing)?|have) an? "
     r"(?:university |college |academic |technical )?degree|university degree|college degree|"
     r"degree in\b|(?:related|relevant|equivalent|engineering|technical) (?:\w+ )?degree|"
-    r"degree-seeking|(?:enrolled|studying) (?:in|at) an? (?:[\w-]+ )?(?:university|college))",
+    r"degree-seeking|(?:enrolled|studying) (?:in|at) an? (?:[\w-]+ )?(?:university|college)|"
+    # A student of no named level ("you are currently studying computer science", "enrolled
+    # … at a university as a regular student"): any level will do.
+    r"currently (?:studying|enrolled)|enrolled\b[^.;]{0,60}\b(?:university|college)|"
+    r"(?:as|be) a regular student)",
     re.I,
 )
 _ANY_LEVEL = re.compile(
@@ -138,7 +142,8 @@ _BACHELOR_CUES = (
     "학사",
     "학부생",
 )
-_GENERIC_CUES = ("degree", "universit", "college")  # _GENERIC_DEGREE
+# _GENERIC_DEGREE
+_GENERIC_CUES = ("degree", "universit", "college", "studying", "enrolled", "regular student")
 _ANY_LEVEL_CUES = ("level", "ph", "bachelor", "及以上")  # _ANY_LEVEL
 _LEVEL_CUES = tuple(
     dict.fromkeys(
