@@ -390,3 +390,11 @@ def test_an_ai_accelerator_role_is_chip_design() -> None:
 def test_a_work_mode_glued_to_a_title_does_not_hide_its_area() -> None:
     assert enrich(raw_posting("Intern - Data Science-Remote"), NOW).areas == ("data-science",)
     assert enrich(raw_posting("Computer Vision-Hybrid Intern"), NOW).areas == ("cv",)
+
+
+def test_examples_after_a_duty_cue_are_not_the_duty() -> None:
+    raw = raw_posting(
+        "Research Intern",
+        "You will measure side effects like anomaly detection drift in our labelling tools.",
+    )
+    assert enrich(raw, NOW).areas == ()

@@ -162,8 +162,10 @@ _DUTY_CUE = re.compile(
 # How far after a cue the work is named: further on, a sentence drifts to lists of
 # domains and other teams' topics ("… across domains including vision, robotics").
 # (A hyphenated word counts as one: a window never ends inside "robot-assisted".)
+# Examples end it too: "you will study effects like label noise or anomaly detection".
 _DUTY_WINDOW = re.compile(
-    r"(?:\W*(?!(?:across|including|range from|ranging from)\b)\w+(?:-\w+)*){1,16}"
+    r"(?:\W*(?!(?:across|including|range from|ranging from|such as|like|e\.g)\b)"
+    r"\w+(?:-\w+)*){1,16}"
 )
 
 
