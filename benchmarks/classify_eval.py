@@ -1,6 +1,7 @@
 """How well `jobbot classify` reads the hand-labelled real postings (JSON on stdout).
 
     python -m benchmarks.classify_eval [--details] [--out PATH] [--fixtures DIR] [--extra DIR]
+    python -m benchmarks.classify_eval --errors dev
 
 For every (file, id) in benchmarks/eval/labels.jsonl the fixture file is classified with
 ``bot.classify.classify_document`` (the code behind `jobbot classify`), the posting with
@@ -17,6 +18,10 @@ kept outside the repository, read from ``--extra`` (``../eval-extra``).
 adds every broader area to both sides first, as subscriptions do when they match
 (``area:ml`` gets every ML sub-area), so it leaves out whether ``ml`` is written beside a
 sub-area, which no subscriber can see.
+
+``--errors dev`` prints the dev part's mismatches, one JSON line each, to find what to fix.
+Only ``dev`` is accepted: the test part's errors are never listed, so no rule is written
+against them.
 """
 
 from __future__ import annotations
@@ -211,6 +216,12 @@ def evaluate(
     return report
 
 
+def dev_mismatches(fixtures: Path = FIXTURES, extra: Path = EXTRA) -> list[dict[str, Any]]:
+    """The dev part's mismatches only; the test part's are dropped before anyone sees them."""
+    report = evaluate(fixtures, details=True, extra=extra)
+    return [row for row in report["mismatches"] if row["part"] == "dev"]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the report as JSON (and write it to --out when given)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -220,10 +231,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--extra", type=Path, default=EXTRA, help="real pages kept outside the repository"
     )
+    parser.add_argument(
+        "--errors",
+        choices=["dev"],
+        help="print only this part's mismatches, one JSON line each (the test part's never)",
+    )
     args = parser.parse_args(argv)
     if not args.fixtures.is_dir():
         print(f"fixtures not found: {args.fixtures}", file=sys.stderr)
         return 2
+    if args.errors:
+        for mismatch in dev_mismatches(args.fixtures, args.extra):
+            print(json.dumps(mismatch, ensure_ascii=False))
+        return 0
     report = evaluate(args.fixtures, details=args.details, extra=args.extra)
     text = json.dumps(report, indent=2, ensure_ascii=False)
     print(text)

@@ -60,3 +60,12 @@ def test_command_line_writes_the_same_json(tmp_path, capsys) -> None:
     printed = json.loads(capsys.readouterr().out)
     assert json.loads(out.read_text()) == printed
     assert "mismatches" not in printed
+
+
+def test_errors_lists_dev_mismatches_only(capsys) -> None:
+    assert classify_eval.main(["--errors", "dev"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows and all(row["part"] == "dev" for row in rows)
+    # The test part's errors are never listed: asking for them is a usage error.
+    with pytest.raises(SystemExit):
+        classify_eval.main(["--errors", "test"])

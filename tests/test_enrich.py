@@ -145,6 +145,13 @@ def test_a_conditional_remote_sentence_is_not_remote() -> None:
         ("Office Intern", "Currently enrolled in a Dutch university.", "any"),
         ("Data Associate", "An Associate’s Degree or related work experience.", "any"),
         ("Expert", "Work with stakeholders at all levels.", "unknown"),
+        ("Intern", "You are currently studying physics or chemistry.", "any"),
+        ("Graduate Tooling Group Intern - Summer", "", "phd-or-masters"),
+        ("Graduate Intern", "Undergraduates may apply too.", "any"),
+        ("Design Intern/Graduate", "", "unknown"),
+        ("New Graduate Intern Program", "", "unknown"),
+        ("Intern", "You are enrolled for the whole term at an accredited university.", "any"),
+        ("Intern", "You are currently enrolled in a PhD programme.", "phd-only"),
     ],
 )
 def test_degree(title: str, text: str, degree: str) -> None:
@@ -163,6 +170,7 @@ def test_degree(title: str, text: str, degree: str) -> None:
         ("Senior Software Engineer", False),
         ("Engineering Manager, Intern Programs", True),
         ("Machine Learning New Grad (PhD)", False),
+        ("Part-Time Student Lab Assistant", True),
     ],
 )
 def test_is_internship(title: str, expected: bool) -> None:
@@ -354,3 +362,39 @@ def test_a_deadline_the_source_states_is_kept(now) -> None:
     )
     assert enrich(raw, now).deadline == datetime(2027, 1, 15, tzinfo=UTC)
     assert enrich(replace(raw, hints={"deadline": 15}), now).deadline is None
+
+
+def test_a_trust_team_in_a_title_is_trust_and_safety() -> None:
+    taxonomy = load_taxonomy()
+    assert "fraud-abuse" in taxonomy.find_in_title("Data Analyst, Trust (Payments)")
+    assert "fraud-abuse" not in taxonomy.find_in_title("Trusted Compute Engineer")
+    assert "fraud-abuse" not in taxonomy.find("Our users trust us with their data.")
+
+
+def test_what_a_candidate_wants_to_learn_is_not_an_area() -> None:
+    raw = raw_posting(
+        "Office Coordinator",
+        "You will keep our calendars in order.\n"
+        "We value a desire to learn how LLMs could help the front desk.\n"
+        "You get the opportunity to learn computer vision basics in our reading group.\n",
+    )
+    assert enrich(raw, NOW).areas == ()
+
+
+def test_an_ai_accelerator_role_is_chip_design() -> None:
+    taxonomy = load_taxonomy()
+    assert taxonomy.is_role_without_area("Research Engineer - AI Accelerator Architecture")
+    assert not taxonomy.is_role_without_area("Research Engineer - AI for Drug Discovery")
+
+
+def test_a_work_mode_glued_to_a_title_does_not_hide_its_area() -> None:
+    assert enrich(raw_posting("Intern - Data Science-Remote"), NOW).areas == ("data-science",)
+    assert enrich(raw_posting("Computer Vision-Hybrid Intern"), NOW).areas == ("cv",)
+
+
+def test_examples_after_a_duty_cue_are_not_the_duty() -> None:
+    raw = raw_posting(
+        "Research Intern",
+        "You will measure side effects like anomaly detection drift in our labelling tools.",
+    )
+    assert enrich(raw, NOW).areas == ()

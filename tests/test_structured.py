@@ -132,3 +132,16 @@ def test_a_real_amazon_search_states_internships() -> None:
             assert posting.is_internship == record.hints["is_internship"]
             assert dict(posting.evidence)["is_internship"] == "source:is_intern"
         assert dict(posting.evidence)["countries"]
+
+
+def test_an_apprenticeship_on_an_internship_list_is_no_internship() -> None:
+    listing = {"id": "a1", "title": "", "terms": ["Fall 2026"], "locations": ["Leeds, UK"]}
+    titles = {
+        "Apprentice Network Technician": False,
+        "Data Apprenticeship Level 4": False,
+        "Engineering Apprenticeship - Summer 2026": True,
+        "Network Technician Intern": True,
+    }
+    body = json.dumps([dict(listing, id=str(i), title=t) for i, t in enumerate(titles)])
+    records = kind_for("simplify").parse(body.encode(), "sj", "u")
+    assert [enrich(r, NOW).is_internship for r in records] == list(titles.values())

@@ -45,6 +45,13 @@ _MASTERS_I = re.compile(
 _GRADUATE = re.compile(
     r"\bgraduate (?:students?|interns?|program(?:me)?s?|level|degree)\b|研究生", re.I
 )
+# A title that makes the intern a graduate student ("Graduate Research Intern", "Graduate
+# Design Group Intern"), not a new graduate ("New Grad", "University Graduate") nor a role
+# open to either ("Intern/Graduate").
+_GRADUATE_INTERN_TITLE = re.compile(
+    r"(?<!new )(?<!college )(?<!university )(?<!recent )\bgraduate (?:[\w&'-]+ ){0,4}interns?\b",
+    re.I,
+)
 _ALTERNATIVES = re.compile(r"\bor\b|/|或", re.I)
 _BACHELOR = re.compile(
     r"\b(?:bachelor'?s?|bachelor’s|undergrad(?:uate)?s?|b\.?tech|hbo|"
@@ -69,7 +76,11 @@ _GENERIC_DEGREE = re.compile(
     r"\b(?:(?:pursuing|enrolled in|working towards|obtaining|completing|hold(?:ing)?|have) an? "
     r"(?:university |college |academic |technical )?degree|university degree|college degree|"
     r"degree in\b|(?:related|relevant|equivalent|engineering|technical) (?:\w+ )?degree|"
-    r"degree-seeking|(?:enrolled|studying) (?:in|at) an? (?:[\w-]+ )?(?:university|college))",
+    r"degree-seeking|(?:enrolled|studying) (?:in|at) an? (?:[\w-]+ )?(?:university|college)|"
+    # A student of no named level ("you are currently studying computer science", "enrolled
+    # … at a university as a regular student"): any level will do.
+    r"currently (?:studying|enrolled)|enrolled\b[^.;]{0,60}\b(?:university|college)|"
+    r"(?:as|be) a regular student)",
     re.I,
 )
 _ANY_LEVEL = re.compile(
@@ -138,7 +149,8 @@ _BACHELOR_CUES = (
     "학사",
     "학부생",
 )
-_GENERIC_CUES = ("degree", "universit", "college")  # _GENERIC_DEGREE
+# _GENERIC_DEGREE
+_GENERIC_CUES = ("degree", "universit", "college", "studying", "enrolled", "regular student")
 _ANY_LEVEL_CUES = ("level", "ph", "bachelor", "及以上")  # _ANY_LEVEL
 _LEVEL_CUES = tuple(
     dict.fromkeys(
@@ -300,6 +312,8 @@ def read_degree(title: str, text: str) -> tuple[Degree, str]:
     low = _lowered(title)
     title_phd = _has(low, _POSTDOC_CUES) and (_says_phd(title) or bool(_PHD_TITLE.search(title)))
     title_masters = _has(low, _MASTERS_CUES) and bool(_MASTERS_TITLE.search(title))
+    if low is None or "graduate" in low:
+        title_masters = title_masters or bool(_GRADUATE_INTERN_TITLE.search(title))
     quoted = f'title:"{_snippet(title)}"'
     if _has(low, _BACHELOR_CUES) and _UNDERGRAD_TITLE.search(title):
         return "any", quoted

@@ -97,7 +97,11 @@ _TOOL = re.compile(
 # with" stays: short postings state the work only in their requirements.
 _SKILL_SENTENCE = re.compile(
     r"\b(?:background in|(?:is|are|would be) a (?:big |strong )?plus|(?:is |are )?preferred|"
-    r"desirable|nice to have)\b|优先|歓迎|우대"
+    r"desirable|nice to have|"
+    # What the candidate wants to or gets to learn is not the work either: "a desire to
+    # learn how AI agents help", "the chance to learn and grow your deep learning skills".
+    r"(?:desire|eager(?:ness)?|keen|willing(?:ness)?|opportunity|chance) to learn)\b|"
+    r"优先|歓迎|우대"
 )
 # An aggregator's tag line ("Categories: Data Science/ML/AI, Industry") files the posting
 # under broad headings; it says nothing about this role's work.
@@ -158,8 +162,10 @@ _DUTY_CUE = re.compile(
 # How far after a cue the work is named: further on, a sentence drifts to lists of
 # domains and other teams' topics ("… across domains including vision, robotics").
 # (A hyphenated word counts as one: a window never ends inside "robot-assisted".)
+# Examples end it too: "you will study effects like label noise or anomaly detection".
 _DUTY_WINDOW = re.compile(
-    r"(?:\W*(?!(?:across|including|range from|ranging from)\b)\w+(?:-\w+)*){1,16}"
+    r"(?:\W*(?!(?:across|including|range from|ranging from|such as|like|e\.g)\b)"
+    r"\w+(?:-\w+)*){1,16}"
 )
 
 
@@ -234,9 +240,15 @@ def _where_text(text: str) -> str:
     return "\n".join(kept)
 
 
+# A work mode or place glued to a title by a bare hyphen ("Data Science-Remote") is a
+# separate part of the title: the hyphen must not join it into the area phrase before it.
+_GLUED_SUFFIX = re.compile(r"(?<=\w)-(?=(?:remote|hybrid|on-?site|in-office)\b)", re.I)
+
+
 def _areas(title: str, text: str) -> dict[str, str]:
     """Each area the role is about, with where it was read (title, duties or text)."""
     taxonomy = load_taxonomy()
+    title = _GLUED_SUFFIX.sub(" - ", title)
     if taxonomy.is_role_without_area(title):
         return {}
     found = dict.fromkeys(sorted(taxonomy.find_in_title(title)), "title")

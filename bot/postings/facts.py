@@ -23,7 +23,7 @@ _INTERN_TITLE = re.compile(
     r"\b(intern|interns|internship|internships|co-?op|student researcher|working student|"
     r"werkstudent|praktikum|praktikant|stage|stagiaire|placement|"
     r"summer (analyst|associate|student)|duaal|dual student|student assistant|"
-    r"student worker|pflichtpraktik\w*|"
+    r"student worker|part[- ]time student|pflichtpraktik\w*|"
     r"summer (?:[\w-]+ ){0,4}(?:fellowship|program|programme|school)|"
     r"(?:student|graduate) scholars? program(?:me)?|"
     r"residency)\b|实习|インターン",

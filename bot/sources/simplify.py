@@ -81,8 +81,12 @@ class SimplifySource:
             hints["active"] = False
         origins: dict[str, str] = {}
         terms = [text(t) for t in item.get("terms") or [] if text(t)]
-        if any(_SEASON.search(term) for term in terms):
+        title = text(item["title"])
+        apprenticeship = _APPRENTICESHIP.search(title) and not _SEASON.search(title)
+        if any(_SEASON.search(term) for term in terms) and not apprenticeship:
             # Only the internship lists carry terms ("Summer 2025"); new-grad lists do not.
+            # They list apprenticeships too, which are jobs with training, not internships,
+            # unless the title makes one a summer placement ("Apprenticeship - Summer 2026").
             hints["is_internship"] = True
             origins["is_internship"] = "source:terms"
         degree = degree_of_list(item.get("degrees"))
@@ -129,6 +133,7 @@ _DEGREE_LEVELS: dict[str, Degree] = {
 }
 # A term the lists give internships ("Summer 2026", "Fall 2025", "Co-op"); "N/A" is none.
 _SEASON = re.compile(r"\b(?:summer|fall|autumn|winter|spring|co-?op)\b", re.I)
+_APPRENTICESHIP = re.compile(r"\bapprentice(?:ship)?s?\b", re.I)
 _CATEGORIES_WITHOUT_AREA = frozenset({"hardware", "quant", "product"})
 
 
