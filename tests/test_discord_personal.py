@@ -263,3 +263,30 @@ async def test_a_daily_digest_typed_in_a_dm_comes_at_the_users_time(
     assert digest["content"].startswith("Daily digest")
     assert "jobs.test.example/nlp" in json.dumps(digest["embeds"])
     assert sub.target == ("discord", "", f"@{OTHER_USER}")
+
+
+async def test_in_a_server_where_only_the_user_installed_jobbot_all_is_personal(
+    everywhere: Running,
+) -> None:
+    """The bot is not a member there and cannot post: `/jobs subscribe` is about the
+    user's own alerts, as in a DM, and needs neither `to_me` nor channel permissions."""
+    elsewhere = {"guild_id": 777_000_000_000_000_001, "channel_id": 777_000_000_000_000_002}
+    payload = everywhere.fake.slash_interaction(
+        "jobs",
+        "subscribe",
+        {"areas": "nlp"},
+        user_id=OTHER_USER,
+        member_permissions=MEMBER,
+        user_install_only=True,
+        **elsewhere,
+    )
+    await everywhere.fake.dispatch("INTERACTION_CREATE", payload)
+    callback = await everywhere.fake.wait_for_callback(payload["id"])
+    assert "for you alone" in callback["data"]["content"]
+    [sub] = everywhere.bot.store.subscriptions()
+    assert sub.target == ("discord", "", f"@{OTHER_USER}")
+
+
+async def test_a_server_command_cannot_be_user_installed(running: Running) -> None:
+    with pytest.raises(LookupError, match="user install"):
+        running.fake.slash_interaction("jobs", "list", user_install_only=True)

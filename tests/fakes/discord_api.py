@@ -142,6 +142,9 @@ GUILD_CONTEXT, BOT_DM_CONTEXT, PRIVATE_CHANNEL_CONTEXT = 0, 1, 2
 GUILD_INSTALL, USER_INSTALL = 0, 1
 # The bot's permissions in its DM with a user: view, send, embed, attach, history.
 DM_APP_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16)
+# An app installed only to the user, where the bot is not a member: it answers the
+# interaction (embeds, files) but cannot view or post in the channel.
+USER_INSTALL_APP_PERMISSIONS = (1 << 14) | (1 << 15)
 
 PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)
 SELECT_COMPONENT_TYPES = {3, 5, 6, 7, 8}
@@ -2095,6 +2098,7 @@ class FakeDiscord:
         roles: Iterable[int | str] = (),
         locale: str = "en-US",
         require_synced: bool = True,
+        user_install_only: bool = False,
     ) -> JSON:
         """Build a realistic ``INTERACTION_CREATE`` payload (type 2) for a slash command.
 
@@ -2103,6 +2107,10 @@ class FakeDiscord:
         values not offered and missing required options raise ``ValueError``). An unsynced
         command raises ``LookupError`` unless ``require_synced=False``; it is then sent as
         a global command with option types inferred from the Python values.
+
+        ``user_install_only``: typed in a server where only the user installed the app
+        (the bot is not a member): only a global command that declares user install is
+        offered there, and the app may answer but not post in the channel.
         """
         return self._interaction_payload(
             2,
@@ -2119,6 +2127,7 @@ class FakeDiscord:
             roles=roles,
             locale=locale,
             require_synced=require_synced,
+            user_install_only=user_install_only,
         )
 
     def private_slash_interaction(
@@ -2244,6 +2253,7 @@ class FakeDiscord:
         roles: Iterable[int | str],
         locale: str,
         require_synced: bool,
+        user_install_only: bool = False,
     ) -> JSON:
         gid = _sid(guild_id if guild_id is not None else self.guild_id)
         cid = _sid(channel_id if channel_id is not None else self.text_channel_id)
@@ -2252,6 +2262,10 @@ class FakeDiscord:
             raise LookupError(
                 f"/{name} was never synced to the fake (pass require_synced=False to skip)"
             )
+        if user_install_only and (
+            command is None or scope is not None or USER_INSTALL not in command["integration_types"]
+        ):
+            raise LookupError(f"/{name} is not a global command that declares user install")
         data: JSON = {
             "id": command["id"] if command else self._snowflakes.next(),
             "name": name,
@@ -2292,12 +2306,18 @@ class FakeDiscord:
             "channel_id": cid,
             "channel": channel,
             "member": member,
-            "app_permissions": str(self._app_permissions(cid, channel.get("parent_id"))),
+            "app_permissions": str(
+                USER_INSTALL_APP_PERMISSIONS
+                if user_install_only
+                else self._app_permissions(cid, channel.get("parent_id"))
+            ),
             "locale": locale,
             "guild_locale": "en-US",
             "entitlements": [],
             "entitlement_sku_ids": [],
-            "authorizing_integration_owners": {"0": gid},
+            "authorizing_integration_owners": (
+                {str(USER_INSTALL): uid} if user_install_only else {str(GUILD_INSTALL): gid}
+            ),
             "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
