@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field, replace
@@ -75,6 +76,7 @@ class JobBot:
     counted_adapters: InstrumentedAdapters = field(init=False)
     services: list[Service] = field(default_factory=list)
     _command_limit: ChannelPacer = field(init=False)
+    _forgot_at: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
         self.started_at = self.clock()
@@ -168,7 +170,12 @@ class JobBot:
         # The command line (is_admin from the start) runs the bot and is not limited.
         key = (ctx.platform, ctx.workspace, ctx.user)
         if len(self._command_limit) > FORGET_USERS_ABOVE:
-            self._command_limit.forget_idle()  # users who typed nothing in the last minute
+            # Users who typed nothing in the last minute; at most once a minute, so that
+            # many active users do not make every command walk them all.
+            now = time.monotonic()
+            if now - self._forgot_at >= 60.0:
+                self._forgot_at = now
+                self._command_limit.forget_idle()
         wait = 0.0 if ctx.is_admin else self._command_limit.try_take(key)
         if wait > 0:
             return Reply(

@@ -25,8 +25,8 @@ from subscriptions.manage import (
     _stop_me,
     _subscribe_personal,
 )
-from subscriptions.model import Filter
-from subscriptions.personal import paused_by_jobbot, user_pause_reason
+from subscriptions.model import Filter, Subscription
+from subscriptions.personal import paused_undeliverable
 
 __all__ = ["CommandContext", "Reply", "Repository", "handle", "run_command"]
 
@@ -63,23 +63,32 @@ def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
     if command.verb == "fix":
         return _fix(command, ctx, repo)
     if command.verb == "digest":
-        here = (
+        # The channel's digests for those who manage it; the user's own (they come by DM)
+        # wherever the command was typed.
+        channel = (
             []
             if ctx.direct
-            else repo.subscriptions(
-                platform=ctx.platform, workspace=ctx.workspace, channel=ctx.channel
+            else _digests(
+                repo.subscriptions(
+                    platform=ctx.platform, workspace=ctx.workspace, channel=ctx.channel
+                )
             )
         )
-        # And the user's own digests: they come by DM, wherever the command was typed.
-        here += _mine(repo, ctx) if ctx.user else []
-        subs = [s for s in here if s.schedule.mode != "instant" and not s.paused]
+        if channel and not ctx.can_manage:
+            channel = []
+            refused = f" Only {ctx.manage_rule} can send this channel's digests early."
+        else:
+            refused = ""
+        subs = channel + (_digests(_mine(repo, ctx)) if ctx.user else [])
         if not subs:
+            where = "You have" if ctx.direct else "This channel has"
             return Reply(
-                "This channel has no active daily or weekly subscription; "
-                "instant ones alert as postings arrive."
+                f"{where} no active daily or weekly subscription; "
+                "instant ones alert as postings arrive." + refused,
+                ok=not refused,
             )
         return Reply(
-            f"Sending the digest for {', '.join(f'#{s.id}' for s in subs)} now.",
+            f"Sending the digest for {', '.join(f'#{s.id}' for s in subs)} now.{refused}",
             digest_now=tuple(s.id for s in subs),
         )
     if command.verb == "stop":
@@ -135,9 +144,7 @@ def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
     if command.verb == "pause":
         if sub.paused:
             return Reply(f"#{sub.id} is already paused.")
-        repo.set_paused(
-            sub.id, True, user_pause_reason(ctx.user) if ctx.user else None, now=ctx.now
-        )
+        repo.set_paused(sub.id, True, f"paused by {ctx.user}" if ctx.user else None, now=ctx.now)
         return Reply(
             f"Paused #{sub.id}. `/jobs resume {sub.id}` turns it back on.", ephemeral=False
         )
@@ -157,6 +164,11 @@ def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
     )
 
 
+def _digests(subs: list[Subscription]) -> list[Subscription]:
+    """The active daily and weekly subscriptions among ``subs``."""
+    return [s for s in subs if s.schedule.mode != "instant" and not s.paused]
+
+
 def run_command(text: str, ctx: CommandContext, repo: Repository) -> Reply:
     """Parse and carry out one command; a mistake becomes a reply that shows the right form."""
     try:
@@ -164,22 +176,24 @@ def run_command(text: str, ctx: CommandContext, repo: Repository) -> Reply:
         reply = handle(command, ctx, repo)
     except CommandError as error:
         return Reply(str(error), ok=False)
-    # `list` shows each reason, `stop` removed them, `why` is answered by the caller.
-    if command.verb in ("list", "stop", "why") or not ctx.user:
+    # `list` shows each reason, `stop` removed them, `why` is answered by the caller; a
+    # reply others can see must not tell them about the user's DMs.
+    if command.verb in ("list", "stop", "why") or not ctx.user or not reply.ephemeral:
         return reply
     return _with_paused_note(reply, ctx, repo)
 
 
 def _with_paused_note(reply: Reply, ctx: CommandContext, repo: Repository) -> Reply:
-    """Add to the reply which of the user's personal subscriptions jobbot paused, and
-    why: a user who closed their DMs hears of it the next time they use `/jobs`."""
-    stopped = [s for s in _mine(repo, ctx) if paused_by_jobbot(s)]
+    """Add to the reply which of the user's personal subscriptions jobbot paused because
+    their DMs refused it: the user hears of it the next time they use `/jobs`."""
+    stopped = [s for s in _mine(repo, ctx) if paused_undeliverable(s)]
     if not stopped:
         return reply
     ids = ", ".join(f"#{s.id}" for s in stopped)
-    reason = (stopped[0].paused_reason or "")[:200]
+    codes = ", ".join(sorted({(s.paused_reason or "").split(":")[0] for s in stopped}))
     note = (
-        f"Your personal subscription(s) {ids} are paused: {reason}. Once that is fixed, "
-        f"`/jobs resume {stopped[0].id}` turns one back on."
+        f"jobbot could not send you direct messages ({codes}), so it paused your personal "
+        f"subscription(s) {ids}. Let jobbot message you, then `/jobs resume "
+        f"{stopped[0].id}` turns one back on."
     )
     return replace(reply, text=f"{reply.text}\n\n{note}" if reply.text else note)

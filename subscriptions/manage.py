@@ -30,13 +30,20 @@ def _own(repo: Repository, ctx: CommandContext, sub_id: int, verb: str) -> Subsc
     return sub
 
 
+def to_me_hint(ctx: CommandContext) -> str:
+    """How to ask for a personal subscription on the platform of ``ctx``."""
+    if ctx.platform == "discord":
+        return "set the subscribe's `to_me` option to True"
+    return "add `to:me` to the subscribe"
+
+
 def _require_manage(ctx: CommandContext) -> None:
     if not ctx.can_manage:
         raise CommandError(
             f"Sorry, only {ctx.manage_rule} can change this channel's job alerts. "
-            "Anyone can keep alerts of their own, sent as direct messages: add `to:me` "
-            "to the subscribe. Anyone can use `/jobs list`, `/jobs why`, `/jobs preview`, "
-            "`/jobs areas` and `/jobs help`."
+            f"Anyone can keep alerts of their own, sent as direct messages: {to_me_hint(ctx)}. "
+            "Anyone can use `/jobs list`, `/jobs why`, `/jobs preview`, `/jobs areas` and "
+            "`/jobs help`."
         )
 
 
@@ -125,7 +132,7 @@ def _subscribe_personal(command: Command, ctx: CommandContext, repo: Repository)
     assert command.filter is not None and command.schedule is not None
     if command.schedule.mention:
         raise CommandError(
-            "A personal subscription pings nobody: leave out `mention:` with `to:me`.",
+            "Personal alerts ping nobody: leave out `mention:`.",
             USAGE["subscribe"],
         )
     platform, workspace, channel = _me(ctx)

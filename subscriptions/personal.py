@@ -26,11 +26,11 @@ __all__ = [
     "is_personal",
     "is_personal_channel",
     "owner_of",
-    "paused_by_jobbot",
+    "paused_undeliverable",
     "personal_channel",
     "personal_target",
+    "undeliverable_reason",
     "user_of_channel",
-    "user_pause_reason",
 ]
 
 PERSONAL_MARK = "@"
@@ -74,15 +74,15 @@ def owner_of(sub: Subscription) -> str | None:
     return user_of_channel(sub.channel)
 
 
-# How a pause by a person is recorded; any other reason is jobbot's (a permanent error).
-_USER_PAUSE = "paused by "
+# The reason jobbot records when a user's DMs refuse its messages; the code goes before it.
+_UNDELIVERABLE = "the bot cannot send this user direct messages"
 
 
-def user_pause_reason(user: str) -> str:
-    """The reason stored when ``user`` pauses a subscription."""
-    return _USER_PAUSE + user
+def undeliverable_reason(code: str) -> str:
+    """The pause reason of a personal target whose DMs refused jobbot (``code``: why)."""
+    return f"{code}: {_UNDELIVERABLE}"
 
 
-def paused_by_jobbot(sub: Subscription) -> bool:
-    """Whether ``sub`` was paused by jobbot (the platform refused it), not by a person."""
-    return sub.paused and not (sub.paused_reason or "").startswith(_USER_PAUSE)
+def paused_undeliverable(sub: Subscription) -> bool:
+    """Whether jobbot paused ``sub`` because the user's DMs refused its messages."""
+    return sub.paused and (sub.paused_reason or "").endswith(_UNDELIVERABLE)

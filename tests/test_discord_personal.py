@@ -189,9 +189,13 @@ async def test_commands_in_a_private_chat_are_about_ones_own(everywhere: Running
     [sub] = everywhere.bot.store.subscriptions()
     # Another user's DM cannot touch it.
     refused = await private_command(
-        everywhere, "unsubscribe", {"subscription": str(sub.id)}, user_id=DEFAULT_USER_ID
+        everywhere,
+        "unsubscribe",
+        {"subscription": str(sub.id)},
+        user_id=DEFAULT_USER_ID,
+        context=PRIVATE_CHANNEL_CONTEXT,
     )
-    assert "#1" in refused["data"]["content"]  # type: ignore[index]
+    assert "#1 is someone else's" in refused["data"]["content"]  # type: ignore[index]
     assert everywhere.bot.store.subscriptions() == [sub]
     stopped = await private_command(everywhere, "stop", **where)
     assert "Removed your 1 personal subscription(s)" in stopped["data"]["content"]  # type: ignore[index]
@@ -288,5 +292,5 @@ async def test_in_a_server_where_only_the_user_installed_jobbot_all_is_personal(
 
 
 async def test_a_server_command_cannot_be_user_installed(running: Running) -> None:
-    with pytest.raises(LookupError, match="user install"):
+    with pytest.raises(LookupError, match="declares user install"):
         running.fake.slash_interaction("jobs", "list", user_install_only=True)

@@ -143,7 +143,7 @@ def test_forget_idle_drops_only_keys_that_would_pace_nothing() -> None:
     pacer.push_back("held", 120.0)
     pacer.try_take("held")
     clock.now += 31.0  # "idle"'s window has passed; "busy" still has 29 s to wait
-    assert pacer.forget_idle() == 1 and len(pacer) == 2
+    assert pacer.forget_idle() == 1 and len(pacer) == 1  # "held" never sent
     assert pacer.try_take("busy") == 29.0  # what it remembers is unchanged
     assert pacer.try_take("held") > 0
     assert pacer.try_take("idle") == 0.0

@@ -18,6 +18,7 @@ from subscriptions.personal import (
     owner_of,
     personal_channel,
     personal_target,
+    undeliverable_reason,
     user_of_channel,
 )
 from tests.conftest import NOW
@@ -97,7 +98,7 @@ async def test_anyone_subscribes_to_me_without_channel_rights(bot: JobBot) -> No
 
 async def test_a_personal_subscription_pings_nobody(bot: JobBot) -> None:
     reply = await bot.command("subscribe area:nlp mention:@here to:me", ctx())
-    assert not reply.ok and "pings nobody" in reply.text
+    assert not reply.ok and "ping nobody" in reply.text
     assert bot.store.subscriptions() == []
 
 
@@ -220,7 +221,11 @@ async def test_digest_now_also_sends_ones_own_digests(bot: JobBot) -> None:
     await bot.command("subscribe area:cv mode:daily", ctx("UBOSS", can_manage=True))
     await bot.command("subscribe area:nlp mode:daily to:me", ctx())
     await bot.command("subscribe area:rl mode:daily to:me", ctx("UBEN"))
-    assert (await bot.command("digest now", ctx())).digest_now == (1, 2)
+    assert (await bot.command("digest now", ctx(can_manage=True))).digest_now == (1, 2)
+    # Without the right to manage the channel: one's own only, and the reply says why.
+    mine = await bot.command("digest now", ctx())
+    assert mine.digest_now == (2,) and "Only members who can manage" in mine.text
+    assert not (await bot.command("digest now", ctx("UNOBODY"))).ok
     direct = CommandContext("slack", "T1", "D1", "UANNA", NOW, direct=True)
     assert (await bot.command("digest now", direct)).digest_now == (2,)
 
@@ -244,16 +249,20 @@ async def test_on_discord_ones_own_are_the_same_in_every_server(bot: JobBot) -> 
 async def test_the_next_command_says_which_of_ones_own_jobbot_paused(bot: JobBot) -> None:
     await bot.command("subscribe area:speech to:me", ctx())
     await bot.command("subscribe area:nlp to:me", ctx())
+    await bot.command("subscribe area:cv to:me", ctx())
     await bot.command("pause 2", ctx())  # paused by the user: no note for that one
-    bot.store.pause_target(
-        "slack", "T1", "@UANNA", "50007: cannot send messages to this user", now=NOW
-    )
+    bot.store.set_paused(3, True, "paused before export", now=NOW)  # nor for an import's
+    bot.store.pause_target("slack", "T1", "@UANNA", undeliverable_reason("50007"), now=NOW)
     reply = await bot.command("areas", ctx())
     assert reply.text.startswith("Research areas")
-    assert "#1 are paused: 50007: cannot send messages to this user" in reply.text
+    assert "could not send you direct messages (50007)" in reply.text
+    assert "paused your personal subscription(s) #1." in reply.text
     assert "`/jobs resume 1`" in reply.text
     # Somebody else hears nothing of it; nor does a listing, which shows the reason itself.
     assert "paused" not in (await bot.command("areas", ctx("UBEN"))).text
     assert (await bot.command("list", ctx())).text.count("50007") == 1
+    # A reply the channel sees says nothing of one member's DMs.
+    public = await bot.command("subscribe area:rl", ctx(can_manage=True))
+    assert not public.ephemeral and "direct messages" not in public.text
     await bot.command("resume 1", ctx())
-    assert "are paused" not in (await bot.command("areas", ctx())).text
+    assert "could not send" not in (await bot.command("areas", ctx())).text

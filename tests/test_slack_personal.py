@@ -267,11 +267,21 @@ async def test_the_home_tabs_new_alert_button_opens_the_form_for_ones_own(
     await harness.post(event_body(opened))
     await eventually(lambda: OTHER_USER in harness.slack.home_views)
     home = harness.slack.home_views[OTHER_USER]
+    # A click whose trigger expired (the form opens too late) says so in the user's DM.
+    harness.slack.expire_trigger("1.2.late")
+    await harness.post(
+        block_actions_body(
+            "home_subscribe", value="new", view=home, user_id=OTHER_USER, trigger_id="1.2.late"
+        )
+    )
+    await eventually(lambda: OTHER_USER in harness.slack.ims)
+    [told] = harness.slack.messages_in(harness.slack.ims[OTHER_USER])
+    assert told["text"].startswith("I could not open the subscribe form")
     await harness.post(
         block_actions_body("home_subscribe", value="new", view=home, user_id=OTHER_USER)
     )
-    await eventually(lambda: harness.slack.calls_to("views.open") != [])
-    [call] = harness.slack.calls_to("views.open")
+    await eventually(lambda: len(harness.slack.calls_to("views.open")) == 2)
+    call = harness.slack.calls_to("views.open")[-1]
     form = (
         json.loads(call.args["view"]) if isinstance(call.args["view"], str) else call.args["view"]
     )

@@ -104,9 +104,11 @@ class DiscordCommands:
             channel=_channel_of(interaction),
             user=str(interaction.user.id),
             now=self.runner.clock(),
-            # Discord hides the commands from other members (default_member_permissions),
-            # but server admins can change that, so the bot checks again.
-            can_manage=interaction.permissions.manage_channels,
+            # Every member sees the commands (for personal alerts), so the bot checks. Outside
+            # a server the bot is in, nobody manages a channel of jobbot's: a user's own
+            # server, where they hold every permission, must not let them `fix` postings
+            # or touch channel subscriptions left behind.
+            can_manage=interaction.permissions.manage_channels and not is_direct(interaction),
             manage_rule=MANAGE_RULE,
             direct=is_direct(interaction),
         )
@@ -173,7 +175,7 @@ class DiscordCommands:
         tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
         jobs = app_commands.Group(
             name="jobs",
-            description="Research-internship alerts for this channel or just for you",
+            description="Research-internship alerts for a channel or just for you",
             # Installed to a server (channel alerts) or to a user's own account (personal
             # alerts by DM, #19), and usable in servers, the bot's DM and other private
             # chats. Every member sees the commands, so anyone can keep personal alerts;
@@ -198,7 +200,7 @@ class DiscordCommands:
         async def subs_ac(interaction: discord.Interaction[Any], current: str) -> list[Choice[str]]:
             return await adapter._own_subscriptions(interaction, current)
 
-        @jobs.command(name="subscribe", description="Post matching postings in this channel")
+        @jobs.command(name="subscribe", description="Alerts here, or to you alone (to_me; in a DM)")
         @app_commands.describe(
             areas="Research areas, comma separated (see /jobs areas)",
             countries="Countries, comma separated (codes or names)",
@@ -283,7 +285,7 @@ class DiscordCommands:
             }
             await adapter.run(interaction, render_options("preview", options), slow=True)
 
-        @jobs.command(name="list", description="This channel's subscriptions")
+        @jobs.command(name="list", description="This channel's subscriptions and your own")
         async def list_(interaction: discord.Interaction[Any]) -> None:
             await adapter.run(interaction, "list")
 
@@ -310,7 +312,7 @@ class DiscordCommands:
             text = f"fix {shlex.quote(posting.strip()[:40])} {corrections[:2000]}"
             await adapter.run(interaction, text)
 
-        @jobs.command(name="digest", description="Send this channel's daily/weekly digest now")
+        @jobs.command(name="digest", description="Send the channel's and your digests now")
         async def digest(interaction: discord.Interaction[Any]) -> None:
             await adapter.run(interaction, "digest now")
 

@@ -126,8 +126,8 @@ class ChannelPacer:
         return len(idle)
 
     def __len__(self) -> int:
-        """How many keys it remembers."""
-        return len(self._sent.keys() | self._blocked_until.keys())
+        """How many keys have sent in it (a key only pushed back is not counted)."""
+        return len(self._sent)
 
     def reserve(self, key: Hashable) -> float:
         """Book the key's next slot; return the seconds to wait before using it."""

@@ -14,7 +14,7 @@ from datetime import datetime
 from bot.errors import PermanentChatError, RejectedMessageError
 from bot.store.protocols import Store
 from subscriptions.model import Subscription
-from subscriptions.personal import is_personal
+from subscriptions.personal import is_personal, undeliverable_reason
 
 __all__ = ["give_up_on_channel", "retry_delay"]
 
@@ -33,8 +33,10 @@ def give_up_on_channel(
         log.error("a message to %s #%s was refused: %s", sub.platform, sub.channel, error)
         return
     # A personal target is one user's DM: only that user's subscriptions pause (#19).
-    where = "send this user direct messages" if is_personal(sub) else "post in this channel"
-    reason = f"{error.code}: the bot cannot {where}"
+    if is_personal(sub):
+        reason = undeliverable_reason(error.code)
+    else:
+        reason = f"{error.code}: the bot cannot post in this channel"
     paused = store.pause_target(sub.platform, sub.workspace, sub.channel, reason, now=now)
     if paused:
         log.error("paused subscriptions %s of %s #%s: %s", paused, sub.platform, sub.channel, error)

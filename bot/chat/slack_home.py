@@ -36,7 +36,15 @@ from subscriptions.grammar import format_filter, format_schedule
 from subscriptions.model import Subscription
 from subscriptions.personal import personal_target
 
-__all__ = ["HOME_ACTIONS", "NEW_ALERT", "HomeRunner", "home_view", "outcome_view", "register_home"]
+__all__ = [
+    "HOME_ACTIONS",
+    "NEW_ALERT",
+    "HomeRunner",
+    "home_view",
+    "outcome_view",
+    "register_home",
+    "tell",
+]
 
 log = logging.getLogger("jobbot.slack")
 
@@ -177,6 +185,12 @@ def register_home(app: AsyncApp, runner: HomeRunner, clock: Callable[[], datetim
             )
         except SlackApiError as error:
             log.warning("could not open the personal subscribe form: %s", error)
+            await tell(
+                client,
+                str((body.get("user") or {}).get("id") or ""),
+                "I could not open the subscribe form (it has to open within 3 seconds). Try "
+                "again, or type the filters: `/jobs subscribe area:nlp country:DE to:me`.",
+            )
 
     @app.view(PERSONAL_SUBSCRIBE_CALLBACK)
     async def submitted(
@@ -203,8 +217,22 @@ def register_home(app: AsyncApp, runner: HomeRunner, clock: Callable[[], datetim
         else:
             await ack(response_action="update", view=outcome_view(reply.text))
         if not reply.ok:
+            # The form has closed: the refusal (the limit reached, say) goes to the DM.
             log.info("personal subscribe by %s refused: %s", user, reply.text)
+            await tell(client, user, reply.text)
         await publish(client, team, user)
+
+
+async def tell(client: AsyncWebClient, user: str, text: str) -> None:
+    """Send ``user`` a message in their DM with the app; a failure is only logged."""
+    if not user:
+        return
+    try:
+        opened = await client.conversations_open(users=user)
+        channel = str((opened.get("channel") or {}).get("id") or "")
+        await client.chat_postMessage(channel=channel, text=escape(text))
+    except SlackApiError as error:
+        log.warning("could not tell %s: %s", user, error)
 
 
 def outcome_view(text: str) -> dict[str, Any]:

@@ -2263,9 +2263,14 @@ class FakeDiscord:
                 f"/{name} was never synced to the fake (pass require_synced=False to skip)"
             )
         if user_install_only and (
-            command is None or scope is not None or USER_INSTALL not in command["integration_types"]
+            command is None
+            or scope is not None
+            or USER_INSTALL not in (command.get("integration_types") or [GUILD_INSTALL])
+            or GUILD_CONTEXT not in (command.get("contexts") or [GUILD_CONTEXT])
         ):
-            raise LookupError(f"/{name} is not a global command that declares user install")
+            raise LookupError(
+                f"/{name} is not a global command that declares user install in servers"
+            )
         data: JSON = {
             "id": command["id"] if command else self._snowflakes.next(),
             "name": name,
