@@ -12,19 +12,20 @@ from dataclasses import dataclass
 
 import httpx
 
+from bot.chat.slack_scopes import BOT_SCOPES, REQUIRED_SCOPES, SCOPE_PURPOSES
 from bot.config import Settings
 from bot.errors import JobbotError, SchemaTooNewError, SourceError
 from bot.logs import redact
 from bot.sources.base import PollState, SourceSpec, kind_for
 from bot.sources.http import HttpFetcher
 from bot.store import SCHEMA_VERSION, open_store
+from subscriptions.personal import is_personal_channel
 
-__all__ = ["Finding", "SLACK_SCOPES", "format_findings", "run_doctor"]
+__all__ = ["Finding", "format_findings", "run_doctor"]
 
 DEFAULT_SLACK_API = "https://slack.com/api/"
 DEFAULT_DISCORD_API = "https://discord.com/api/v10"
 # What posting alerts and answering /jobs needs from a Slack bot token.
-SLACK_SCOPES = ("chat:write", "commands")
 TIMEOUT = 10.0
 
 
@@ -112,16 +113,28 @@ async def _slack(
     )
     granted = response.headers.get("x-oauth-scopes")
     if granted is not None:
-        missing = [s for s in SLACK_SCOPES if s not in {g.strip() for g in granted.split(",")}]
+        have = {g.strip() for g in granted.split(",")}
+        missing = [s for s in BOT_SCOPES if s not in have]
+        fix = (
+            "add the missing scopes under OAuth & Permissions → Bot Token Scopes (or update "
+            "the app from bot/data/slack-manifest.yml), then reinstall the app to the workspace"
+        )
+        required = [s for s in REQUIRED_SCOPES if s in missing]
         found.append(
             Finding(
                 "Slack scopes",
-                not missing,
-                "missing " + ", ".join(missing) if missing else "chat:write and commands granted",
-                "add the missing scopes under OAuth & Permissions → Bot Token Scopes, then "
-                "reinstall the app to the workspace",
+                not required,
+                "missing " + ", ".join(required)
+                if required
+                else f"{', '.join(REQUIRED_SCOPES)} granted",
+                fix,
             )
         )
+        for scope in (s for s in missing if s not in REQUIRED_SCOPES):
+            # The bot runs without it; one feature does not (a failing check, with its fix).
+            found.append(
+                Finding(f"Slack scope {scope}", False, f"missing: no {SCOPE_PURPOSES[scope]}", fix)
+            )
     for channel in channels:
         try:
             info = (
@@ -200,6 +213,24 @@ async def _discord(
     return found
 
 
+def _discord_scope(guild: str) -> Finding:
+    """Where `/jobs` is uploaded, and what that leaves out."""
+    if guild.strip():
+        return Finding(
+            "Discord commands",
+            True,
+            f"/jobs goes to server {guild.strip()} only (DISCORD_GUILD_ID): it is not offered "
+            "in DMs nor to members who add jobbot to their own account; unset "
+            "DISCORD_GUILD_ID for that",
+        )
+    return Finding(
+        "Discord commands",
+        True,
+        "/jobs is global: servers, the bot's DMs and user installs (a change can take a "
+        "while to show)",
+    )
+
+
 def _where(spec: SourceSpec) -> str:
     """How to find a source: its URL, or its board name when the config gives a token."""
     if "://" in spec.url:
@@ -261,8 +292,20 @@ async def run_doctor(
         findings.append(
             Finding("chat tokens", True, "none set: alerts go to the terminal (console)")
         )
-    slack_channels = [c for p, _, c in targets if p == "slack"]
-    discord_channels = [c for p, _, c in targets if p == "discord"]
+    # A personal target is a user's DM, opened when an alert goes: no channel to probe.
+    personal = [t for t in targets if is_personal_channel(t[2])]
+    if personal:
+        findings.append(
+            Finding(
+                "personal subscriptions",
+                True,
+                f"{len(personal)} user(s) get alerts by direct message; not checked here (a "
+                "refused DM pauses that user's, and /jobs tells them why)",
+            )
+        )
+    channels = [t for t in targets if t not in personal]
+    slack_channels = [c for p, _, c in channels if p == "slack"]
+    discord_channels = [c for p, _, c in channels if p == "discord"]
     async with httpx.AsyncClient(timeout=TIMEOUT) as client:
         if settings.has_secret("SLACK_BOT_TOKEN"):
             api = slack_api_url or DEFAULT_SLACK_API
@@ -298,6 +341,7 @@ async def run_doctor(
                 (discord_api_url or DEFAULT_DISCORD_API).rstrip("/"),
                 discord_channels,
             )
+            findings.append(_discord_scope(settings.secrets.get("DISCORD_GUILD_ID", "")))
         elif discord_channels:
             findings.append(
                 Finding(

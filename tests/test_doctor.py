@@ -102,7 +102,7 @@ async def test_good_tokens_channels_and_sources_pass(
         QUIET + f'[[sources]]\nname = "lab"\nkind = "rss"\nurl = "{feed_server.url("/jobs.rss")}"\n'
     )
     store = Store.open(tmp_path / "data" / "jobbot.db")
-    for channel in ("100", "200"):
+    for channel in ("100", "200", "@42"):  # "@42": a user's personal alerts, by DM
         store.add_subscription(
             platform="discord",
             workspace="G1",
@@ -125,6 +125,9 @@ async def test_good_tokens_channels_and_sources_pass(
     assert "ok   Slack bot token (SLACK_BOT_TOKEN): valid for workspace" in out, out
     assert "ok   Discord token (DISCORD_TOKEN): valid for bot user jobbot" in out
     assert "ok   Discord channel 100" in out
+    assert "ok   personal subscriptions: 1 user(s) get alerts by direct message" in out
+    assert "channel @42" not in out
+    assert "ok   Discord commands: /jobs is global" in out
     assert "BAD  Discord channel 200: a subscription posts here but Discord answers HTTP 403" in out
     assert "ok   source lab:" in out and "posting(s) in one request" in out
     assert code == 1 and "1 problem(s) found." in out
@@ -195,6 +198,9 @@ async def test_slack_channels_and_scopes_are_checked(tmp_path: Path) -> None:
     finally:
         await runner.cleanup()
     assert "BAD  Slack scopes: missing commands" in out and "Bot Token Scopes" in out
+    # Each other scope missing costs one feature, named.
+    assert "BAD  Slack scope im:write: missing: no personal alerts" in out
+    assert "BAD  Slack scope channels:read: missing: no checking at subscribe time" in out
 
 
 async def test_an_unreachable_postgresql_is_named_without_its_password(tmp_path: Path) -> None:

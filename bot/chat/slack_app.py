@@ -44,6 +44,7 @@ from bot.chat.slack_render import (
     subscribe_modal,
 )
 from bot.chat.slack_replies import ack_reply, post_reply, respond_reply
+from bot.chat.slack_scopes import BOT_SCOPES
 from bot.chat.slack_service import SlackConfig, SlackService
 from bot.errors import CommandError
 from bot.store.slack_teams import SlackTeams
@@ -68,16 +69,6 @@ class _QuietTokenSkipped(logging.Filter):
 
 _QUIET_TOKEN_SKIPPED = _QuietTokenSkipped()
 
-# The bot scopes the code needs: `commands` for /jobs, `chat:write` to post alerts,
-# `chat:write.public` to post in public channels the bot was not invited to, and the
-# history scopes to find, after a crash, an alert that may already have been posted.
-# `channels:read` / `groups:read` let `/jobs subscribe` check that it can post in the
-# channel; for personal alerts (#19) `im:write` opens a user's DM with the app and
-# `im:history` finds an alert sent there.
-BOT_SCOPES = (
-    *("commands", "chat:write", "chat:write.public", "channels:history", "groups:history"),
-    *("channels:read", "groups:read", "im:write", "im:history"),
-)
 COMMAND = "/jobs"
 MEMBERSHIP_RULE = "members of this channel"
 
