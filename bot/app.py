@@ -77,6 +77,8 @@ class JobBot:
     services: list[Service] = field(default_factory=list)
     _command_limit: ChannelPacer = field(init=False)
     _forgot_at: float = field(init=False, default=0.0)
+    # Sources this process claimed for polling, with the end of each claim.
+    _claimed_until: dict[str, datetime] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.started_at = self.clock()
@@ -288,6 +290,8 @@ class JobBot:
         for source in sources:
             task = asyncio.create_task(self.poller.poll(source.name), name=f"poll:{source.name}")
             self._in_flight[source.name] = task
+            if source.next_poll_at is not None:
+                self._claimed_until[source.name] = source.next_poll_at
             task.add_done_callback(functools.partial(self._poll_done, source.name))
             started.append(task)
         return started
@@ -299,6 +303,7 @@ class JobBot:
 
     def _poll_done(self, name: str, task: asyncio.Task[PollReport]) -> None:
         self._in_flight.pop(name, None)
+        self._claimed_until.pop(name, None)
         if not task.cancelled() and (error := task.exception()) is not None:
             # Poller.poll records its own failures; this is the last net, never silent.
             log.error("source %s: poll failed: %s: %s", name, type(error).__name__, error)
@@ -427,13 +432,33 @@ class JobBot:
             for service in self.services:
                 with suppress(Exception):
                     await service.close()
+            unfinished = dict(self._claimed_until)  # the polls about to be cancelled
             await _cancel_all([*self._in_flight.values(), *self._background])
+            await asyncio.to_thread(self._give_back, unfinished)
             # Not cancelled: a start under way in its thread would outlive the task, and
             # its processes the pool's close. It ends within a second or two.
             with suppress(Exception):
                 await workers
         if failures and len(failures) == len(self.services):
             raise failures[0]
+
+    def _give_back(self, polls: dict[str, datetime]) -> None:
+        """On the way out, hand back what this process claimed and will not finish: its
+        outbox rows and unfinished polls are due at once for the others sharing the
+        database (PostgreSQL), not at the end of their leases. Rows whose send may have
+        gone out come back flagged, as after a crash, so none is sent twice."""
+        now = self.clock()
+        try:
+            rows = sum(
+                self.store.expire_leases(owner, now)
+                for owner in (self.worker.owner, self.digests.owner)
+            )
+            sources = self.store.release_sources(polls, now) if polls else 0
+        except Exception as error:  # the edge: stopping must not fail on the database
+            log.warning("could not hand back claimed work on stopping: %s", error)
+            return
+        if rows or sources:
+            log.info("handed back %d outbox row(s) and %d poll(s) on stopping", rows, sources)
 
     @staticmethod
     async def _start_service(

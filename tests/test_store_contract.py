@@ -488,6 +488,21 @@ def test_a_due_source_is_claimed_by_one_poller_until_its_lease_ends(
     assert [s.name for s in any_store.claim_due_sources(soon, lease=LEASE)] == ["a"]
 
 
+def test_a_stopping_poller_gives_back_only_its_own_claims(any_store: Store, now: datetime) -> None:
+    for name in ("a", "b"):
+        any_store.upsert_source(name, "rss", f"https://{name}.example/f", 600, now=now)
+    claimed = any_store.claim_due_sources(now, lease=LEASE)
+    claims = {s.name: s.next_poll_at for s in claimed if s.next_poll_at is not None}
+    assert set(claims) == {"a", "b"} and all(claims.values())
+    # "b"'s lease ran out while its poll hung, and another process claimed it again.
+    later = now + LEASE
+    [retaken] = any_store.claim_due_sources(later, lease=LEASE, skip={"a"})
+    assert retaken.name == "b"
+    stopping = later + timedelta(seconds=1)
+    assert any_store.release_sources(claims, stopping) == 1  # "a" only
+    assert [s.name for s in any_store.claim_due_sources(stopping, lease=LEASE)] == ["a"]
+
+
 def test_concurrent_source_claims_share_nothing(any_store: Store, now: datetime) -> None:
     for number in range(40):
         any_store.upsert_source(f"s{number:02}", "rss", f"https://x.example/{number}", 60, now=now)

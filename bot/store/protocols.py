@@ -7,7 +7,7 @@ Chat code imports the records and these protocols only, never a database driver.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -55,6 +55,10 @@ class SourceStore(Protocol):
         self, now: datetime, *, lease: timedelta, skip: Collection[str] = ()
     ) -> list[SourceState]:
         """Take the enabled sources due at ``now`` for polling, by name (one process each)."""
+        ...
+
+    def release_sources(self, claims: Mapping[str, datetime], now: datetime) -> int:
+        """Give back sources claimed (until the given time) whose poll will not finish."""
         ...
 
     def source(self, name: str) -> SourceState | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -83,6 +83,23 @@ class SourceQueries(SqlBase):
                     f"select * from sources where name in ({marks(names)}) order by name", names
                 )
             ]
+
+    def release_sources(self, claims: Mapping[str, datetime], now: datetime) -> int:
+        """Give back sources this process claimed and will not finish polling (it stops).
+
+        ``claims`` maps each name to the end of its lease, as ``claim_due_sources`` set
+        it: the source is due again at ``now``, for another process to poll at once
+        rather than at the end of the lease, unless it was claimed again since (the
+        lease ran out and another process took it). How many were given back.
+        """
+        released = 0
+        with self._atomic():
+            for name, until in sorted(claims.items()):
+                released += self._execute(
+                    "update sources set next_poll_at = ? where name = ? and next_poll_at = ?",
+                    [_ts(now), name, _ts(until)],
+                )
+        return released
 
     def source(self, name: str) -> SourceState | None:
         """One source by name."""
