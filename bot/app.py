@@ -171,7 +171,7 @@ class JobBot:
         # reaches the store; each refusal says when to try again.
         # The command line (is_admin from the start) runs the bot and is not limited.
         key = (ctx.platform, ctx.workspace, ctx.user)
-        if len(self._command_limit) > FORGET_USERS_ABOVE:
+        if self._command_limit.keys_held() > FORGET_USERS_ABOVE:
             # Users who typed nothing in the last minute; at most once a minute, so that
             # many active users do not make every command walk them all.
             now = time.monotonic()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.chat.delivery import DeliveryWorker
+from bot.chat.digests import DigestRunner
 from bot.chat.followups import MAX_EDIT_ATTEMPTS, FollowUps
 from bot.chat.slack_app import command_text
 from bot.errors import CommandError, PermanentChatError, TransientChatError
@@ -284,3 +285,51 @@ async def test_a_channel_gone_during_crash_recovery_fails_its_rows_and_delivery_
     assert store.delivery_statuses() == {"failed": 1}
     [paused] = store.subscriptions()
     assert paused.paused and "10003" in (paused.paused_reason or "")
+
+
+class _DigestsSent(_GoneForum):
+    """A platform where one channel vanished; digests to the others go (and are kept)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.digests: list[str] = []
+
+    async def find_sent(self, sub: Subscription, deliveries: Sequence[Delivery]) -> dict[int, str]:
+        if sub.channel == "gone":
+            raise PermanentChatError("console", "10003")
+        return {}
+
+    async def send_digest(self, sub: Subscription, *args: object, **kwargs: object) -> list[str]:
+        self.digests.append(sub.channel)
+        return [f"digest-{sub.channel}"]
+
+
+async def test_a_channel_gone_during_digest_recovery_pauses_it_and_other_digests_go() -> None:
+    store = Store.memory()
+    daily = Schedule("daily", "09:00", "UTC")
+    subs = []
+    for channel in ("gone", "kept"):
+        subs.append(
+            store.add_subscription(
+                platform="console",
+                workspace="",
+                channel=channel,
+                filter=Filter(),
+                schedule=daily,
+                created_by="t",
+                now=NOW - timedelta(days=1),
+            )
+        )
+    [new] = store.ingest([_posting("1")], NOW, alert=True).new
+    store.enqueue([(sub, new.id) for sub in subs], NOW)
+    # A crashed run had claimed both digests: their rows are unsure.
+    for sub in subs:
+        store.claim_digest(sub.id, NOW, lease=timedelta(minutes=1), owner="host:1:dead")
+    adapter = _DigestsSent()
+    later = NOW.replace(hour=9, minute=5) + timedelta(days=1)
+    runner = DigestRunner(store, {"console": adapter}, lambda: later)
+    await runner.run_due()
+    assert adapter.digests == ["kept"]
+    gone, kept = store.subscriptions()
+    assert gone.paused and "10003" in (gone.paused_reason or "") and not kept.paused
+    assert store.delivery_statuses() == {"failed": 1, "sent": 1}

@@ -143,7 +143,8 @@ def test_forget_idle_drops_only_keys_that_would_pace_nothing() -> None:
     pacer.push_back("held", 120.0)
     pacer.try_take("held")
     clock.now += 31.0  # "idle"'s window has passed; "busy" still has 29 s to wait
-    assert pacer.forget_idle() == 1 and len(pacer) == 1  # "held" never sent
+    assert pacer.forget_idle() == 1 and pacer.keys_held() == 1  # "held" never sent
     assert pacer.try_take("busy") == 29.0  # what it remembers is unchanged
     assert pacer.try_take("held") > 0
     assert pacer.try_take("idle") == 0.0
+    assert ChannelPacer(1, 1.0)  # one that holds nothing is still a pacer (truthy)

@@ -7,11 +7,11 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
-from bot.chat.base import ChatAdapter, FindsSent
+from bot.chat.base import ChatAdapter
 from bot.chat.delivery import give_up_on_channel, new_lease_owner, reap_dead_leases
 from bot.chat.grouped import group_key, send_grouped
+from bot.chat.recovery import recover_sent
 from bot.errors import PermanentChatError, TransientChatError
-from bot.store import Delivery
 from bot.store.protocols import Store
 from subscriptions.model import Subscription
 from subscriptions.schedule import digest_due
@@ -64,34 +64,6 @@ class DigestRunner:
         subs = [s for s in found if s]
         return await self._send(subs, self.clock())
 
-    async def _recover(self, sub: Subscription, rows: list[Delivery]) -> list[Delivery]:
-        """Mark sent the taken-over rows that a crashed run already delivered."""
-        adapter = self.adapters.get(sub.platform)
-        if not isinstance(adapter, FindsSent):
-            return rows
-        # A row that went out, if at all, in a digest whose sent parts the store records
-        # needs no lookup: the retry resumes that digest.
-        unsure = [row for row in rows if row.recovered and row.group_key is None]
-        unknown: list[int] = []
-        found: dict[int, str] = {}
-        try:
-            found = await adapter.find_sent(sub, unsure) if unsure else {}
-        except TransientChatError as error:
-            # Unknown whether they went: leave them for later rather than risk a repeat.
-            log.warning("digest rows %s: lookup failed, retried later: %s", unsure[0].id, error)
-            unknown = [row.id for row in unsure]
-        rest = []
-        for row in rows:
-            if row.id in unknown:
-                continue
-            if (ref := found.get(row.id)) is None:
-                rest.append(row)
-            else:
-                await asyncio.to_thread(self.store.mark_sent, [row.id], self.clock(), ref)
-        retry_at = self.clock() + timedelta(minutes=5)
-        await asyncio.to_thread(self.store.mark_retry, unknown, retry_at, "lookup failed")
-        return rest
-
     async def _send(self, subs: list[Subscription], now: datetime) -> int:
         sent = 0
         for sub in subs:
@@ -102,7 +74,8 @@ class DigestRunner:
             rows = await asyncio.to_thread(
                 self.store.claim_digest, sub.id, now, lease=self.lease, owner=self.owner
             )
-            rows = await self._recover(sub, rows)
+            # Rows a crashed run may have sent are looked for first (bot.chat.recovery).
+            rows, _ = await recover_sent(adapter, rows, store=self.store, clock=self.clock)
             if not rows:
                 # An empty period sends nothing, but the period still ends.
                 await asyncio.to_thread(self.store.set_last_digest, sub.id, now)

@@ -125,8 +125,12 @@ class ChannelPacer:
             self._blocked_until.pop(key, None)
         return len(idle)
 
-    def __len__(self) -> int:
-        """How many keys have sent in it (a key only pushed back is not counted)."""
+    def keys_held(self) -> int:
+        """How many keys have sent in it (a key only pushed back is not counted).
+
+        Not ``__len__``: a pacer that holds no key yet must still be truthy where an
+        optional pacer is tested with ``if pacer``.
+        """
         return len(self._sent)
 
     def reserve(self, key: Hashable) -> float:

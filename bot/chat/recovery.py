@@ -33,14 +33,15 @@ async def recover_sent(
     *,
     store: Store,
     clock: Callable[[], datetime],
-    holds: Holds,
+    holds: Holds | None = None,
 ) -> tuple[list[Delivery], Counter[str]]:
     """The rows of one channel still to send, and what became of the others.
 
     Unsure rows the channel shows are marked sent without a second message
     (``recovered``); when the lookup fails they wait, still unsure (``retried``), or are
-    held with their platform's token (``held``), or failed with a lost channel
-    (``failed``). Counts are by ``DeliveryReport`` field.
+    held with their platform's token (``held``; without ``holds``, a refused token is
+    waited out like any passing failure), or failed with a lost channel (``failed``).
+    Counts are by ``DeliveryReport`` field.
     """
     counts: Counter[str] = Counter()
     unsure = [d for d in items if d.recovered and d.group_key is None]
@@ -50,20 +51,15 @@ async def recover_sent(
     try:
         found = await adapter.find_sent(sub, unsure)
     except TokenChatError as error:
+        if holds is None:
+            return await _wait_for(store, clock, items, unsure, error, counts)
         if holds.health.held(sub.platform) is None:
             holds.health.hold(sub.platform, str(error), clock())
         await holds.hold(sub.platform, [d.id for d in items])
         counts["held"] += len(items)
         return [], counts
     except TransientChatError as error:
-        # Unknown whether they went: try them later rather than risk a repeat; the
-        # channel's sure rows go now.
-        delay = retry_delay(max(d.attempts for d in unsure), error.retry_after)
-        when = clock() + timedelta(seconds=delay)
-        await asyncio.to_thread(store.mark_retry, [d.id for d in unsure], when, str(error))
-        counts["retried"] += len(unsure)
-        waiting = {d.id for d in unsure}
-        return [d for d in items if d.id not in waiting], counts
+        return await _wait_for(store, clock, items, unsure, error, counts)
     except PermanentChatError as error:
         # The channel is gone: nothing can be sent there, found or not.
         every = [d.id for d in items]
@@ -77,3 +73,21 @@ async def recover_sent(
             await asyncio.to_thread(store.mark_sent, [delivery.id], clock(), ref, shown=shown)
             counts["recovered"] += 1
     return [d for d in items if d.id not in found], counts
+
+
+async def _wait_for(
+    store: Store,
+    clock: Callable[[], datetime],
+    items: list[Delivery],
+    unsure: list[Delivery],
+    error: TransientChatError,
+    counts: Counter[str],
+) -> tuple[list[Delivery], Counter[str]]:
+    """The lookup failed for now. Unknown whether the unsure rows went: they are tried
+    later rather than risk a repeat; the channel's sure rows go now."""
+    delay = retry_delay(max(d.attempts for d in unsure), error.retry_after)
+    when = clock() + timedelta(seconds=delay)
+    await asyncio.to_thread(store.mark_retry, [d.id for d in unsure], when, str(error))
+    counts["retried"] += len(unsure)
+    waiting = {d.id for d in unsure}
+    return [d for d in items if d.id not in waiting], counts
