@@ -169,6 +169,8 @@ def evaluate(
     overall = _Tally()
     parts: dict[str, _Tally] = {"test": _Tally(), "dev": _Tally()}
     per_format: dict[str, _Tally] = defaultdict(_Tally)
+    # Labelling rounds: the newest one scores how rules written before it read new pages.
+    per_batch: dict[str, _Tally] = defaultdict(_Tally)
     not_found: list[dict[str, str]] = []
     mismatches: list[dict[str, Any]] = []
     for label in labels:
@@ -184,6 +186,7 @@ def evaluate(
         part = part_of(label)
         parts[part].add(label, got)
         per_format[format_of(file)].add(label, got)
+        per_batch[f"batch {label.get('batch', 1)}"].add(label, got)
         for field in wrong:
             mismatches.append(
                 {
@@ -208,6 +211,7 @@ def evaluate(
         "scores": overall.scores(),
         "targets": TARGETS,
         "per_format": {name: tally.scores() for name, tally in sorted(per_format.items())},
+        "per_batch": {name: tally.scores() for name, tally in sorted(per_batch.items())},
         "unparsed_files": errors,
     }
     if details:
