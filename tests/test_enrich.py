@@ -123,6 +123,13 @@ def test_a_page_without_places_takes_the_country_of_the_institution_it_names(
     assert enrich(raw_posting("Summer research", text), NOW).countries == (country,)
 
 
+def test_every_institution_and_home_is_one_known_country() -> None:
+    gazetteer = load_gazetteer()
+    assert gazetteer.institutions
+    assert set(gazetteer.institutions.values()) <= gazetteer.alpha2
+    assert set(gazetteer.abroad_homes.values()) <= gazetteer.alpha2
+
+
 def test_an_institution_name_is_matched_as_written() -> None:
     # German "mit" is not MIT; an institution never outweighs a place the text names.
     assert enrich(raw_posting("Praktikum", "Ein Praktikum mit Freude."), NOW).countries == ()
