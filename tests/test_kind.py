@@ -32,6 +32,57 @@ def test_a_posting_in_french_is_a_posting() -> None:
     assert row["is_posting"] is True and row["is_internship"] is True
 
 
+@pytest.mark.parametrize(
+    "page",
+    [
+        # French: the master's page on its internship (report, defence), though it speaks
+        # of the work, the application and the stipend.
+        "Le stage de M2\n"
+        "Vos missions : choisir un sujet avec votre encadrant et le faire valider.\n"
+        "Candidature : le sujet est proposé dès l'inscription. Gratification selon la loi.\n"
+        "Le rapport de stage fait 20 pages ; la soutenance a lieu en septembre.\n",
+        # German: the study regulations on the compulsory internship.
+        "Pflichtpraktikum im Master\n"
+        "Ihre Aufgaben im Praktikum legen Sie mit dem Betrieb fest. Bewerbung beim Betrieb.\n"
+        "Der Praktikumsbericht wird benotet; es gibt 15 Leistungspunkte.\n",
+        # English: a department's page on internships for credit.
+        "Internships in the MSc programme\n"
+        "Requirements: you must be enrolled. To apply, talk to your advisor.\n"
+        "You will write an internship report and earn 10 credit points.\n",
+        # Spanish: the faculty's guide to external placements.
+        "Prácticas externas del máster\n"
+        "Requisitos: estar matriculado. Funciones según el convenio con la empresa.\n"
+        "El tutor académico evalúa la memoria de prácticas del estudiante.\n",
+    ],
+)
+def test_a_programme_page_on_how_the_internship_is_credited_is_not_a_posting(
+    page: str,
+) -> None:
+    row = classify_document(page.encode(), "programme.txt", NOW)[0]
+    assert row["is_posting"] is False and row["is_internship"] is False
+
+
+def test_a_posting_that_mentions_credit_once_is_a_posting() -> None:
+    page = (
+        "Research Intern, Machine Learning\n"
+        "Responsibilities: you will train models.\n"
+        "Qualifications: enrolled in a degree. Interns may get course credit.\n"
+        "How to apply: send your CV.\n"
+    )
+    row = classify_document(page.encode(), "posting.txt", NOW)[0]
+    assert row["is_posting"] is True and row["is_internship"] is True
+
+
+def test_reported_speech_in_chinese_news_is_an_article() -> None:
+    page = (
+        "博士生的暑期实习\n"
+        "去年夏天，一名化学博士生在一家能源公司实习了三个月。\n"
+        "“那是一段很特别的经历，”他说，“我学会了怎样和工程师合作。”\n"
+    )
+    row = classify_document(page.encode(), "news.txt", NOW)[0]
+    assert row["is_posting"] is False and row["is_internship"] is False
+
+
 def test_each_cue_group_counts_once() -> None:
     score = score_page_kind("Responsibilities\nYou will build.\nYou will test.\nQualifications")
     assert score.posting == ("duties", "requirements")

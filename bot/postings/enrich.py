@@ -357,7 +357,13 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
             countries |= in_text
             evidence.append(("countries", "text"))
     if not countries and not stated_countries and not raw.locations and not remote_anywhere:
-        # A page that names no place at all: the country of the domains it links to.
+        # A page that names no place: the institutions it names (a lab, a university)...
+        named = gazetteer.countries_of_institutions(description[:_TEXT_SCAN])
+        if named:
+            countries |= named
+            evidence.append(("countries", "text:institutions named"))
+    if not countries and not stated_countries and not raw.locations and not remote_anywhere:
+        # ...else the country of the domains it links to.
         linked = gazetteer.countries_of_domains(raw.description[:_TEXT_SCAN])
         if linked:
             countries |= linked
@@ -387,6 +393,12 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
     evidence.append(
         ("is_posting", _origin(raw, "is_posting") if posting_reason == "stated" else posting_reason)
     )
+    if not is_posting and not stated_countries:
+        # A page about going abroad is about where its readers go, not where they are from.
+        home = gazetteer.home_left_behind(description[:_TEXT_SCAN], countries)
+        if home is not None:
+            countries.discard(home)
+            evidence.append(("countries", f"abroad: {home} is where the page's readers come from"))
     # A guide, news item or landing page asks for no degree of its own: only its title can
     # say one ("… for PhD students").
     degree_hint = raw.hints.get("degree")

@@ -28,8 +28,12 @@ def _load() -> Gazetteer:
             value = getattr(country, attr, None)
             if value:
                 names[normalise_key(value)] = country.alpha_2
+    cjk_aliases: dict[str, str] = {}
     for alias, code in data["country_aliases"].items():
-        names[normalise_key(alias)] = code
+        if _is_cjk(alias):
+            cjk_aliases[alias] = code  # no spaces to find words by: a substring
+        else:
+            names[normalise_key(alias)] = code
     cities = {normalise_key(k): v for k, v in data["cities"].items()}
     cjk: dict[str, str] = {}
     for language in _COUNTRY_NAME_LANGUAGES:
@@ -39,10 +43,17 @@ def _load() -> Gazetteer:
             else:
                 names.setdefault(normalise_key(name), code)
     cjk.update(_cjk_cities())
+    cjk.update(cjk_aliases)
     for name in data.get("not_cjk_names", {}).get("names", []):
         cjk.pop(name, None)
     alternation = "|".join(re.escape(n) for n in sorted(cjk, key=len, reverse=True))
+    institutions: dict[str, str] = dict(data.get("institutions", {}))
+    abroad = data.get("abroad", {})
     return Gazetteer(
+        abroad_cues=tuple(abroad.get("cues", ())),
+        abroad_homes=dict(abroad.get("home", {})),
+        institutions=institutions,
+        _institution_pattern=_institution_pattern(institutions),
         cjk_names=cjk,
         _cjk_pattern=re.compile(alternation) if alternation else None,
         names=names,
@@ -66,6 +77,16 @@ def _load() -> Gazetteer:
             normalise_key(w) for w in data["not_countries_in_text"]["names"]
         ),
     )
+
+
+def _institution_pattern(names: dict[str, str]) -> re.Pattern[str] | None:
+    """Institution names as written (case-sensitive): Latin ones on word boundaries."""
+    if not names:
+        return None
+    ordered = sorted(names, key=len, reverse=True)
+    # A hyphen may join a name to the next word ("Fraunhofer-Institut").
+    parts = [re.escape(n) if _is_cjk(n) else rf"(?<![\w*]){re.escape(n)}(?![\w*])" for n in ordered]
+    return re.compile("(" + "|".join(parts) + ")")
 
 
 # The languages whose country names are read besides English (pycountry's translations).

@@ -22,6 +22,9 @@ __all__ = ["PageKindScore", "read_posting_kind", "score_page_kind"]
 # The opening of a page holds what it is; a long page's tail is mostly site furniture
 # of other pages ("related jobs", "more stories"), read only in its first part.
 _SCAN = 6_000
+# Different coursework cues ("soutenance", "rapport de stage") that make a programme page:
+# one alone may be a posting's aside ("the internship can count for ECTS credits").
+_COURSEWORK_CUES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,8 @@ class PageKindScore:
     # in the third person ("the interns will attend").
     addressed: int = 0
     talked_about: int = 0
+    # How many different coursework cues the page hits (its report, defence, credits).
+    coursework: int = 0
 
 
 @cache
@@ -42,7 +47,7 @@ def _groups() -> dict[str, dict[str, re.Pattern[str]]]:
         resources.files("bot.data").joinpath("page_kinds.toml").read_text(encoding="utf-8")
     )
     groups: dict[str, dict[str, re.Pattern[str]]] = {}
-    for kind in ("posting", "article", "reader"):
+    for kind in ("posting", "article", "reader", "programme"):
         groups[kind] = {}
         for name, cues in data[kind].items():
             latin = [re.escape(c) for c in cues if c.isascii() or _latin(c)]
@@ -69,6 +74,7 @@ def score_page_kind(text: str) -> PageKindScore:
         article=tuple(name for name, cue in groups["article"].items() if cue.search(lowered)),
         addressed=len(groups["reader"]["second_person"].findall(lowered)),
         talked_about=len(groups["reader"]["third_person"].findall(lowered)),
+        coursework=len(set(groups["programme"]["coursework"].findall(lowered))),
     )
 
 
@@ -102,7 +108,8 @@ def read_posting_kind(
     entry (``structured``) is a posting unless its title reads as news. A saved ``page``
     (no feed or board around it) whose only sign of a role is a heading is not. A page is an
     article when it hits at least two groups of article cues and more of them than of
-    posting cues; otherwise the title and the words of a job decide, as before.
+    posting cues, or when it says how a degree programme reports and credits its
+    internship; otherwise the title and the words of a job decide, as before.
     """
     if hint is True:
         return True, "stated"
@@ -113,6 +120,10 @@ def read_posting_kind(
         return base, "job-board entry" if base else "title reads as news"
     score = score_page_kind(f"{title}\n{text}")
     landing = _LANDING_TITLE.search(title) is not None
+    if score.coursework >= _COURSEWORK_CUES:
+        # How the internship is reported, defended and credited: a degree programme's page
+        # about its internship, however much it says about the work and how to apply.
+        return False, "programme page: says how the internship is reported and credited"
     if page and base and not score.posting and (score.article or _is_prose(title)):
         # A page that offers a role states its duties, its requirements, a way to apply or
         # its terms; a role word inside a sentence ("…インターンシップについて") does not.
