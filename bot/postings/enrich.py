@@ -393,12 +393,6 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
     evidence.append(
         ("is_posting", _origin(raw, "is_posting") if posting_reason == "stated" else posting_reason)
     )
-    if not is_posting and not stated_countries:
-        # A page about going abroad is about where its readers go, not where they are from.
-        home = gazetteer.home_left_behind(description[:_TEXT_SCAN], countries)
-        if home is not None:
-            countries.discard(home)
-            evidence.append(("countries", f"abroad: {home} is where the page's readers come from"))
     # A guide, news item or landing page asks for no degree of its own: only its title can
     # say one ("… for PhD students").
     degree_hint = raw.hints.get("degree")

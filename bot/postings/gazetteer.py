@@ -28,12 +28,8 @@ def _load() -> Gazetteer:
             value = getattr(country, attr, None)
             if value:
                 names[normalise_key(value)] = country.alpha_2
-    cjk_aliases: dict[str, str] = {}
     for alias, code in data["country_aliases"].items():
-        if _is_cjk(alias):
-            cjk_aliases[alias] = code  # no spaces to find words by: a substring
-        else:
-            names[normalise_key(alias)] = code
+        names[normalise_key(alias)] = code
     cities = {normalise_key(k): v for k, v in data["cities"].items()}
     cjk: dict[str, str] = {}
     for language in _COUNTRY_NAME_LANGUAGES:
@@ -43,15 +39,11 @@ def _load() -> Gazetteer:
             else:
                 names.setdefault(normalise_key(name), code)
     cjk.update(_cjk_cities())
-    cjk.update(cjk_aliases)
     for name in data.get("not_cjk_names", {}).get("names", []):
         cjk.pop(name, None)
     alternation = "|".join(re.escape(n) for n in sorted(cjk, key=len, reverse=True))
     institutions: dict[str, str] = dict(data.get("institutions", {}))
-    abroad = data.get("abroad", {})
     return Gazetteer(
-        abroad_cues=tuple(abroad.get("cues", ())),
-        abroad_homes=dict(abroad.get("home", {})),
         institutions=institutions,
         _institution_pattern=_institution_pattern(institutions),
         cjk_names=cjk,

@@ -61,24 +61,6 @@ _PLACE_WORDS = frozenset(
 )
 
 
-def _script(text: str) -> str:
-    """ "kana", "hangul" or "han": the CJK script a text is mostly written in ("" if none)."""
-    kana = hangul = han = 0
-    for ch in text:
-        if "\u3040" <= ch <= "\u30ff":
-            kana += 1
-        elif "\uac00" <= ch <= "\ud7af":
-            hangul += 1
-        elif "\u4e00" <= ch <= "\u9fff":
-            han += 1
-    # Japanese mixes kana into Han; a few kana in Chinese text are quoted names.
-    if hangul > max(kana, han // 4) and hangul:
-        return "hangul"
-    if kana and kana * 10 >= han:
-        return "kana"
-    return "han" if han else ""
-
-
 @dataclass(frozen=True, slots=True)
 class _Hit:
     kind: str  # country | state | city | code
@@ -116,9 +98,6 @@ class Gazetteer:
     # Institutions named without a city ("INESC TEC", "Sorbonne") -> their country.
     institutions: dict[str, str] = field(default_factory=dict)
     _institution_pattern: re.Pattern[str] | None = None
-    # Words of going abroad in CJK text, and the home country of each script.
-    abroad_cues: tuple[str, ...] = ()
-    abroad_homes: dict[str, str] = field(default_factory=dict)
     # What each segment of a location or title reads as: feeds repeat them ("Berlin,
     # Germany", "Research Intern"), and reading one is most of a title's cost (issue #8).
     _segment_hits: dict[tuple[str, bool], tuple[_Hit, ...]] = field(
@@ -226,20 +205,6 @@ class Gazetteer:
         if self._institution_pattern is None:
             return set()
         return {self.institutions[m] for m in self._institution_pattern.findall(text)}
-
-    def home_left_behind(self, text: str, countries: set[str]) -> str | None:
-        """The home country a CJK page about going abroad names besides where it goes.
-
-        "日本の学生が米国で研究インターン" is about the US: Japan is where the writer
-        comes from. The home is told by the page's script, and is returned only when the
-        page speaks of going abroad and names another country too.
-        """
-        if len(countries) < 2 or text.isascii():
-            return None
-        if not any(cue in text for cue in self.abroad_cues):
-            return None
-        home = self.abroad_homes.get(_script(text))
-        return home if home in countries else None
 
     def countries_of_domains(self, text: str) -> set[str]:
         """The country of the web and mail domains a text links to: the most common one.
