@@ -357,13 +357,7 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
             countries |= in_text
             evidence.append(("countries", "text"))
     if not countries and not stated_countries and not raw.locations and not remote_anywhere:
-        # A page that names no place: the institutions it names (a lab, a university)...
-        named = gazetteer.countries_of_institutions(description[:_TEXT_SCAN])
-        if named:
-            countries |= named
-            evidence.append(("countries", "text:institutions named"))
-    if not countries and not stated_countries and not raw.locations and not remote_anywhere:
-        # ...else the country of the domains it links to.
+        # A page that names no place at all: the country of the domains it links to.
         linked = gazetteer.countries_of_domains(raw.description[:_TEXT_SCAN])
         if linked:
             countries |= linked

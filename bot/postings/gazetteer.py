@@ -42,10 +42,7 @@ def _load() -> Gazetteer:
     for name in data.get("not_cjk_names", {}).get("names", []):
         cjk.pop(name, None)
     alternation = "|".join(re.escape(n) for n in sorted(cjk, key=len, reverse=True))
-    institutions: dict[str, str] = dict(data.get("institutions", {}))
     return Gazetteer(
-        institutions=institutions,
-        _institution_pattern=_institution_pattern(institutions),
         cjk_names=cjk,
         _cjk_pattern=re.compile(alternation) if alternation else None,
         names=names,
@@ -69,16 +66,6 @@ def _load() -> Gazetteer:
             normalise_key(w) for w in data["not_countries_in_text"]["names"]
         ),
     )
-
-
-def _institution_pattern(names: dict[str, str]) -> re.Pattern[str] | None:
-    """Institution names as written (case-sensitive): Latin ones on word boundaries."""
-    if not names:
-        return None
-    ordered = sorted(names, key=len, reverse=True)
-    # A hyphen may join a name to the next word ("Fraunhofer-Institut").
-    parts = [re.escape(n) if _is_cjk(n) else rf"(?<![\w*]){re.escape(n)}(?![\w*])" for n in ordered]
-    return re.compile("(" + "|".join(parts) + ")")
 
 
 # The languages whose country names are read besides English (pycountry's translations).

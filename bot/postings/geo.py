@@ -95,9 +95,6 @@ class Gazetteer:
     # spaces to find words by: matched as substrings (see countries_in_text).
     cjk_names: dict[str, str] = field(default_factory=dict)
     _cjk_pattern: re.Pattern[str] | None = None
-    # Institutions named without a city ("INESC TEC", "Sorbonne") -> their country.
-    institutions: dict[str, str] = field(default_factory=dict)
-    _institution_pattern: re.Pattern[str] | None = None
     # What each segment of a location or title reads as: feeds repeat them ("Berlin,
     # Germany", "Research Intern"), and reading one is most of a title's cost (issue #8).
     _segment_hits: dict[tuple[str, bool], tuple[_Hit, ...]] = field(
@@ -195,16 +192,6 @@ class Gazetteer:
         if self._cjk_pattern is not None and not text.isascii():
             found |= {self.cjk_names[m] for m in self._cjk_pattern.findall(text)}
         return found
-
-    def countries_of_institutions(self, text: str) -> set[str]:
-        """The countries of the institutions a text names (places.toml ``[institutions]``).
-
-        Evidence for a page that names no place: an institute or university named without
-        its city still says which country the page is about.
-        """
-        if self._institution_pattern is None:
-            return set()
-        return {self.institutions[m] for m in self._institution_pattern.findall(text)}
 
     def countries_of_domains(self, text: str) -> set[str]:
         """The country of the web and mail domains a text links to: the most common one.
