@@ -13,6 +13,7 @@ import json
 import re
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -697,11 +698,16 @@ class SocketModeServer:
         self.connected = asyncio.Event()
         self.acks: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.base_url = ""
+        self.app_token_refused = False  # as when the app-level token is revoked
 
     async def api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         auth = request.headers.get("Authorization", "")
-        if method == "apps.connections.open" and auth == "Bearer xapp-test":
+        if (
+            method == "apps.connections.open"
+            and auth == "Bearer xapp-test"
+            and not self.app_token_refused
+        ):
             return web.json_response(
                 {"ok": True, "url": f"{self.base_url}/link".replace("http", "ws")}
             )
@@ -736,7 +742,9 @@ class SocketModeServer:
         return await asyncio.wait_for(self.acks.get(), timeout=5)
 
 
-async def test_socket_mode_is_the_default_with_an_app_token(tmp_path: Path) -> None:
+@asynccontextmanager
+async def socket_mode_bot(tmp_path: Path) -> AsyncIterator[tuple[SocketModeServer, JobBot]]:
+    """A SocketModeServer on 127.0.0.1 and jobbot built to use it (not started)."""
     server = SocketModeServer()
     app = web.Application()
     app.router.add_post("/api/{method}", server.api)
@@ -756,8 +764,18 @@ async def test_socket_mode_is_the_default_with_an_app_token(tmp_path: Path) -> N
         overrides={"default_sources": False},
     )
     bot = build(settings, console=io.StringIO())
-    [service] = bot.services
     try:
+        yield server, bot
+    finally:
+        for service in bot.services:
+            await service.close()
+        await bot.aclose()
+        await runner.cleanup()
+
+
+async def test_socket_mode_is_the_default_with_an_app_token(tmp_path: Path) -> None:
+    async with socket_mode_bot(tmp_path) as (server, bot):
+        [service] = bot.services
         await service.start()
         assert service.port is None  # no HTTP endpoint in Socket Mode
         await asyncio.wait_for(server.connected.wait(), timeout=5)
@@ -776,10 +794,6 @@ async def test_socket_mode_is_the_default_with_an_app_token(tmp_path: Path) -> N
         assert ack["payload"]["text"].startswith("Subscribed #1: area:nlp")
         [sub] = bot.store.subscriptions()
         assert (sub.platform, sub.workspace, sub.channel) == ("slack", TEAM_ID, "C0GENERAL")
-    finally:
-        await service.close()
-        await bot.aclose()
-        await runner.cleanup()
 
 
 async def test_an_alert_a_crash_may_have_sent_is_found_in_history_not_sent_again(

@@ -24,7 +24,7 @@ from tests.fakes.discord_api import DEFAULT_GUILD_ID, FakeDiscord
 from tests.fakes.slack_api import BOT_TOKEN, TEAM_ID, FakeSlack
 from tests.fakes.specs import load_discord_spec
 from tests.test_discord import MANAGER
-from tests.test_slack import CHANNEL, MT, SIGNING_SECRET, SPEC, eventually, rss
+from tests.test_slack import CHANNEL, MT, SIGNING_SECRET, SPEC, eventually, rss, socket_mode_bot
 
 pytestmark = pytest.mark.integration
 
@@ -194,3 +194,30 @@ async def test_wrong_slack_tokens_stop_neither_discord_nor_polling(
                 stop.set()
                 await asyncio.wait_for(running, 10)
                 await bot.aclose()
+
+
+async def test_an_app_token_revoked_while_running_is_named_once_and_waited_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with socket_mode_bot(tmp_path) as (server, bot):
+        [service] = bot.services
+        assert isinstance(service, SlackService)
+        service.app_token_retry = 0.2
+        await service.start()
+        await asyncio.wait_for(server.connected.wait(), timeout=5)
+        # Revoked while connected: Slack drops the socket and refuses a new URL.
+        server.app_token_refused = True
+        server.connected.clear()
+        assert server.socket is not None
+        with caplog.at_level(logging.INFO):
+            await server.socket.close()
+            await asyncio.sleep(2.0)  # several asks, with backoff
+            refused = [r for r in caplog.records if "refused the app-level token" in r.message]
+            assert len(refused) == 1 and refused[0].levelno == logging.ERROR
+            assert "SLACK_APP_TOKEN" in refused[0].message
+            # No traceback from the SDK for each try.
+            assert not [r for r in caplog.records if r.exc_info and r.name.startswith("slack")]
+            assert not server.connected.is_set()
+            server.app_token_refused = False  # a token Slack takes again
+            await asyncio.wait_for(server.connected.wait(), timeout=10)
+        assert any("takes the app-level token again" in r.message for r in caplog.records)

@@ -11,6 +11,9 @@
   slack_sdk would retry a refused app-level token forever, every 10 s. A refused
   SLACK_APP_TOKEN raises ``ConfigError`` at once (``JobBot.run`` logs it and keeps the
   other platforms, polling and Slack alerts going); a URL that works is handed on.
+  When Slack refuses the app-level token later on (revoked while running), the
+  reconnection says so once, naming SLACK_APP_TOKEN, and asks again with backoff up to
+  ``APP_TOKEN_RETRY_MAX`` instead of a traceback every 10 s; alerts keep going.
 - Anything else (Slack unreachable at boot, a 5xx, the port taken) is tried again from
   ``start_retry`` seconds, doubling to five minutes.
 """
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -41,6 +44,8 @@ log = logging.getLogger("jobbot.slack")
 START_RETRY_CEILING = 300.0
 # Answers of apps.connections.open that no retry can change: the token is not an
 # app-level token with `connections:write`, or it was revoked.
+# The longest wait between two asks with a refused app-level token (while running).
+APP_TOKEN_RETRY_MAX = 900.0
 APP_TOKEN_ERRORS = frozenset(
     {
         "invalid_auth",
@@ -104,6 +109,8 @@ class SlackService:
         self.clock = clock
         self.port: int | None = None
         self.start_retry = 2.0
+        # A refused app-level token while running: first wait before asking again.
+        self.app_token_retry = 30.0
         self._token_checked = False
         self._runner: web.AppRunner | None = None
         self._socket: Any = None
@@ -187,8 +194,7 @@ class SlackService:
         try:
             opened = await self.app.client.apps_connections_open(app_token=app_token)
         except SlackApiError as error:
-            data = getattr(error.response, "data", None)
-            code = str(data.get("error") or "") if isinstance(data, dict) else ""
+            code = _error_code(error)
             if code in APP_TOKEN_ERRORS:
                 raise ConfigError(
                     "SLACK_APP_TOKEN",
@@ -201,10 +207,44 @@ class SlackService:
         handler: Any = AsyncSocketModeHandler(self.app, app_token)
         # The URL just issued is used as it is: slack_sdk asks for one only when it has none.
         handler.client.wss_uri = opened["url"]
+        handler.client.issue_new_wss_url = self._url_issuer(handler.client, app_token)
         # Kept before connecting: a stop during the connection closes it (``close``).
         self._socket = handler
         await handler.connect_async()
         log.info("Slack Socket Mode connected")
+
+    def _url_issuer(self, client: Any, app_token: str) -> Callable[[], Awaitable[str]]:
+        """slack_sdk's ``issue_new_wss_url`` for reconnections, patient with a refused
+        app-level token: one error naming it, then asking again with backoff, until Slack
+        takes it again (or the bot stops). Other errors go to slack_sdk as before."""
+
+        async def issue() -> str:
+            delay, told = self.app_token_retry, False
+            while True:
+                try:
+                    opened = await self.app.client.apps_connections_open(app_token=app_token)
+                except SlackApiError as error:
+                    code = _error_code(error)
+                    if code not in APP_TOKEN_ERRORS or client.closed:
+                        raise
+                    if not told:
+                        log.error(
+                            "Slack refused the app-level token (%s) while reconnecting "
+                            "Socket Mode: /jobs cannot reach jobbot until SLACK_APP_TOKEN "
+                            "works (set a new xapp-… token and restart); alerts still go "
+                            "out. Asking again every %.0f s or more.",
+                            code,
+                            delay,
+                        )
+                        told = True
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, APP_TOKEN_RETRY_MAX)
+                    continue
+                if told:
+                    log.info("Slack takes the app-level token again: reconnecting Socket Mode")
+                return str(opened["url"])
+
+        return issue
 
     async def close(self) -> None:
         """Close the connection and the HTTP server (safe to call twice)."""
@@ -220,3 +260,9 @@ class SlackService:
         mode = "Socket Mode" if self.config.socket_mode else f"HTTP on :{self.config.port}"
         workspaces = "OAuth installs" if self.config.oauth else "one workspace"
         return f"Slack ({mode}, {workspaces})"
+
+
+def _error_code(error: SlackApiError) -> str:
+    """The ``error`` of a Slack API refusal ("" when its body says none)."""
+    data = getattr(error.response, "data", None)
+    return str(data.get("error") or "") if isinstance(data, dict) else ""
