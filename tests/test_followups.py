@@ -3,6 +3,7 @@ boards that stop listing a posting, message links, and the follow-up passes' err
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -333,3 +334,49 @@ async def test_a_channel_gone_during_digest_recovery_pauses_it_and_other_digests
     gone, kept = store.subscriptions()
     assert gone.paused and "10003" in (gone.paused_reason or "") and not kept.paused
     assert store.delivery_statuses() == {"failed": 1, "sent": 1}
+
+
+class _Notices(_Flaky):
+    """A platform that records the notices it is given, failing the first ``fail``."""
+
+    def __init__(self, fail: int = 0) -> None:
+        super().__init__()
+        self.fail = fail
+        self.notices: list[str] = []
+
+    async def send_reminder(self, *args: object, **kwargs: object) -> str | None:
+        return None
+
+    async def send_notice(self, subscription: Subscription, text: str, key: str) -> str:
+        await asyncio.sleep(0.01)  # a round trip, during which another bot may look too
+        if self.fail:
+            self.fail -= 1
+            raise TransientChatError("console", "503")
+        self.notices.append(text)
+        return f"n-{len(self.notices)}"
+
+
+async def test_bots_sharing_a_database_tell_a_channel_once_that_a_source_is_down() -> None:
+    store = Store.memory()
+    _console_sub(store)
+    store.upsert_source("board", "rss", "https://board.example/feed", 600, now=NOW)
+    store.ingest([_posting("1")], NOW, alert=True)
+    store.record_poll_failure("board", NOW, "HTTP 500", next_poll_at=NOW)
+    later = NOW + timedelta(hours=7)
+    adapter = _Notices(fail=1)
+
+    def bot() -> FollowUps:
+        index = lambda: SubscriptionIndex(store.subscriptions())  # noqa: E731
+        return FollowUps(store, {"console": adapter}, lambda: later, index)
+
+    # The first try fails for now: the notice is given back, and goes on the next pass.
+    assert await bot().send_source_notices() == 0 and store.notices("board") == []
+    counts = await asyncio.gather(*(bot().send_source_notices() for _ in range(3)))
+    assert sum(counts) == 1 and len(adapter.notices) == 1
+    # Back up: one recovery notice, however many bots see it.
+    store.record_poll_success(
+        "board", later, etag=None, last_modified=None, next_poll_at=later + timedelta(hours=1)
+    )
+    counts = await asyncio.gather(*(bot().send_source_notices() for _ in range(3)))
+    assert sum(counts) == 1 and len(adapter.notices) == 2
+    assert "working again" in adapter.notices[1] and store.notice_sources() == []

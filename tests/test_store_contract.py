@@ -432,8 +432,13 @@ def test_edits_reminders_and_notices(any_store: Store, now: datetime) -> None:
     any_store.add_notice("feed", target, now - 2 * LEASE, now)  # told once: replaced
     assert any_store.notices("feed") == [target] and any_store.notice_sources() == ["feed"]
     assert any_store.notice_down_since("feed", target) == now - 2 * LEASE
-    any_store.drop_notice("feed", target)
+    assert any_store.drop_notice("feed", target)
+    assert not any_store.drop_notice("feed", target)  # one process removes it
     assert any_store.notices("feed") == [] and any_store.notice_down_since("feed", target) is None
+    # Claimed before sending: one of several processes tells the channel.
+    assert any_store.claim_notice("feed", target, now - LEASE, now)
+    assert not any_store.claim_notice("feed", target, now, now)
+    assert any_store.notice_down_since("feed", target) == now - LEASE
 
 
 def test_a_transaction_is_all_or_nothing(any_store: Store, now: datetime) -> None:

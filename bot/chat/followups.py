@@ -255,12 +255,18 @@ class FollowUps:
             for target, sub in relying.items():
                 if target in told:
                     continue
+                # Claimed before it is sent: of several bots sharing the database, one
+                # tells the channel; a notice that could not go is given back for later.
+                claimed = await asyncio.to_thread(
+                    self.store.claim_notice, source.name, target, source.failing_since, now
+                )
+                if not claimed:
+                    continue
                 key = f"n{source.name}-{source.failing_since.isoformat()}-{sub.id}"
                 if await self._notice(sub, down_notice(source, now), key):
-                    await asyncio.to_thread(
-                        self.store.add_notice, source.name, target, source.failing_since, now
-                    )
                     sent += 1
+                else:
+                    await asyncio.to_thread(self.store.drop_notice, source.name, target)
         for name in await asyncio.to_thread(self.store.notice_sources):
             back = sources.get(name)
             if back is not None and back.failing_since is not None:
@@ -272,13 +278,19 @@ class FollowUps:
                     workspace=target[1],
                     channel=target[2],
                 )
-                if back is not None and subs:
-                    down_since = await asyncio.to_thread(self.store.notice_down_since, name, target)
-                    key = f"u{name}-{down_since.isoformat() if down_since else ''}-{subs[0].id}"
-                    if not await self._notice(subs[0], recovery_notice(back, down_since, now), key):
-                        continue  # try again on the next pass
+                down_since = await asyncio.to_thread(self.store.notice_down_since, name, target)
+                # Whoever removes the record tells the recovery (one bot of several).
+                if not await asyncio.to_thread(self.store.drop_notice, name, target):
+                    continue
+                if back is None or not subs:
+                    continue  # the source or the channel's subscriptions are gone
+                key = f"u{name}-{down_since.isoformat() if down_since else ''}-{subs[0].id}"
+                if await self._notice(subs[0], recovery_notice(back, down_since, now), key):
                     sent += 1
-                await asyncio.to_thread(self.store.drop_notice, name, target)
+                else:  # put back, to try again on the next pass
+                    await asyncio.to_thread(
+                        self.store.add_notice, name, target, down_since or now, now
+                    )
         return sent
 
     async def _notice(self, sub: Subscription, text: str, key: str) -> bool:

@@ -375,12 +375,20 @@ class FollowupStore(Protocol):
         """Remember that ``target`` was told ``source`` is down (so it is told once)."""
         ...
 
+    def claim_notice(
+        self, source: str, target: tuple[str, str, str], down_since: datetime, now: datetime
+    ) -> bool:
+        """Take the telling of ``target`` that ``source`` is down: True for the one process
+        whose record this is (the others find it told)."""
+        ...
+
     def notice_down_since(self, source: str, target: tuple[str, str, str]) -> datetime | None:
         """When the outage began that ``target`` was told about."""
         ...
 
-    def drop_notice(self, source: str, target: tuple[str, str, str]) -> None:
-        """Forget a notice (the recovery was told, or the channel is gone)."""
+    def drop_notice(self, source: str, target: tuple[str, str, str]) -> bool:
+        """Forget a notice (the recovery was told, or the channel is gone); True for the
+        one process that removed it."""
         ...
 
 

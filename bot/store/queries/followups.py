@@ -152,11 +152,33 @@ class FollowupQueries(DeliveryReader):
         )
         return _dt(rows[0][0]) if rows else None
 
-    def drop_notice(self, source: str, target: tuple[str, str, str]) -> None:
-        """Forget a notice (the recovery was told, or the channel is gone)."""
+    def drop_notice(self, source: str, target: tuple[str, str, str]) -> bool:
+        """Forget a notice (the recovery was told, or the channel is gone); True for the
+        one process that removed it, so that one alone tells the recovery."""
         with self._atomic():
-            self._execute(
-                "delete from source_notices where source = ? and platform = ?"
-                " and workspace = ? and channel = ?",
-                [source, *target],
+            return (
+                self._execute(
+                    "delete from source_notices where source = ? and platform = ?"
+                    " and workspace = ? and channel = ?",
+                    [source, *target],
+                )
+                > 0
+            )
+
+    def claim_notice(
+        self, source: str, target: tuple[str, str, str], down_since: datetime, now: datetime
+    ) -> bool:
+        """Record, before telling it, that ``target`` is told ``source`` is down: True for
+        the one process whose row this is. Processes sharing the database each see the
+        source down; only the one that claimed a channel's notice sends it."""
+        with self._atomic():
+            return (
+                self._execute(
+                    "insert into source_notices"
+                    " (source, platform, workspace, channel, down_since, notified_at)"
+                    " values (?, ?, ?, ?, ?, ?)"
+                    " on conflict (source, platform, workspace, channel) do nothing",
+                    [source, *target, _ts(down_since), _ts(now)],
+                )
+                > 0
             )
