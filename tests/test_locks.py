@@ -6,12 +6,14 @@ The same contract runs against the file lock (SQLite) and the advisory lock
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -116,3 +118,27 @@ def test_names_map_to_the_backend_and_keys_hide_them(tmp_path: Path) -> None:
     key = advisory_key("discord-gateway-42")
     assert -(2**63) <= key < 2**63 and key == advisory_key("discord-gateway-42")
     assert key != advisory_key("discord-gateway-43")
+
+
+def _open_at(path: str, start: float) -> int:
+    """Open (and so upgrade) the store at ``path`` at the moment ``start``; its version."""
+    from bot.store.sqlite.store import SQLiteStore
+
+    time.sleep(max(0.0, start - time.time()))
+    store = SQLiteStore.open(Path(path))
+    try:
+        return store.schema_version()
+    finally:
+        store.close()
+
+
+def test_processes_opening_one_new_sqlite_file_at_once_upgrade_it_once(tmp_path: Path) -> None:
+    """Two `jobbot run` started together on a new data directory both open the file:
+    each upgrade step runs once (before, the second failed on a column the first added)."""
+    from bot.store.records import SCHEMA_VERSION
+
+    path = str(tmp_path / "data" / "jobbot.db")
+    start = time.time() + 1.0
+    with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn")) as pool:
+        versions = list(pool.map(_open_at, [path] * 4, [start] * 4))
+    assert versions == [SCHEMA_VERSION] * 4

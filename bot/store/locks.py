@@ -20,6 +20,9 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -31,7 +34,14 @@ if TYPE_CHECKING:
 
     from bot.store.factory import DatabaseSettings
 
-__all__ = ["AdvisoryLock", "FileLock", "ProcessLock", "advisory_key", "process_lock"]
+__all__ = [
+    "AdvisoryLock",
+    "FileLock",
+    "ProcessLock",
+    "advisory_key",
+    "file_lock_held",
+    "process_lock",
+]
 
 # Seconds. The server probes an idle lease connection after KEEPALIVE_IDLE s, then every
 # KEEPALIVE_INTERVAL s, and drops it after KEEPALIVE_COUNT unanswered probes: a vanished
@@ -136,6 +146,25 @@ else:
         except BlockingIOError:
             return False
         return True
+
+
+@contextmanager
+def file_lock_held(path: Path, *, timeout: float = 120.0) -> Iterator[None]:
+    """Hold the file lock at ``path`` for a block, waiting for it up to ``timeout`` s.
+
+    For work that two processes must not do at once, such as upgrading one SQLite
+    database that both just opened.
+    """
+    lock = FileLock(path)
+    deadline = time.monotonic() + timeout
+    while not lock.try_acquire():
+        if time.monotonic() > deadline:
+            raise StoreError(str(path), f"another process held it for over {timeout:.0f} s")
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 class AdvisoryLock:

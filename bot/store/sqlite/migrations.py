@@ -14,7 +14,7 @@ from bot.errors import SchemaTooNewError
 from bot.postings.dedup import company_key, title_key
 from bot.store.records import SCHEMA_VERSION
 
-__all__ = ["apply", "migrations", "schema_version"]
+__all__ = ["apply", "migrations", "pending", "schema_version"]
 
 migrations = Migrations("jobbot")
 
@@ -253,6 +253,11 @@ assert len(_ALL) == SCHEMA_VERSION
 def schema_version(db: Database) -> int:
     """How many migrations this database has applied."""
     return len(migrations.applied(db))
+
+
+def pending(db: Database) -> bool:
+    """Whether ``db`` lacks a migration of this code (a new file, or an older release's)."""
+    return schema_version(db) < SCHEMA_VERSION
 
 
 def apply(db: Database, where: str) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.store.dialect import SQLITE
+from bot.store.locks import file_lock_held
 from bot.store.queries import (
     FollowupQueries,
     OutboxQueries,
@@ -57,12 +58,19 @@ class SQLiteStore(
         """Open (creating and upgrading as needed) the database file at ``path``."""
         path.parent.mkdir(parents=True, exist_ok=True)
         db = Database(sqlite3.connect(str(path), check_same_thread=False))
-        db.enable_wal()
         # In WAL mode NORMAL never corrupts the database; it syncs at checkpoints rather
         # than on every commit, which is what lets delivery mark thousands of rows sent a
         # second (issue #8). A power cut may forget the last commits, never half of one.
         db.execute("pragma synchronous = normal")
-        return cls(db, str(path))
+        if db.journal_mode == "wal" and not migrations.pending(db):
+            return cls(db, str(path))
+        # A new file or an older release's: processes that open it at once (`jobbot run`
+        # twice, a worker beside it) would each switch it to WAL (SQLite refuses the
+        # second at once: "database is locked") and run the same migrations (the second
+        # fails on a column the first added). One at a time, the next finds it done.
+        with file_lock_held(path.with_name(path.name + ".upgrade-lock")):
+            db.enable_wal()
+            return cls(db, str(path))
 
     @classmethod
     def memory(cls) -> SQLiteStore:
