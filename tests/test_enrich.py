@@ -82,6 +82,23 @@ def test_countries_read_from_a_location_line_when_no_field_gives_one() -> None:
     assert enrich(raw, NOW).countries == ("CA",)
 
 
+def test_a_saved_page_header_line_that_is_only_a_place_is_its_location() -> None:
+    page = parse_page(
+        "Data Analyst Intern\nAcme Widgets\n- Utrecht, Provincie Utrecht\n- Stage\n"
+        "You will clean survey data with our analysts.",
+        "page",
+        "p.txt",
+    )
+    assert enrich(page, NOW).countries == ("NL",)
+
+
+def test_a_saved_page_header_line_of_role_and_level_is_no_location() -> None:
+    page = parse_page(
+        "Intern, Data Scientist\nYou will clean survey data with our analysts.", "page", "p.txt"
+    )
+    assert enrich(page, NOW).countries == ()
+
+
 def test_a_remote_from_anywhere_role_takes_no_country_from_its_text() -> None:
     raw = raw_posting(
         "Student Internship Program",

@@ -35,6 +35,31 @@ _LOCATION_LINE = re.compile(
     re.I | re.M,
 )
 _GLOBE = re.compile(r"🌎\s*([^`\n]+)")
+# A job board's header line that is only a place: "- Amsterdam, Noord-Holland", "Lyon, France".
+_HEADER_PLACE = re.compile(
+    r"^[\s*•·-]*((?:[^\W\d_][\w.'’-]*\s?){1,3},\s*(?:[^\W\d_][\w.'’-]*\s?){1,3}"
+    r"(?:,\s*(?:[^\W\d_][\w.'’-]*\s?){1,3})?)\s*$",
+    re.M,
+)
+_HEADER_LINES = 8
+
+
+def _header_places(description: str) -> tuple[str, ...]:
+    """A saved page's header lines that are only a place ("Amsterdam, Noord-Holland").
+
+    Job boards print the location on a line of its own under the title and company; a
+    line counts when what precedes its first comma is itself a place, so "Intern, Data
+    Scientist" (a title) is left alone.
+    """
+    head = "\n".join(description.split("\n")[:_HEADER_LINES])
+    gazetteer = load_gazetteer()
+    return tuple(
+        line.strip()
+        for line in _HEADER_PLACE.findall(head)
+        if gazetteer.countries_in_locations((line.split(",", 1)[0],))[0]
+    )[:2]
+
+
 # Phrases that make a role fully remote even where no location field says so.
 _REMOTE_TEXT = re.compile(
     r"\b(fully remote|100% remote|remote[- ]first|remote by design|fully home[- ]based|"
@@ -330,6 +355,8 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
     if not locations:
         written = _GLOBE.findall(description) + _LOCATION_LINE.findall(description)
         locations = tuple(dict.fromkeys(m.strip() for m in written if m.strip()))[:5]
+    if not locations and not raw.url:
+        locations = _header_places(description)
     gazetteer = load_gazetteer()
     countries, remote = gazetteer.countries_in_locations(locations)
     if countries:
