@@ -182,6 +182,19 @@ def test_a_conditional_remote_sentence_is_not_remote() -> None:
         ("New Graduate Intern Program", "", "unknown"),
         ("Intern", "You are enrolled for the whole term at an accredited university.", "any"),
         ("Intern", "You are currently enrolled in a PhD programme.", "phd-only"),
+        (
+            "Stage",
+            "Nous cherchons un stagiaire de niveau master en linguistique.",
+            "phd-or-masters",
+        ),
+        ("Stage", "Profil : formation Bac+5 en informatique ou équivalent.", "phd-or-masters"),
+        (
+            "Stage",
+            "Ouvert aux étudiants en master ; le doctorat n'est pas requis.",
+            "phd-or-masters",
+        ),
+        ("Stage", "Le stage de master dure six mois.", "phd-or-masters"),
+        ("Stage", "Utiliser Master Data Management au quotidien.", "unknown"),
     ],
 )
 def test_degree(title: str, text: str, degree: str) -> None:

@@ -37,7 +37,11 @@ _MASTERS = re.compile(
 )
 _MASTERS_I = re.compile(
     r"\b(?:master['’]s|master (?:degree|student|program|programme)s?|"
-    r"masters (?:degree|student|program|programme)s?|mba|masterstudi\w*)\b",
+    r"masters (?:degree|student|program|programme)s?|mba|masterstudi\w*)\b|"
+    # French names the level, not the degree: "stagiaire de niveau master", "stage de
+    # master", "étudiant en master", "Bac+5" (five years after the baccalauréat).
+    r"\b(?:niveau|stages? de|stagiaires? de|étudiant(?:e|es|s)? en|élèves? en) master\b|"
+    r"\bbac\s?\+\s?[45]\b",
     re.I,
 )
 # "Graduate students" are Master's or PhD students; next to a PhD they mean PhD students
@@ -110,6 +114,7 @@ _MASTERS_CUES = (
     "master",
     "máster",
     "mestrado",
+    "bac",
     "mba",
     "m1",
     "m2",
