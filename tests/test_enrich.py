@@ -441,3 +441,19 @@ def test_examples_after_a_duty_cue_are_not_the_duty() -> None:
         "You will measure side effects like anomaly detection drift in our labelling tools.",
     )
     assert enrich(raw, NOW).areas == ()
+
+
+def test_a_requirements_heading_run_into_the_sentence_before_it_is_still_a_heading() -> None:
+    page = parse_page(
+        "Research Intern\n- Oslo\nYou may pick Oslo or Bergen.Minimum qualifications:\n"
+        "- Experience in one or more of: computer vision, speech, reinforcement learning.\n",
+        "page",
+        "p.txt",
+    )
+    assert "\nMinimum qualifications:\n" in page.description
+    assert enrich(page, NOW).areas == ()
+
+
+def test_a_sentence_run_into_another_is_not_split_as_a_heading() -> None:
+    page = parse_page("Research Intern\nWe build robots.Our lab is in Oslo.\n", "page", "p.txt")
+    assert "We build robots.Our lab is in Oslo." in page.description
