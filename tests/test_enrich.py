@@ -457,3 +457,24 @@ def test_a_requirements_heading_run_into_the_sentence_before_it_is_still_a_headi
 def test_a_sentence_run_into_another_is_not_split_as_a_heading() -> None:
     page = parse_page("Research Intern\nWe build robots.Our lab is in Oslo.\n", "page", "p.txt")
     assert "We build robots.Our lab is in Oslo." in page.description
+
+
+def test_a_bare_duties_heading_ends_the_company_section_before_it() -> None:
+    page = parse_page(
+        "Data Intern\nAbout Acme\nAcme sells garden tools across Europe.\n"
+        "Why You Should Join Acme:\nWe grow fast.\nPosition Overview\n"
+        "The intern builds entity linking for our product catalogue.\n",
+        "page",
+        "p.txt",
+    )
+    assert "knowledge-graphs" in enrich(page, NOW).areas
+
+
+def test_a_sentence_that_starts_like_a_duties_heading_is_not_one() -> None:
+    page = parse_page(
+        "Data Intern\nAbout Acme\nAcme sells garden tools.\n"
+        "Responsibilities include entity linking.\n",
+        "page",
+        "p.txt",
+    )
+    assert "knowledge-graphs" not in enrich(page, NOW).areas

@@ -174,10 +174,13 @@ _DUTY_HEADING = re.compile(
     r"what you(?:'ll| will) (?:do|be doing|work on)|(?:the |your |this )?role(?: description)?|"
     r"roles? (?:and|&) responsibilities|"
     r"about the (?:role|internship|position|project)|in this role|project description|"
+    r"(?:position|role|job|internship) (?:overview|summary)|"
     r"(?:fields|areas|topics) of research|research (?:topics|areas|directions|projects)|"
     r"(?:types of |available |example |intern |internship )?projects)\b",
     re.I,
 )
+# A line this short that starts with a duties heading is that heading.
+_BARE_HEADING_WORDS = 3
 # Words that introduce the work itself: "you will…", "the team is responsible for…".
 _DUTY_CUE = re.compile(
     r"\b(?:you will|you'll|responsible for|work(?:s|ing)? on|focus(?:es|ed|ing)? on|"
@@ -215,7 +218,12 @@ def _role_text(text: str) -> tuple[str, str]:
         # Typographic apostrophes, as most pages write them: "What You’ll Do".
         line = line.replace("’", "'")
         boilerplate = _BOILERPLATE_HEADING.match(line) is not None
-        if boilerplate or _HEADING.match(line):
+        # A saved page's duties heading often stands alone, without a colon ("Position
+        # Overview", "Key Responsibilities"): it still ends a boilerplate section.
+        bare_duties = len(line.split()) <= _BARE_HEADING_WORDS and bool(
+            _DUTY_HEADING.match(line) and not line.rstrip().endswith((".", ","))
+        )
+        if boilerplate or bare_duties or _HEADING.match(line):
             skipping = boilerplate
             in_duties = not boilerplate and _DUTY_HEADING.match(line) is not None
             continue
@@ -257,7 +265,12 @@ def _where_text(text: str) -> str:
     skipping = False
     for line in text.splitlines():
         boilerplate = _BOILERPLATE_HEADING.match(line) is not None
-        if boilerplate or _HEADING.match(line):
+        # A saved page's duties heading often stands alone, without a colon ("Position
+        # Overview", "Key Responsibilities"): it still ends a boilerplate section.
+        bare_duties = len(line.split()) <= _BARE_HEADING_WORDS and bool(
+            _DUTY_HEADING.match(line) and not line.rstrip().endswith((".", ","))
+        )
+        if boilerplate or bare_duties or _HEADING.match(line):
             skipping = boilerplate
         if skipping:
             continue
