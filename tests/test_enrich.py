@@ -478,3 +478,15 @@ def test_a_sentence_that_starts_like_a_duties_heading_is_not_one() -> None:
         "p.txt",
     )
     assert "knowledge-graphs" not in enrich(page, NOW).areas
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Le stage portera sur la fouille de textes juridiques anciens.",
+        "Las prácticas tratan de minería de textos en noticias.",
+        "本实习负责文本挖掘相关工作。",
+    ],
+)
+def test_text_mining_in_other_languages_is_nlp(text: str) -> None:
+    assert "nlp" in enrich(raw_posting("Stage", text), NOW).areas
