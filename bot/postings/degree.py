@@ -21,10 +21,11 @@ _UNDERGRAD_TITLE = re.compile(
     r"\b(undergrad(?:uate)?s?|bachelor'?s?|bachelor’s|bs/ms|b\.?s\./m\.?s\.)\b|\bBS\b", re.I
 )
 # A PhD mention that names a person rather than a requirement: "with the PhD student
-# host", "your preferred PhD supervisor", "Jane Doe, PhD".
+# host", "your preferred PhD supervisor", "Jane Doe, PhD", "alongside fellow doctoral
+# candidates" (the people the intern works with).
 _PHD_MENTION = re.compile(rf"(?<![\w])(?P<m>{_PHD})(?![\w])", re.I)
 _PHD_PERSON_BEFORE = re.compile(
-    r"(?:\b(?:the|their|your|our|his|her|my)\s+(?:preferred\s+)?|,\s*)$", re.I
+    r"(?:\b(?:the|their|your|our|his|her|my|fellow)\s+(?:preferred\s+)?|,\s*)$", re.I
 )
 _PHD_PERSON_AFTER = re.compile(
     r"^\.?\s*(?:students?\s+)?(?:host|supervisor|advisor|adviser|mentor|director)s?\b", re.I
