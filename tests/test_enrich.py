@@ -196,6 +196,7 @@ def test_a_conditional_remote_sentence_is_not_remote() -> None:
         ("Stage", "Le stage de master dure six mois.", "phd-or-masters"),
         ("Stage", "Utiliser Master Data Management au quotidien.", "unknown"),
         ("Research Intern", "You will work alongside fellow PhD students.", "unknown"),
+        ("Intern", "This role is ideal for students pursuing a Master's degree.", "unknown"),
         ("Research Intern", "Fellow interns are enrolled in a PhD program.", "phd-only"),
     ],
 )

@@ -97,7 +97,7 @@ _ANY_LEVEL = re.compile(
 # Sentences that only wish for a level do not require it.
 _WISH = re.compile(
     r"\b(desirable|desired|preferred|a plus|nice to have|bonus|advantage|advantageous|ideally|"
-    r"is preferred|would be great)\b",
+    r"is preferred|would be great|(?:is|are|be) ideal for|ideally suited)\b",
     re.I,
 )
 _SENTENCE = re.compile(r"\n|(?<=[;!?])\s+|(?<=[a-z0-9)]\.)\s+(?=[A-Z])")
