@@ -493,3 +493,16 @@ def test_a_sentence_that_starts_like_a_duties_heading_is_not_one() -> None:
 )
 def test_text_mining_in_other_languages_is_nlp(text: str) -> None:
     assert "nlp" in enrich(raw_posting("Stage", text), NOW).areas
+
+
+@pytest.mark.parametrize(
+    ("text", "remote"),
+    [
+        ("The internship is expected to be remote; mentors meet students online.", True),
+        ("The programme will be entirely remote.", True),
+        ("If the office closes, the internship will be remote.", False),
+        ("The internship is expected to be in person.", False),
+    ],
+)
+def test_a_role_said_to_be_remote_is_remote(text: str, remote: bool) -> None:
+    assert enrich(raw_posting("Research Intern", text), NOW).remote is remote

@@ -65,7 +65,8 @@ _REMOTE_TEXT = re.compile(
     r"\b(fully remote|100% remote|remote[- ]first|remote by design|fully home[- ]based|"
     r"work[- ]from[- ]home arrangement|open to remote (?:hires|candidates|applicants)|"
     r"remote (?:position|role|internship|internships|job)s?\b|"
-    r"(?:this|the) (?:role|position|internship) (?:is|can be) (?:fully )?remote|"
+    r"(?:this|the) (?:role|position|internship|program|programme) "
+    r"(?:is|can be|will be|is expected to be) (?:fully |entirely )?remote|"
     r"work remotely from anywhere|work from wherever|remote research internships?|"
     # "This role can be based remotely within one of our hubs", "Remote work within
     # Europe may be considered": open to a remote hire.
