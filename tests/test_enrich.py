@@ -506,3 +506,14 @@ def test_text_mining_in_other_languages_is_nlp(text: str) -> None:
 )
 def test_a_role_said_to_be_remote_is_remote(text: str, remote: bool) -> None:
     assert enrich(raw_posting("Research Intern", text), NOW).remote is remote
+
+
+def test_a_plain_heading_line_ends_the_company_section_before_it() -> None:
+    page = parse_page(
+        "Research Placements\nAbout the Placement Scheme\n"
+        "The scheme pairs students with partner companies.\n\nWhere the work happens\n"
+        "Placements take place at our campus in Osaka.\n",
+        "page",
+        "p.txt",
+    )
+    assert enrich(page, NOW).countries == ("JP",)

@@ -180,6 +180,9 @@ _DUTY_HEADING = re.compile(
     r"(?:types of |available |example |intern |internship )?projects)\b",
     re.I,
 )
+# A heading of a page saved as plain text: a short capitalised line with no sentence end
+# ("Types of placements", "Where you will work"). It ends a company or benefits section.
+_BARE_HEADING = re.compile(r"^\s*[A-Z][^.!?:;,\n]{2,60}$")
 # A line this short that starts with a duties heading is that heading.
 _BARE_HEADING_WORDS = 3
 # Words that introduce the work itself: "you will…", "the team is responsible for…".
@@ -228,6 +231,9 @@ def _role_text(text: str) -> tuple[str, str]:
             skipping = boilerplate
             in_duties = not boilerplate and _DUTY_HEADING.match(line) is not None
             continue
+        if skipping and _BARE_HEADING.match(line):
+            skipping = False  # the next section of a page saved without its markup
+            continue
         if skipping:
             continue
         for sentence in _SENTENCE_SPLIT.split(line):
@@ -273,6 +279,8 @@ def _where_text(text: str) -> str:
         )
         if boilerplate or bare_duties or _HEADING.match(line):
             skipping = boilerplate
+        elif skipping and _BARE_HEADING.match(line):
+            skipping = False
         if skipping:
             continue
         kept.extend(s for s in _SENTENCE_SPLIT.split(line) if not _OTHER_PLACES.search(s))
