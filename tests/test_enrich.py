@@ -105,11 +105,12 @@ def test_a_saved_page_header_line_of_role_and_level_is_no_location() -> None:
         "Para entrar no programa, envie o seu currículo à equipa de Lisboa.",
         "Para solicitar las prácticas hay que escribir al tutor académico.",
         "연구실 인턴이란 무엇인가? 대전의 연구소에서 일한 이야기.",
+        "Leon, a student from Hamburg, wrote his thesis with us.",
     ],
 )
 def test_everyday_words_that_are_place_names_add_no_country(text: str) -> None:
     found = load_gazetteer().countries_in_text(text)
-    assert "BR" not in found and "IR" not in found
+    assert not found & {"BR", "IR", "MX"}
 
 
 def test_a_remote_from_anywhere_role_takes_no_country_from_its_text() -> None:
