@@ -518,3 +518,18 @@ def test_a_plain_heading_line_ends_the_company_section_before_it() -> None:
         "p.txt",
     )
     assert enrich(page, NOW).countries == ("JP",)
+
+
+@pytest.mark.parametrize(
+    ("text", "countries"),
+    [
+        ("The stipend is £1,500 a month for ten weeks.", ("GB",)),
+        ("Bolsa de R$ 1.200 por mês durante o estágio.", ("BR",)),
+        ("Pay: £900 a month here, or R$ 4.000 at our other site.", ()),
+        ("The stipend is $3,000 a month.", ()),
+    ],
+)
+def test_a_page_naming_no_place_takes_the_country_of_its_currency(
+    text: str, countries: tuple[str, ...]
+) -> None:
+    assert enrich(raw_posting("Summer Internship", text), NOW).countries == countries

@@ -411,6 +411,11 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
         if linked:
             countries |= linked
             evidence.append(("countries", "text:linked domains"))
+        else:
+            paid_in = gazetteer.countries_of_currency(description[:_TEXT_SCAN])
+            countries |= paid_in
+            if paid_in:
+                evidence.append(("countries", "text:currency"))
     if strong_remote:
         remote = True
     elif remote and _HYBRID_TEXT.search(description):
