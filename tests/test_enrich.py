@@ -82,6 +82,37 @@ def test_countries_read_from_a_location_line_when_no_field_gives_one() -> None:
     assert enrich(raw, NOW).countries == ("CA",)
 
 
+def test_a_saved_page_header_line_that_is_only_a_place_is_its_location() -> None:
+    page = parse_page(
+        "Data Analyst Intern\nAcme Widgets\n- Utrecht, Provincie Utrecht\n- Stage\n"
+        "You will clean survey data with our analysts.",
+        "page",
+        "p.txt",
+    )
+    assert enrich(page, NOW).countries == ("NL",)
+
+
+def test_a_saved_page_header_line_of_role_and_level_is_no_location() -> None:
+    page = parse_page(
+        "Intern, Data Scientist\nYou will clean survey data with our analysts.", "page", "p.txt"
+    )
+    assert enrich(page, NOW).countries == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Para entrar no programa, envie o seu currículo à equipa de Lisboa.",
+        "Para solicitar las prácticas hay que escribir al tutor académico.",
+        "연구실 인턴이란 무엇인가? 대전의 연구소에서 일한 이야기.",
+        "Leon, a student from Hamburg, wrote his thesis with us.",
+    ],
+)
+def test_everyday_words_that_are_place_names_add_no_country(text: str) -> None:
+    found = load_gazetteer().countries_in_text(text)
+    assert not found & {"BR", "IR", "MX"}
+
+
 def test_a_remote_from_anywhere_role_takes_no_country_from_its_text() -> None:
     raw = raw_posting(
         "Student Internship Program",
@@ -152,6 +183,22 @@ def test_a_conditional_remote_sentence_is_not_remote() -> None:
         ("New Graduate Intern Program", "", "unknown"),
         ("Intern", "You are enrolled for the whole term at an accredited university.", "any"),
         ("Intern", "You are currently enrolled in a PhD programme.", "phd-only"),
+        (
+            "Stage",
+            "Nous cherchons un stagiaire de niveau master en linguistique.",
+            "phd-or-masters",
+        ),
+        ("Stage", "Profil : formation Bac+5 en informatique ou équivalent.", "phd-or-masters"),
+        (
+            "Stage",
+            "Ouvert aux étudiants en master ; le doctorat n'est pas requis.",
+            "phd-or-masters",
+        ),
+        ("Stage", "Le stage de master dure six mois.", "phd-or-masters"),
+        ("Stage", "Utiliser Master Data Management au quotidien.", "unknown"),
+        ("Research Intern", "You will work alongside fellow PhD students.", "unknown"),
+        ("Intern", "This role is ideal for students pursuing a Master's degree.", "unknown"),
+        ("Research Intern", "Fellow interns are enrolled in a PhD program.", "phd-only"),
     ],
 )
 def test_degree(title: str, text: str, degree: str) -> None:
@@ -398,3 +445,91 @@ def test_examples_after_a_duty_cue_are_not_the_duty() -> None:
         "You will measure side effects like anomaly detection drift in our labelling tools.",
     )
     assert enrich(raw, NOW).areas == ()
+
+
+def test_a_requirements_heading_run_into_the_sentence_before_it_is_still_a_heading() -> None:
+    page = parse_page(
+        "Research Intern\n- Oslo\nYou may pick Oslo or Bergen.Minimum qualifications:\n"
+        "- Experience in one or more of: computer vision, speech, reinforcement learning.\n",
+        "page",
+        "p.txt",
+    )
+    assert "\nMinimum qualifications:\n" in page.description
+    assert enrich(page, NOW).areas == ()
+
+
+def test_a_sentence_run_into_another_is_not_split_as_a_heading() -> None:
+    page = parse_page("Research Intern\nWe build robots.Our lab is in Oslo.\n", "page", "p.txt")
+    assert "We build robots.Our lab is in Oslo." in page.description
+
+
+def test_a_bare_duties_heading_ends_the_company_section_before_it() -> None:
+    page = parse_page(
+        "Data Intern\nAbout Acme\nAcme sells garden tools across Europe.\n"
+        "Why You Should Join Acme:\nWe grow fast.\nPosition Overview\n"
+        "The intern builds entity linking for our product catalogue.\n",
+        "page",
+        "p.txt",
+    )
+    assert "knowledge-graphs" in enrich(page, NOW).areas
+
+
+def test_a_sentence_that_starts_like_a_duties_heading_is_not_one() -> None:
+    page = parse_page(
+        "Data Intern\nAbout Acme\nAcme sells garden tools.\n"
+        "Responsibilities include entity linking.\n",
+        "page",
+        "p.txt",
+    )
+    assert "knowledge-graphs" not in enrich(page, NOW).areas
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Le stage portera sur la fouille de textes juridiques anciens.",
+        "Las prácticas tratan de minería de textos en noticias.",
+        "本实习负责文本挖掘相关工作。",
+    ],
+)
+def test_text_mining_in_other_languages_is_nlp(text: str) -> None:
+    assert "nlp" in enrich(raw_posting("Stage", text), NOW).areas
+
+
+@pytest.mark.parametrize(
+    ("text", "remote"),
+    [
+        ("The internship is expected to be remote; mentors meet students online.", True),
+        ("The programme will be entirely remote.", True),
+        ("If the office closes, the internship will be remote.", False),
+        ("The internship is expected to be in person.", False),
+    ],
+)
+def test_a_role_said_to_be_remote_is_remote(text: str, remote: bool) -> None:
+    assert enrich(raw_posting("Research Intern", text), NOW).remote is remote
+
+
+def test_a_plain_heading_line_ends_the_company_section_before_it() -> None:
+    page = parse_page(
+        "Research Placements\nAbout the Placement Scheme\n"
+        "The scheme pairs students with partner companies.\n\nWhere the work happens\n"
+        "Placements take place at our campus in Osaka.\n",
+        "page",
+        "p.txt",
+    )
+    assert enrich(page, NOW).countries == ("JP",)
+
+
+@pytest.mark.parametrize(
+    ("text", "countries"),
+    [
+        ("The stipend is £1,500 a month for ten weeks.", ("GB",)),
+        ("Bolsa de R$ 1.200 por mês durante o estágio.", ("BR",)),
+        ("Pay: £900 a month here, or R$ 4.000 at our other site.", ()),
+        ("The stipend is $3,000 a month.", ()),
+    ],
+)
+def test_a_page_naming_no_place_takes_the_country_of_its_currency(
+    text: str, countries: tuple[str, ...]
+) -> None:
+    assert enrich(raw_posting("Summer Internship", text), NOW).countries == countries

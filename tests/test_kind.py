@@ -120,3 +120,15 @@ def test_real_non_postings_are_read_as_not_postings(file: str) -> None:
         assert labelled[file]["is_posting"] is False
     row = classify_document((REAL_FIXTURES / file).read_bytes(), file, NOW)[0]
     assert row["is_posting"] is False and row["is_internship"] is False
+
+
+def test_a_french_offer_that_heads_its_topic_sujet_du_stage_is_a_posting() -> None:
+    # One run-on paragraph whose only duties cue is "sujet du stage" (not "sujet de stage").
+    page = (
+        "CONTEXTE Notre équipe propose une offre de stage en traitement automatique des "
+        "langues autour d'un corpus de contes anciens. SUJET DU STAGE Le stage portera sur "
+        "l'alignement de textes traduits et l'extraction de motifs récurrents dans le corpus."
+    )
+    assert "duties" in score_page_kind(page).posting
+    is_posting, _ = read_posting_kind(page[:120], page, page=True)
+    assert is_posting is True

@@ -21,10 +21,11 @@ _UNDERGRAD_TITLE = re.compile(
     r"\b(undergrad(?:uate)?s?|bachelor'?s?|bachelor’s|bs/ms|b\.?s\./m\.?s\.)\b|\bBS\b", re.I
 )
 # A PhD mention that names a person rather than a requirement: "with the PhD student
-# host", "your preferred PhD supervisor", "Jane Doe, PhD".
+# host", "your preferred PhD supervisor", "Jane Doe, PhD", "alongside fellow doctoral
+# candidates" (the people the intern works with).
 _PHD_MENTION = re.compile(rf"(?<![\w])(?P<m>{_PHD})(?![\w])", re.I)
 _PHD_PERSON_BEFORE = re.compile(
-    r"(?:\b(?:the|their|your|our|his|her|my)\s+(?:preferred\s+)?|,\s*)$", re.I
+    r"(?:\b(?:the|their|your|our|his|her|my|fellow)\s+(?:preferred\s+)?|,\s*)$", re.I
 )
 _PHD_PERSON_AFTER = re.compile(
     r"^\.?\s*(?:students?\s+)?(?:host|supervisor|advisor|adviser|mentor|director)s?\b", re.I
@@ -37,7 +38,11 @@ _MASTERS = re.compile(
 )
 _MASTERS_I = re.compile(
     r"\b(?:master['’]s|master (?:degree|student|program|programme)s?|"
-    r"masters (?:degree|student|program|programme)s?|mba|masterstudi\w*)\b",
+    r"masters (?:degree|student|program|programme)s?|mba|masterstudi\w*)\b|"
+    # French names the level, not the degree: "stagiaire de niveau master", "stage de
+    # master", "étudiant en master", "Bac+5" (five years after the baccalauréat).
+    r"\b(?:niveau|stages? de|stagiaires? de|étudiant(?:e|es|s)? en|élèves? en) master\b|"
+    r"\bbac\s?\+\s?[45]\b",
     re.I,
 )
 # "Graduate students" are Master's or PhD students; next to a PhD they mean PhD students
@@ -92,7 +97,7 @@ _ANY_LEVEL = re.compile(
 # Sentences that only wish for a level do not require it.
 _WISH = re.compile(
     r"\b(desirable|desired|preferred|a plus|nice to have|bonus|advantage|advantageous|ideally|"
-    r"is preferred|would be great)\b",
+    r"is preferred|would be great|(?:is|are|be) ideal for|ideally suited)\b",
     re.I,
 )
 _SENTENCE = re.compile(r"\n|(?<=[;!?])\s+|(?<=[a-z0-9)]\.)\s+(?=[A-Z])")
@@ -110,6 +115,7 @@ _MASTERS_CUES = (
     "master",
     "máster",
     "mestrado",
+    "bac",
     "mba",
     "m1",
     "m2",

@@ -35,12 +35,38 @@ _LOCATION_LINE = re.compile(
     re.I | re.M,
 )
 _GLOBE = re.compile(r"🌎\s*([^`\n]+)")
+# A job board's header line that is only a place: "- Amsterdam, Noord-Holland", "Lyon, France".
+_HEADER_PLACE = re.compile(
+    r"^[\s*•·-]*((?:[^\W\d_][\w.'’-]*\s?){1,3},\s*(?:[^\W\d_][\w.'’-]*\s?){1,3}"
+    r"(?:,\s*(?:[^\W\d_][\w.'’-]*\s?){1,3})?)\s*$",
+    re.M,
+)
+_HEADER_LINES = 8
+
+
+def _header_places(description: str) -> tuple[str, ...]:
+    """A saved page's header lines that are only a place ("Amsterdam, Noord-Holland").
+
+    Job boards print the location on a line of its own under the title and company; a
+    line counts when what precedes its first comma is itself a place, so "Intern, Data
+    Scientist" (a title) is left alone.
+    """
+    head = "\n".join(description.split("\n")[:_HEADER_LINES])
+    gazetteer = load_gazetteer()
+    return tuple(
+        line.strip()
+        for line in _HEADER_PLACE.findall(head)
+        if gazetteer.countries_in_locations((line.split(",", 1)[0],))[0]
+    )[:2]
+
+
 # Phrases that make a role fully remote even where no location field says so.
 _REMOTE_TEXT = re.compile(
     r"\b(fully remote|100% remote|remote[- ]first|remote by design|fully home[- ]based|"
     r"work[- ]from[- ]home arrangement|open to remote (?:hires|candidates|applicants)|"
     r"remote (?:position|role|internship|internships|job)s?\b|"
-    r"(?:this|the) (?:role|position|internship) (?:is|can be) (?:fully )?remote|"
+    r"(?:this|the) (?:role|position|internship|program|programme) "
+    r"(?:is|can be|will be|is expected to be) (?:fully |entirely )?remote|"
     r"work remotely from anywhere|work from wherever|remote research internships?|"
     # "This role can be based remotely within one of our hubs", "Remote work within
     # Europe may be considered": open to a remote hire.
@@ -149,10 +175,16 @@ _DUTY_HEADING = re.compile(
     r"what you(?:'ll| will) (?:do|be doing|work on)|(?:the |your |this )?role(?: description)?|"
     r"roles? (?:and|&) responsibilities|"
     r"about the (?:role|internship|position|project)|in this role|project description|"
+    r"(?:position|role|job|internship) (?:overview|summary)|"
     r"(?:fields|areas|topics) of research|research (?:topics|areas|directions|projects)|"
     r"(?:types of |available |example |intern |internship )?projects)\b",
     re.I,
 )
+# A heading of a page saved as plain text: a short capitalised line with no sentence end
+# ("Types of placements", "Where you will work"). It ends a company or benefits section.
+_BARE_HEADING = re.compile(r"^\s*[A-Z][^.!?:;,\n]{2,60}$")
+# A line this short that starts with a duties heading is that heading.
+_BARE_HEADING_WORDS = 3
 # Words that introduce the work itself: "you will…", "the team is responsible for…".
 _DUTY_CUE = re.compile(
     r"\b(?:you will|you'll|responsible for|work(?:s|ing)? on|focus(?:es|ed|ing)? on|"
@@ -190,9 +222,17 @@ def _role_text(text: str) -> tuple[str, str]:
         # Typographic apostrophes, as most pages write them: "What You’ll Do".
         line = line.replace("’", "'")
         boilerplate = _BOILERPLATE_HEADING.match(line) is not None
-        if boilerplate or _HEADING.match(line):
+        # A saved page's duties heading often stands alone, without a colon ("Position
+        # Overview", "Key Responsibilities"): it still ends a boilerplate section.
+        bare_duties = len(line.split()) <= _BARE_HEADING_WORDS and bool(
+            _DUTY_HEADING.match(line) and not line.rstrip().endswith((".", ","))
+        )
+        if boilerplate or bare_duties or _HEADING.match(line):
             skipping = boilerplate
             in_duties = not boilerplate and _DUTY_HEADING.match(line) is not None
+            continue
+        if skipping and _BARE_HEADING.match(line):
+            skipping = False  # the next section of a page saved without its markup
             continue
         if skipping:
             continue
@@ -232,8 +272,15 @@ def _where_text(text: str) -> str:
     skipping = False
     for line in text.splitlines():
         boilerplate = _BOILERPLATE_HEADING.match(line) is not None
-        if boilerplate or _HEADING.match(line):
+        # A saved page's duties heading often stands alone, without a colon ("Position
+        # Overview", "Key Responsibilities"): it still ends a boilerplate section.
+        bare_duties = len(line.split()) <= _BARE_HEADING_WORDS and bool(
+            _DUTY_HEADING.match(line) and not line.rstrip().endswith((".", ","))
+        )
+        if boilerplate or bare_duties or _HEADING.match(line):
             skipping = boilerplate
+        elif skipping and _BARE_HEADING.match(line):
+            skipping = False
         if skipping:
             continue
         kept.extend(s for s in _SENTENCE_SPLIT.split(line) if not _OTHER_PLACES.search(s))
@@ -330,6 +377,8 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
     if not locations:
         written = _GLOBE.findall(description) + _LOCATION_LINE.findall(description)
         locations = tuple(dict.fromkeys(m.strip() for m in written if m.strip()))[:5]
+    if not locations and not raw.url:
+        locations = _header_places(description)
     gazetteer = load_gazetteer()
     countries, remote = gazetteer.countries_in_locations(locations)
     if countries:
@@ -362,6 +411,11 @@ def enrich(raw: RawPosting, now: datetime) -> Posting:
         if linked:
             countries |= linked
             evidence.append(("countries", "text:linked domains"))
+        else:
+            paid_in = gazetteer.countries_of_currency(description[:_TEXT_SCAN])
+            countries |= paid_in
+            if paid_in:
+                evidence.append(("countries", "text:currency"))
     if strong_remote:
         remote = True
     elif remote and _HYBRID_TEXT.search(description):

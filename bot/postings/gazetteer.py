@@ -62,6 +62,7 @@ def _load() -> Gazetteer:
         never_cities=frozenset(normalise_key(w) for w in data["not_cities"]["never"]),
         not_text_cities=frozenset(normalise_key(w) for w in data["not_cities"]["in_text"]),
         regions={normalise_key(k): tuple(v) for k, v in data.get("regions", {}).items()},
+        currencies=dict(data.get("currencies", {})),
         not_text_countries=frozenset(
             normalise_key(w) for w in data["not_countries_in_text"]["names"]
         ),

@@ -91,6 +91,8 @@ class Gazetteer:
     regions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     us_state_countries: frozenset[str] = frozenset()  # "georgia": a state beside US places
     au_state_names: frozenset[str] = frozenset()
+    # Pay written in a currency only one country uses ("£", "R$", "₹"): its country.
+    currencies: dict[str, str] = field(default_factory=dict)
     # Country and big-city names in Chinese, Japanese and Korean script, which have no
     # spaces to find words by: matched as substrings (see countries_in_text).
     cjk_names: dict[str, str] = field(default_factory=dict)
@@ -213,6 +215,20 @@ class Gazetteer:
         leaders = [country for country, n in counts.items() if n == best]
         # A tie (a lab linking to partners in two countries) says nothing.
         return set(leaders) if len(leaders) == 1 else set()
+
+    def countries_of_currency(self, text: str) -> set[str]:
+        """The country whose own currency a text's amounts are in, when only one is.
+
+        A last resort, after places and linked domains: a stipend "of £1,200 a month"
+        is paid in the United Kingdom. Two such currencies (a pay table for two
+        countries) say nothing.
+        """
+        found = {
+            country
+            for sign, country in self.currencies.items()
+            if re.search(rf"{re.escape(sign)}\s?\d", text)
+        }
+        return found if len(found) == 1 else set()
 
     def _subdivision_country(
         self, code: str, countries: set[str] | frozenset[str] | None = None

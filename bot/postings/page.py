@@ -92,15 +92,34 @@ def _is_chrome(line: str) -> bool:
     )
 
 
+# A heading glued to the sentence before it, as pages copied without their block breaks
+# have it: "…we hope you will be too!Your responsibilities", "…Munich.Minimum
+# qualifications:". No space after the sentence's end, then a short capitalised run.
+_GLUED = re.compile(r"(?<=[a-z)][.!?])(?=[A-Z][^.!?\n]{2,60}$)")
+
+
+def _unglued(line: str) -> list[str]:
+    """A line whose end is a section heading run into its last sentence, split in two."""
+    found = _GLUED.search(line)
+    if found is None:
+        return [line]
+    _, heading, _ = _page_words()
+    tail = line[found.start() :].strip()
+    if tail.endswith(":") and len(tail.split()) <= 6 or heading.match(tail):
+        return [line[: found.start()], tail]
+    return [line]
+
+
 def posting_text(text: str) -> str:
     """A saved page's text without the site around the posting.
 
-    Buttons, banners, breadcrumbs and counters are dropped, and the page ends where the
-    board's lists of other postings ("Similar jobs") begin.
+    Buttons, banners, breadcrumbs and counters are dropped, a section heading run into the
+    sentence before it gets its own line, and the page ends where the board's lists of
+    other postings ("Similar jobs") begin.
     """
     _, _, tail = _page_words()
     kept: list[str] = []
-    for line in text.splitlines():
+    for line in (part for whole in text.splitlines() for part in _unglued(whole)):
         stripped = line.strip()
         if kept and tail.match(stripped):
             break
