@@ -185,6 +185,16 @@ _DUTY_HEADING = re.compile(
 _BARE_HEADING = re.compile(r"^\s*[A-Z][^.!?:;,\n]{2,60}$")
 # A line this short that starts with a duties heading is that heading.
 _BARE_HEADING_WORDS = 3
+
+
+def _bare_duties_heading(line: str) -> bool:
+    """A saved page's duties heading standing alone, without a colon ("Position
+    Overview", "Key Responsibilities"): it still ends a boilerplate section."""
+    return len(line.split()) <= _BARE_HEADING_WORDS and bool(
+        _DUTY_HEADING.match(line) and not line.rstrip().endswith((".", ","))
+    )
+
+
 # Words that introduce the work itself: "you will…", "the team is responsible for…".
 _DUTY_CUE = re.compile(
     r"\b(?:you will|you'll|responsible for|work(?:s|ing)? on|focus(?:es|ed|ing)? on|"
@@ -222,12 +232,7 @@ def _role_text(text: str) -> tuple[str, str]:
         # Typographic apostrophes, as most pages write them: "What You’ll Do".
         line = line.replace("’", "'")
         boilerplate = _BOILERPLATE_HEADING.match(line) is not None
-        # A saved page's duties heading often stands alone, without a colon ("Position
-        # Overview", "Key Responsibilities"): it still ends a boilerplate section.
-        bare_duties = len(line.split()) <= _BARE_HEADING_WORDS and bool(
-            _DUTY_HEADING.match(line) and not line.rstrip().endswith((".", ","))
-        )
-        if boilerplate or bare_duties or _HEADING.match(line):
+        if boilerplate or _bare_duties_heading(line) or _HEADING.match(line):
             skipping = boilerplate
             in_duties = not boilerplate and _DUTY_HEADING.match(line) is not None
             continue
@@ -272,12 +277,7 @@ def _where_text(text: str) -> str:
     skipping = False
     for line in text.splitlines():
         boilerplate = _BOILERPLATE_HEADING.match(line) is not None
-        # A saved page's duties heading often stands alone, without a colon ("Position
-        # Overview", "Key Responsibilities"): it still ends a boilerplate section.
-        bare_duties = len(line.split()) <= _BARE_HEADING_WORDS and bool(
-            _DUTY_HEADING.match(line) and not line.rstrip().endswith((".", ","))
-        )
-        if boilerplate or bare_duties or _HEADING.match(line):
+        if boilerplate or _bare_duties_heading(line) or _HEADING.match(line):
             skipping = boilerplate
         elif skipping and _BARE_HEADING.match(line):
             skipping = False
