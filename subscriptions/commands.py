@@ -80,12 +80,16 @@ def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
         else:
             refused = ""
         subs = channel + (_digests(_mine(repo, ctx)) if ctx.user else [])
+        if not subs and refused:
+            return Reply(
+                refused.strip() + " You have no daily or weekly subscription of your own.",
+                ok=False,
+            )
         if not subs:
             where = "You have" if ctx.direct else "This channel has"
             return Reply(
                 f"{where} no active daily or weekly subscription; "
-                "instant ones alert as postings arrive." + refused,
-                ok=not refused,
+                "instant ones alert as postings arrive."
             )
         return Reply(
             f"Sending the digest for {', '.join(f'#{s.id}' for s in subs)} now.{refused}",

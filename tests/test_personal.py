@@ -225,7 +225,8 @@ async def test_digest_now_also_sends_ones_own_digests(bot: JobBot) -> None:
     # Without the right to manage the channel: one's own only, and the reply says why.
     mine = await bot.command("digest now", ctx())
     assert mine.digest_now == (2,) and "Only members who can manage" in mine.text
-    assert not (await bot.command("digest now", ctx("UNOBODY"))).ok
+    refused = await bot.command("digest now", ctx("UNOBODY"))
+    assert not refused.ok and refused.text.startswith("Only members who can manage")
     direct = CommandContext("slack", "T1", "D1", "UANNA", NOW, direct=True)
     assert (await bot.command("digest now", direct)).digest_now == (2,)
 
