@@ -274,7 +274,13 @@ async def test_the_home_tabs_new_alert_button_opens_the_form_for_ones_own(
             "home_subscribe", value="new", view=home, user_id=OTHER_USER, trigger_id="1.2.late"
         )
     )
-    await eventually(lambda: OTHER_USER in harness.slack.ims)
+    # The DM is opened, then the message posted: wait for the message itself.
+    await eventually(
+        lambda: bool(
+            OTHER_USER in harness.slack.ims
+            and harness.slack.messages_in(harness.slack.ims[OTHER_USER])
+        )
+    )
     [told] = harness.slack.messages_in(harness.slack.ims[OTHER_USER])
     assert told["text"].startswith("I could not open the subscribe form")
     await harness.post(
