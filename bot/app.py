@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import time
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field, replace
@@ -22,10 +21,11 @@ from bot.chat.delivery import DeliveryReport, DeliveryWorker
 from bot.chat.digests import DigestRunner
 from bot.chat.followups import FollowUpReport, FollowUps
 from bot.chat.gateway_lease import RunsGateway
-from bot.chat.pacing import ChannelPacer
 from bot.chat.webhook import WebhookAdapter
+from bot.command_limit import CommandLimit
 from bot.compose import build
 from bot.config import Settings
+from bot.describe import describe
 from bot.errors import ConfigError
 from bot.ingest import Poller, PollReport
 from bot.ops import Health, InstrumentedAdapters, Metrics, health
@@ -37,7 +37,6 @@ from bot.store.protocols import Store
 from bot.tasks import _cancel_all, _until_shutdown
 from bot.why import why
 from subscriptions.commands import CommandContext, Reply, run_command
-from subscriptions.grammar import format_filter, format_schedule
 from subscriptions.matcher import SubscriptionIndex, matches
 from subscriptions.personal import personal_target
 
@@ -50,8 +49,6 @@ POLL_TICK_SECONDS = 5
 POLL_LEASE = timedelta(minutes=10)
 # Edits, reminders and source notices are not urgent to the second.
 FOLLOW_UP_SECONDS = 30
-# The per-user command limit forgets users idle for a minute once it holds more than this.
-FORGET_USERS_ABOVE = 1000
 
 
 @dataclass
@@ -75,14 +72,13 @@ class JobBot:
     started_at: datetime = field(init=False)
     counted_adapters: InstrumentedAdapters = field(init=False)
     services: list[Service] = field(default_factory=list)
-    _command_limit: ChannelPacer = field(init=False)
-    _forgot_at: float = field(init=False, default=0.0)
+    _command_limit: CommandLimit = field(init=False)
     # Sources this process claimed for polling, with the end of each claim.
     _claimed_until: dict[str, datetime] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.started_at = self.clock()
-        self._command_limit = ChannelPacer(self.settings.commands_per_minute, 60.0)
+        self._command_limit = CommandLimit(self.settings.commands_per_minute)
         workers = self.settings.ingest_workers or usable_cores()
         self.poller = Poller(
             self.store, self.fetcher, self.clock, self.index, pool=EnrichPool(workers)
@@ -167,24 +163,12 @@ class JobBot:
 
     async def command(self, text: str, ctx: CommandContext) -> Reply:
         """Run a `/jobs` command and carry out the digests it asks for."""
-        # A flood of commands (a script, a replayed request) is refused per user before it
-        # reaches the store; each refusal says when to try again.
+        # A flood of commands is refused per user before it reaches the store (#18).
         # The command line (is_admin from the start) runs the bot and is not limited.
         key = (ctx.platform, ctx.workspace, ctx.user)
-        if self._command_limit.keys_held() > FORGET_USERS_ABOVE:
-            # Users who typed nothing in the last minute; at most once a minute, so that
-            # many active users do not make every command walk them all.
-            now = time.monotonic()
-            if now - self._forgot_at >= 60.0:
-                self._forgot_at = now
-                self._command_limit.forget_idle()
-        wait = 0.0 if ctx.is_admin else self._command_limit.try_take(key)
+        wait = 0.0 if ctx.is_admin else self._command_limit.wait(key)
         if wait > 0:
-            return Reply(
-                f"Too many commands: at most {self.settings.commands_per_minute} a minute. "
-                f"Try again in {max(1, round(wait))} s.",
-                ok=False,
-            )
+            return Reply(self._command_limit.refusal(wait), ok=False)
         # Admins come from the config, for every platform alike ("slack:U123").
         ctx = replace(
             ctx,
@@ -495,34 +479,4 @@ class JobBot:
 
     def describe(self) -> str:
         """What this bot watches and where alerts go (printed on start)."""
-        lines = []
-        sources = self.store.sources()
-        lines.append(f"Watching {len(sources)} source(s):")
-        for source in sources:
-            lines.append(
-                f"  • {source.name} [{source.kind}] every "
-                f"{_duration(source.interval_s)} — {source.url}"
-            )
-        subs = self.store.subscriptions()
-        lines.append(f"{len(subs)} subscription(s):")
-        for sub in subs:
-            state = " (paused)" if sub.paused else ""
-            lines.append(
-                f"  • #{sub.id} {sub.platform}:{sub.channel} "
-                f"{format_filter(sub.filter)} {format_schedule(sub.schedule)}{state}"
-            )
-        if not subs:
-            lines.append("  (none yet: add one with `jobbot subs add area:ml country:US`)")
-        targets = ["the terminal (console)"]
-        targets += [name for name in self.adapters if name not in ("console", "webhook")]
-        targets.append("webhooks (subscriptions with --platform webhook)")
-        lines.append("Alerts go to: " + ", ".join(targets))
-        lines.append(f"Database: {self.settings.database}")
-        return "\n".join(lines)
-
-
-def _duration(seconds: int) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+        return describe(self.store, self.adapters, self.settings)
