@@ -14,7 +14,7 @@ from bot.errors import CommandError
 from bot.postings.taxonomy import load_taxonomy
 from subscriptions.context import CommandContext, Reply, Repository, _mine
 from subscriptions.explain import _help, _list, _preview
-from subscriptions.formatting import format_filter, format_schedule
+from subscriptions.formatting import format_filter, format_schedule, when_sent
 from subscriptions.grammar import Command, parse_command
 from subscriptions.manage import (
     _check_mention,
@@ -126,11 +126,7 @@ def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
                 "changed; `/jobs list` shows every subscription here.",
                 subscription=sub,
             )
-        when = (
-            "as they appear"
-            if sub.schedule.mode == "instant"
-            else f"in a {sub.schedule.mode} digest"
-        )
+        when = when_sent(sub.schedule)
         return Reply(
             f"Subscribed #{sub.id}: {format_filter(sub.filter)} "
             f"{format_schedule(sub.schedule)}.\nMatching postings will be posted here "

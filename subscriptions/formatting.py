@@ -6,7 +6,7 @@ import shlex
 
 from subscriptions.model import Filter, Schedule
 
-__all__ = ["format_filter", "format_schedule"]
+__all__ = ["format_filter", "format_schedule", "when_sent"]
 
 
 def _quote(value: str) -> str:
@@ -48,3 +48,8 @@ def format_schedule(schedule: Schedule) -> str:
     if schedule.remind_days:
         text += f" remind:{schedule.remind_days}d"
     return text
+
+
+def when_sent(schedule: Schedule) -> str:
+    """When a subscription's alerts go out, as the end of a sentence."""
+    return "as they appear" if schedule.mode == "instant" else f"in a {schedule.mode} digest"

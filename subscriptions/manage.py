@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.chat.render import chat_safe
 from bot.errors import CommandError
 from subscriptions.context import CommandContext, Reply, Repository, _me, _mine
-from subscriptions.formatting import format_filter, format_schedule
+from subscriptions.formatting import format_filter, format_schedule, when_sent
 from subscriptions.grammar import USAGE, Command, SourceRequest
 from subscriptions.model import Subscription
 from subscriptions.personal import is_personal, owner_of
@@ -158,9 +158,7 @@ def _subscribe_personal(command: Command, ctx: CommandContext, repo: Repository)
             f"You already have that filter: #{sub.id} {described}. Nothing changed.",
             subscription=sub,
         )
-    when = (
-        "as they appear" if sub.schedule.mode == "instant" else f"in a {sub.schedule.mode} digest"
-    )
+    when = when_sent(sub.schedule)
     # Only the user sees the reply: a personal subscription is nobody else's business.
     return Reply(
         f"Subscribed #{sub.id} for you alone: {described}.\nMatching postings will come to "
