@@ -37,8 +37,8 @@ from bot.store.protocols import Store
 from bot.tasks import _cancel_all, _until_shutdown
 from bot.why import why
 from subscriptions.commands import CommandContext, Reply, run_command
+from subscriptions.context import own_subscriptions
 from subscriptions.matcher import SubscriptionIndex, matches
-from subscriptions.personal import personal_target
 
 __all__ = ["JobBot", "build"]
 
@@ -188,15 +188,7 @@ class JobBot:
                 channel=ctx.channel,
             )
             if ctx.user:  # and the user's own personal subscriptions (#19)
-                platform, workspace, channel = personal_target(
-                    ctx.platform, ctx.workspace, ctx.user
-                )
-                subs += await asyncio.to_thread(
-                    self.store.subscriptions,
-                    platform=platform,
-                    workspace=workspace,
-                    channel=channel,
-                )
+                subs += await asyncio.to_thread(own_subscriptions, self.store, ctx)
             reply = replace(reply, text=await asyncio.to_thread(why, self.store, reply.why, subs))
         if reply.rematch is not None:
             queued = await asyncio.to_thread(self.rematch, reply.rematch)

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from bot.errors import CommandError
 from bot.postings.taxonomy import load_taxonomy
-from subscriptions.context import CommandContext, Reply, Repository, _mine
+from subscriptions.context import CommandContext, Reply, Repository, own_subscriptions
 from subscriptions.explain import _help, _list, _preview
 from subscriptions.formatting import format_filter, format_schedule, when_sent
 from subscriptions.grammar import Command, parse_command
@@ -79,7 +79,7 @@ def handle(command: Command, ctx: CommandContext, repo: Repository) -> Reply:
             refused = f" Only {ctx.manage_rule} can send this channel's digests early."
         else:
             refused = ""
-        subs = channel + (_digests(_mine(repo, ctx)) if ctx.user else [])
+        subs = channel + (_digests(own_subscriptions(repo, ctx)) if ctx.user else [])
         if not subs and refused:
             return Reply(
                 refused.strip() + " You have no daily or weekly subscription of your own.",
@@ -186,7 +186,7 @@ def run_command(text: str, ctx: CommandContext, repo: Repository) -> Reply:
 def _with_paused_note(reply: Reply, ctx: CommandContext, repo: Repository) -> Reply:
     """Add to the reply which of the user's personal subscriptions jobbot paused because
     their DMs refused it: the user hears of it the next time they use `/jobs`."""
-    stopped = [s for s in _mine(repo, ctx) if paused_undeliverable(s)]
+    stopped = [s for s in own_subscriptions(repo, ctx) if paused_undeliverable(s)]
     if not stopped:
         return reply
     ids = ", ".join(f"#{s.id}" for s in stopped)

@@ -13,7 +13,7 @@ from bot.postings.model import Posting
 from subscriptions.model import Filter, Schedule, SubscribeOutcome, Subscription
 from subscriptions.personal import personal_target
 
-__all__ = ["CommandContext", "Reply", "Repository"]
+__all__ = ["CommandContext", "Reply", "Repository", "own_subscriptions"]
 
 
 class _HasPosting(Protocol):
@@ -142,7 +142,7 @@ def _me(ctx: CommandContext) -> tuple[str, str, str]:
     return personal_target(ctx.platform, ctx.workspace, ctx.user)
 
 
-def _mine(repo: Repository, ctx: CommandContext) -> list[Subscription]:
+def own_subscriptions(repo: Repository, ctx: CommandContext) -> list[Subscription]:
     """The personal subscriptions of the user in ``ctx`` (in this workspace)."""
     platform, workspace, channel = _me(ctx)
     return repo.subscriptions(platform=platform, workspace=workspace, channel=channel)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.chat.render import chat_safe, safe_url
 from bot.postings.gazetteer import country_name
-from subscriptions.context import CommandContext, Repository, _mine
+from subscriptions.context import CommandContext, Repository, own_subscriptions
 from subscriptions.formatting import format_filter, format_schedule
 from subscriptions.grammar import USAGE
 from subscriptions.matcher import matches
@@ -66,7 +66,7 @@ def _preview(repo: Repository, filter_: Filter) -> str:
 
 def _list(repo: Repository, ctx: CommandContext) -> str:
     """The channel's subscriptions, then the user's own personal ones."""
-    mine = _mine(repo, ctx) if ctx.user else []
+    mine = own_subscriptions(repo, ctx) if ctx.user else []
     if ctx.direct:
         if not mine:
             return "You have no personal subscriptions. Start with `/jobs subscribe area:nlp`."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.chat.render import chat_safe
 from bot.errors import CommandError
-from subscriptions.context import CommandContext, Reply, Repository, _me, _mine
+from subscriptions.context import CommandContext, Reply, Repository, _me, own_subscriptions
 from subscriptions.formatting import format_filter, format_schedule, when_sent
 from subscriptions.grammar import USAGE, Command, SourceRequest
 from subscriptions.model import Subscription
@@ -169,7 +169,7 @@ def _subscribe_personal(command: Command, ctx: CommandContext, repo: Repository)
 
 def _stop_me(repo: Repository, ctx: CommandContext) -> Reply:
     """`stop me`: remove every personal subscription of the user, and nothing else."""
-    mine = _mine(repo, ctx)
+    mine = own_subscriptions(repo, ctx)
     for sub in mine:
         repo.remove_subscription(sub.id)
     if not mine:

@@ -12,6 +12,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -19,6 +20,7 @@ import pytest
 
 from bot.app import JobBot, build
 from bot.chat.slack_app import SlackService
+from bot.chat.slack_installs import TOKEN_TTL_S, installation_tokens
 from bot.config import load_settings
 from bot.store.slack_teams import SlackTeams, TeamOrg
 from subscriptions.commands import CommandContext
@@ -163,3 +165,34 @@ def test_the_team_map_tries_the_named_org_then_the_install_then_none(tmp_path: P
     assert teams.candidates("T1")[0] == TeamOrg("E1")
     other_app = SlackTeams(tmp_path / "installations.db", "client-2")
     assert other_app.candidates("T1") == [TeamOrg(None)]
+
+
+class _Installs:
+    """An installation store that counts its lookups (the real one is tested above)."""
+
+    def __init__(self) -> None:
+        self.lookups = 0
+        self.token: str | None = "xoxb-first"
+
+    async def async_find_bot(self, **_: Any) -> Any:
+        self.lookups += 1
+        return None if self.token is None else SimpleNamespace(bot_token=self.token)
+
+
+async def test_a_workspace_token_is_looked_up_once_a_minute_not_per_message(
+    tmp_path: Path,
+) -> None:
+    installs, now = _Installs(), [0.0]
+    find = installation_tokens(
+        installs,  # type: ignore[arg-type]
+        SlackTeams(tmp_path / "installations.db", "client-1"),
+        clock=lambda: now[0],
+    )
+    assert [await find("T1") for _ in range(50)] == ["xoxb-first"] * 50
+    assert installs.lookups == 1
+    installs.token = "xoxb-reinstalled"
+    now[0] += TOKEN_TTL_S
+    assert await find("T1") == "xoxb-reinstalled" and installs.lookups == 2
+    installs.token = None  # uninstalled: not kept, asked again each time
+    now[0] += TOKEN_TTL_S
+    assert await find("T1") is None and await find("T1") is None and installs.lookups == 4

@@ -24,11 +24,12 @@ from bot.chat import discord_sync
 from bot.chat.discord_commands import CommandRunner, DiscordCommands, render_options
 from bot.chat.discord_delivery import DiscordDelivery
 from bot.chat.discord_lib import app_commands, discord
-from bot.chat.gateway_lease import CHECK, RETRY, GatewayLease, ProcessLock
+from bot.chat.gateway_lease import CHECK, RETRY, GatewayLease
 from bot.chat.pacing import DISCORD_GLOBAL_RATE, ChannelPacer, interval_pacer
 from bot.errors import (
     ConfigError,
 )
+from bot.store.locks import ProcessLock
 
 log = logging.getLogger("jobbot.discord")
 

@@ -58,7 +58,6 @@ LIMITS = {
     "button_url": 512,
     "embed_url": 2048,
     "thread_name": 100,
-    "applied_tags": 5,
 }
 # Two full digest embeds (plus their titles) fit the 6000-character message total.
 DIGEST_DESCRIPTION = 2900

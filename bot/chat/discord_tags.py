@@ -26,6 +26,7 @@ from bot.postings.taxonomy import load_taxonomy
 
 __all__ = ["CATCH_ALL_NAMES", "MAX_APPLIED_TAGS", "ForumTag", "forum_tag_ids"]
 
+# Discord applies at most this many tags to a forum post.
 MAX_APPLIED_TAGS = 5
 #: Tag names taken for a post no area tag fits, best first.
 CATCH_ALL_NAMES = (

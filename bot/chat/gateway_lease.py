@@ -7,8 +7,7 @@ holder stops or dies, one of them opens the gateway within a minute. The holder 
 every ``check`` seconds that it still holds the lock, and closes the gateway at once
 when it does not (its database connection ended, and the lock with it).
 
-The lock comes from the composition root (``bot.store.locks`` provides them); this
-module only needs what ``ProcessLock`` describes.
+The lock comes from the composition root (``bot.store.locks`` provides them).
 """
 
 from __future__ import annotations
@@ -19,7 +18,9 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, runtime_checkable
 
-__all__ = ["GatewayLease", "ProcessLock", "RunsGateway"]
+from bot.store.locks import ProcessLock
+
+__all__ = ["GatewayLease", "RunsGateway"]
 
 log = logging.getLogger("jobbot.gateway")
 
@@ -32,22 +33,6 @@ RETRY = 15.0
 CHECK = 5.0
 # How long one lock call may take before it counts as failed (an unreachable database).
 CALL_TIMEOUT = 5.0
-
-
-class ProcessLock(Protocol):
-    """A named lock that at most one process holds (blocking calls, run in a thread)."""
-
-    def try_acquire(self) -> bool:
-        """Take the lock if it is free; True when this process holds it."""
-        ...
-
-    def still_held(self) -> bool:
-        """False once the lock is lost or released."""
-        ...
-
-    def release(self) -> None:
-        """Give the lock up."""
-        ...
 
 
 @runtime_checkable

@@ -44,7 +44,9 @@ async def send_grouped(
     """
     ids = [r.id for r in rows]
     await asyncio.to_thread(store.group_rows, ids, key)
-    sent = await asyncio.to_thread(store.parts_sent, key)
+    # Parts can only have gone out on an earlier try, which grouped these rows already.
+    begun = any(r.group_key is not None for r in rows)
+    sent = await asyncio.to_thread(store.parts_sent, key) if begun else []
 
     async def record(part: int, ref: str) -> None:
         await asyncio.to_thread(store.record_part, key, part, ref, clock())

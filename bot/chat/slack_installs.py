@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,15 +24,29 @@ from slack_sdk.oauth.installation_store.async_installation_store import (
 from bot.chat.slack import TokenLookup
 from bot.store.slack_teams import SlackTeams
 
-__all__ = ["installation_tokens", "remember_orgs"]
+__all__ = ["TOKEN_TTL_S", "installation_tokens", "remember_orgs"]
 
 log = logging.getLogger("jobbot.slack")
 
 
-def installation_tokens(installations: AsyncInstallationStore, teams: SlackTeams) -> TokenLookup:
+# Every Slack send asks for its workspace's token: a found token is kept this long, so
+# that a busy workspace's alerts do not each cost database lookups, while a reinstall
+# (a new token) is still picked up within the minute.
+TOKEN_TTL_S = 60.0
+
+
+def installation_tokens(
+    installations: AsyncInstallationStore,
+    teams: SlackTeams,
+    clock: Callable[[], float] = time.monotonic,
+) -> TokenLookup:
     """The ``TokenLookup`` of an OAuth app: a workspace's bot token, or None."""
+    found: dict[str, tuple[str, float]] = {}
 
     async def find_token(team: str) -> str | None:
+        cached = found.get(team)
+        if cached is not None and clock() - cached[1] < TOKEN_TTL_S:
+            return cached[0]
         for org in await asyncio.to_thread(teams.candidates, team):
             bot = await installations.async_find_bot(
                 enterprise_id=org.enterprise_id,
@@ -39,7 +54,9 @@ def installation_tokens(installations: AsyncInstallationStore, teams: SlackTeams
                 is_enterprise_install=org.org_wide,
             )
             if bot is not None and bot.bot_token:
+                found[team] = (bot.bot_token, clock())
                 return bot.bot_token
+        found.pop(team, None)
         return None
 
     return find_token
