@@ -171,6 +171,8 @@ def evaluate(
     per_format: dict[str, _Tally] = defaultdict(_Tally)
     # Labelling rounds: the newest one scores how rules written before it read new pages.
     per_batch: dict[str, _Tally] = defaultdict(_Tally)
+    # The test part of each round alone: how pages no rule was written on read.
+    per_batch_test: dict[str, _Tally] = defaultdict(_Tally)
     not_found: list[dict[str, str]] = []
     mismatches: list[dict[str, Any]] = []
     for label in labels:
@@ -187,6 +189,8 @@ def evaluate(
         parts[part].add(label, got)
         per_format[format_of(file)].add(label, got)
         per_batch[f"batch {label.get('batch', 1)}"].add(label, got)
+        if part == "test":
+            per_batch_test[f"batch {label.get('batch', 1)}"].add(label, got)
         for field in wrong:
             mismatches.append(
                 {
@@ -212,6 +216,9 @@ def evaluate(
         "targets": TARGETS,
         "per_format": {name: tally.scores() for name, tally in sorted(per_format.items())},
         "per_batch": {name: tally.scores() for name, tally in sorted(per_batch.items())},
+        "per_batch_test": {
+            name: tally.scores() for name, tally in sorted(per_batch_test.items())
+        },
         "unparsed_files": errors,
     }
     if details:
