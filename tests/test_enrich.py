@@ -274,6 +274,13 @@ def test_page_title_skips_template_code_and_markdown_links() -> None:
     assert parse_page(markdown, "p", "y").title == "Research Intern, PhD"
 
 
+def test_photo_credits_and_theme_buttons_are_never_a_page_title() -> None:
+    text = "Select Page\n\nPhoto: J. Doe / Unsplash\n\nSpeech Recognition Intern\n\nYou will…\n"
+    assert parse_page(text, "p", "x").title == "Speech Recognition Intern"
+    credited = "© 2024 Example Lab\nRobot Learning Internship (6 months)\n"
+    assert parse_page(credited, "p", "y").title == "Robot Learning Internship (6 months)"
+
+
 def test_a_labelled_role_name_is_the_page_title_however_long() -> None:
     text = (
         "Description du poste\n"

@@ -89,6 +89,12 @@ def test_each_cue_group_counts_once() -> None:
     assert score.addressed == 2
 
 
+def test_a_reading_time_run_into_the_date_is_still_a_byline() -> None:
+    # Blog platforms copied without their layout glue the date to the reading time.
+    assert "byline" in score_page_kind("My internship\n4 min readJul 6, 2022\n").article
+    assert "byline" not in score_page_kind("Research Intern\nYou will read papers.").article
+
+
 def test_a_job_board_entry_stays_a_posting_whatever_its_text_says() -> None:
     text = "He said the interns, according to the team, loved it. Read more. My internship…"
     assert read_posting_kind("Software Engineer Intern", text, structured=True)[0] is True
