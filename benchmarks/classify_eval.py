@@ -216,9 +216,7 @@ def evaluate(
         "targets": TARGETS,
         "per_format": {name: tally.scores() for name, tally in sorted(per_format.items())},
         "per_batch": {name: tally.scores() for name, tally in sorted(per_batch.items())},
-        "per_batch_test": {
-            name: tally.scores() for name, tally in sorted(per_batch_test.items())
-        },
+        "per_batch_test": {name: tally.scores() for name, tally in sorted(per_batch_test.items())},
         "unparsed_files": errors,
     }
     if details:
