@@ -279,6 +279,8 @@ def test_photo_credits_and_theme_buttons_are_never_a_page_title() -> None:
     assert parse_page(text, "p", "x").title == "Speech Recognition Intern"
     credited = "© 2024 Example Lab\nRobot Learning Internship (6 months)\n"
     assert parse_page(credited, "p", "y").title == "Robot Learning Internship (6 months)"
+    unlabelled = "Posted in\n\nIntern – Perception\n\nCompanyExample\n"
+    assert parse_page(unlabelled, "p", "z").title == "Intern – Perception"
 
 
 def test_a_labelled_role_name_is_the_page_title_however_long() -> None:

@@ -35,7 +35,13 @@ def _clean_title(value: str) -> str:
     return clean_inline(_MD_EMPHASIS.sub("", value))
 
 
-_NOT_A_TITLE = re.compile(r"^\s*[-*•]\s|^\s*(location|date|posted|category|tags)\s*:", re.I)
+# A list item, a label line ("Location: …") or a label left without its value ("Posted in",
+# "Filed under", where a blog's category links were).
+_NOT_A_TITLE = re.compile(
+    r"^\s*[-*•]\s|^\s*(location|date|posted|category|tags)\s*:|"
+    r"^\W*(posted in|filed under)\W*$",
+    re.I,
+)
 # "date: 2024-09-01" in front matter, or a "Date: 12/09/2017" header line of a saved post.
 _DATE_LINE = re.compile(
     r"^(?:date|posted|published)\s*[:=]\s*[\"']?([^\"'\n]+?)[\"']?\s*$", re.I | re.M
