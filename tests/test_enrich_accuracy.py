@@ -185,6 +185,15 @@ def test_the_locations_of_one_posting_explain_each_other() -> None:
     assert gazetteer.countries_in_locations(["Remote", "Hybrid - Berlin"]) == ({"DE"}, True)
 
 
+def test_a_country_named_beside_a_city_picks_its_namesake_there() -> None:
+    gazetteer = load_gazetteer()
+    university = ["Lancaster University\nBailrigg, United Kingdom"]
+    assert gazetteer.countries_in_locations(university) == ({"GB"}, False)
+    assert gazetteer.countries_in_locations(["Lancaster University"]) == ({"US"}, False)
+    # A village namesake does not move the city everybody means.
+    assert gazetteer.countries_in_locations(["Paris; Toronto, Canada"]) == ({"CA", "FR"}, False)
+
+
 def test_la_is_not_read_from_free_text() -> None:
     assert load_gazetteer().countries_in_text("La empresa trabaja en Madrid.") == {"ES"}
 

@@ -22,6 +22,8 @@ _ALTERNATIVES = re.compile(r"\s*(?:[;|\n]|\bor\b|\band\b)\s*", re.I)
 # ", Ca" at the end of a location: a state code typed in mixed case ("San Jose, Ca").
 _MIXED_CASE_STATE = re.compile(r",\s*([A-Z][a-z])\s*$")
 # "Dulles, VA": a town name, a comma and a two-letter code, and nothing else.
+# A namesake city counts when it has at least a tenth of the largest one's people.
+_NAMESAKE_SHARE = 10
 _TOWN_AND_CODE = re.compile(r"[^\W\d_][^,;\d]{1,40},\s*[A-Za-z]{2}")
 # Two words with a one-space gap where a letter may have been lost ("Z rich").
 _GAP = re.compile(r"([^\W\d_]{1,12}) ([^\W\d_]{1,12})")
@@ -127,8 +129,14 @@ class Gazetteer:
         context: set[str] = set()
         for hits in readings:
             context |= self._state_confirmed(hits)
+        # A country one alternative names outright says which of a city's namesakes
+        # another alternative means: "Lancaster University" above "Bailrigg, United
+        # Kingdom" is the English Lancaster, not the larger Californian one.
+        named = frozenset(hit.value for hits in readings for hit in hits if hit.kind == "country")
         for hits in readings:
-            found |= self._resolve(hits, in_text=False, context=frozenset(context))
+            found |= self._resolve(
+                hits, in_text=False, context=frozenset(context), named_elsewhere=named
+            )
         return found, remote
 
     def _place_hits(self, place: str) -> list[_Hit]:
@@ -166,6 +174,16 @@ class Gazetteer:
                 if country and self._subdivision_country(first.value, {country}):
                     confirmed.add(country)
         return confirmed
+
+    @staticmethod
+    def _namesake_in(hit: _Hit, countries: frozenset[str]) -> str | None:
+        """The city's namesake in one of these countries, unless it is a village beside
+        the one everybody means (Paris, Ontario beside Paris, France)."""
+        largest = hit.cities[0][1] if hit.cities else 0
+        for country, population in hit.cities:
+            if country in countries and population * _NAMESAKE_SHARE >= largest:
+                return country
+        return None
 
     def _lost_letter(self, place: str) -> list[_Hit]:
         """A city whose accented letter a scraper turned into a space ("Z rich", "M nchen").
@@ -333,7 +351,11 @@ class Gazetteer:
         return self._subdivision_country(code)
 
     def _resolve(
-        self, hits: list[_Hit], in_text: bool, context: frozenset[str] = frozenset()
+        self,
+        hits: list[_Hit],
+        in_text: bool,
+        context: frozenset[str] = frozenset(),
+        named_elsewhere: frozenset[str] = frozenset(),
     ) -> set[str]:
         found: set[str] = set()
         lead: str | None = None
@@ -400,6 +422,10 @@ class Gazetteer:
             elif chosen not in context and candidates & context:
                 # "San Carlos" beside "San Diego CA": the country the other places confirm.
                 chosen = sorted(candidates & context)[0]
+            elif chosen not in named_elsewhere and (
+                namesake := self._namesake_in(hit, named_elsewhere)
+            ):
+                chosen = namesake
             if following is not None and following.kind == "code":
                 sub = self._subdivision_country(following.value, candidates)
                 if sub is None and not in_text and following.value in candidates:
