@@ -80,6 +80,9 @@ def test_countries_from_text_need_a_place_context() -> None:
 def test_countries_read_from_a_location_line_when_no_field_gives_one() -> None:
     raw = raw_posting("Data Engineer", "<p><strong>Location:</strong> Saskatoon SK USA</p>")
     assert enrich(raw, NOW).countries == ("CA",)
+    summary = "The TL;DR\n• Role: Internship\n• Location: In-person, US\n"
+    bulleted = raw_posting("ML Intern", summary)
+    assert enrich(bulleted, NOW).countries == ("US",)
 
 
 def test_a_saved_page_header_line_that_is_only_a_place_is_its_location() -> None:

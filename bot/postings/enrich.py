@@ -30,7 +30,7 @@ MAX_DESCRIPTION = 20_000
 # "Location: Paris", "**Location:** Saskatoon SK", "### Available Locations: Austin, London",
 # and the globe-marked location chip of saved aggregator pages ("`🌎 Remote,US`").
 _LOCATION_LINE = re.compile(
-    r"^[\s#*>`_-]*(?:job |available |office |work )?(?:locations?|ort|lieu|standort)"
+    r"^[\s#*>`_•·-]*(?:job |available |office |work )?(?:locations?|ort|lieu|standort)"
     r"[\s*_`]*:[\s*_`]*(.+?)[\s*_`]*$",
     re.I | re.M,
 )
