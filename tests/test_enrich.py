@@ -286,6 +286,17 @@ def test_photo_credits_and_theme_buttons_are_never_a_page_title() -> None:
     assert parse_page(unlabelled, "p", "z").title == "Intern – Perception"
 
 
+def test_words_run_together_are_read_apart_but_the_title_keeps_its_capitals() -> None:
+    text = (
+        "OpenStack Research Intern\n"
+        "You will improve recommendation systemsExtend a two-tower deep learningModel.\n"
+    )
+    raw = parse_page(text, "p", "x")
+    assert raw.title == "OpenStack Research Intern"
+    assert "systems Extend" in raw.description
+    assert "deep-learning" in enrich(raw, NOW).areas
+
+
 def test_a_labelled_role_name_is_the_page_title_however_long() -> None:
     text = (
         "Description du poste\n"

@@ -116,6 +116,12 @@ def _unglued(line: str) -> list[str]:
     return [line]
 
 
+# Words run together where a page's blocks met ("recommendation systemsExtend and…",
+# "Computer Vision & Deep LearningFull PhD"): a lower-case word and a capitalised one.
+# It also splits names ("OpenStack"), which costs the reading nothing.
+_GLUED_WORDS = re.compile(r"(?<=[a-z]{3})(?=[A-Z][a-z]{2})")
+
+
 def posting_text(text: str) -> str:
     """A saved page's text without the site around the posting.
 
@@ -202,7 +208,8 @@ def parse_page(body: str, source: str, name: str) -> RawPosting:
         external_id=name,
         url="",
         title=structured.title if structured and structured.title else _title(text),
-        description=text,
+        # Split for reading only: the title keeps a name's own capitals ("OpenStack").
+        description=_GLUED_WORDS.sub(" ", text),
         posted=_posted(body),
         hints=_hints(body),
     )
