@@ -78,7 +78,12 @@ def test_smartrecruiters_detail_reads_the_job_ad_and_posting_url() -> None:
     detail = _sr_posting(
         2,
         typeOfEmployment={"label": "Full-time"},
-        location={"city": "Remote", "country": "us", "remote": True},
+        location={
+            "city": "Austin",
+            "country": "us",
+            "remote": True,
+            "fullLocation": "Austin, , US",
+        },
         jobAd={
             "sections": {
                 "companyDescription": {"title": "Company Description", "text": "<p>Robots.</p>"},
@@ -92,7 +97,7 @@ def test_smartrecruiters_detail_reads_the_job_ad_and_posting_url() -> None:
     )
     record = _one("smartrecruiters", json.dumps(detail).encode())
     assert record.url == "https://jobs.smartrecruiters.com/AcmeRobotics/744000100000002-student"
-    assert record.locations == ("Remote, us",)
+    assert record.locations == ("Austin, US",)
     # Full-time, yet the experience level says internship.
     assert record.hints == {"countries": ["US"], "remote": True, "is_internship": True}
     assert record.origins["is_internship"] == "source:experienceLevel"

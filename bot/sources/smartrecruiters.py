@@ -129,9 +129,11 @@ def _record(job: dict[str, Any], source: str, url: str) -> RawPosting:
     location = job.get("location")
     place = ""
     if isinstance(location, dict):
-        place = text(location.get("fullLocation")) or ", ".join(
-            v for v in (text(location.get(k)) for k in ("city", "region", "country")) if v
-        )
+        # fullLocation keeps the commas of empty parts ("Dubai, , United Arab Emirates").
+        written = text(location.get("fullLocation")).split(",")
+        if not any(p.strip() for p in written):
+            written = [text(location.get(k)) for k in ("city", "region", "country")]
+        place = ", ".join(p.strip() for p in written if p.strip())
         country = country_alpha2(text(location.get("country")))
         if country:
             hints["countries"] = [country]
