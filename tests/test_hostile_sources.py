@@ -19,6 +19,7 @@ from bot.errors import FetchError, ParseError
 from bot.sources.base import PollState
 from bot.sources.http import HttpFetcher, address_refusal
 from bot.sources.jsonsafe import load_json
+from bot.sources.personio import PersonioSource
 from bot.sources.rss import RssSource
 from bot.store import Store
 from tests.conftest import DATA, NOW
@@ -217,6 +218,22 @@ async def test_other_schemes_are_refused() -> None:
 def test_hostile_feed_bodies_raise_parse_error(body: bytes, error: str) -> None:
     with pytest.raises(ParseError, match=error):
         RssSource().parse(body, "hostile", "http://example.org/")
+
+
+def _as_personio(feed: bytes) -> bytes:
+    """The same hostile document with a Personio ``<workzag-jobs>`` root."""
+    return (
+        feed.replace(b"DOCTYPE rss", b"DOCTYPE workzag-jobs")
+        .replace(b'<rss version="2.0">', b"<workzag-jobs>")
+        .replace(b"</rss>", b"</workzag-jobs>")
+    )
+
+
+@pytest.mark.parametrize("body", [_as_personio(billion_laughs()), _as_personio(XXE)])
+def test_hostile_personio_feeds_are_refused_before_parsing(body: bytes) -> None:
+    assert body.lstrip().startswith(b"<?xml") and b"<workzag-jobs>" in body
+    with pytest.raises(ParseError, match="declares a document type or XML entities"):
+        PersonioSource().parse(body, "hostile", "https://acme.jobs.personio.de/xml")
 
 
 def test_a_feed_in_a_wrong_encoding_does_not_crash() -> None:

@@ -38,6 +38,10 @@ def _is_job(item: Any) -> bool:
     return isinstance(item, dict) and "jobUrl" in item and "id" in item
 
 
+def _is_single_job(data: Any) -> bool:
+    return _is_job(data) and "title" in data and "jobs" not in data
+
+
 def _country(address: Any) -> str | None:
     if not isinstance(address, dict):
         return None
@@ -67,14 +71,19 @@ class AshbySource:
         return await fetch_once(self, spec, state, fetcher, board_url(spec.url))
 
     def sniff(self, body: bytes) -> bool:
-        """True for ``{"jobs": [...]}`` whose items carry Ashby's ``jobUrl``."""
+        """True for ``{"jobs": [...]}`` whose items carry Ashby's ``jobUrl``, or for one
+        job object on its own."""
         data = peek_json(body)
         jobs = data.get("jobs") if isinstance(data, dict) else None
-        return isinstance(jobs, list) and bool(jobs) and _is_job(jobs[0])
+        if isinstance(jobs, list):
+            return bool(jobs) and _is_job(jobs[0])
+        return _is_single_job(data)
 
     def parse(self, body: bytes, source: str, url: str) -> list[RawPosting]:
-        """Every listed job on the board; other shapes raise ParseError."""
+        """Every listed job on the board (or the one job object); others raise."""
         data = load_json(body, source)
+        if _is_single_job(data):
+            return guarded(source, lambda: [self._record(data, source, _org(url))])
         if not isinstance(data, dict) or "jobs" not in data:
             raise ParseError(source, "expected an Ashby job board object with 'jobs'")
         jobs = as_list(data["jobs"], source, "'jobs'")

@@ -44,8 +44,21 @@ def _board_token(url: str) -> str:
     return ""
 
 
+def _board_in_page_url(url: str) -> str:
+    """The board token in a job page URL (``boards.greenhouse.io/{token}/jobs/{id}``)."""
+    parts = urlsplit(url)
+    segments = [p for p in parts.path.split("/") if p]
+    if (parts.hostname or "").endswith("greenhouse.io") and len(segments) >= 3:
+        return segments[0] if segments[1] == "jobs" else ""
+    return ""
+
+
 def _is_job(item: Any) -> bool:
     return isinstance(item, dict) and "absolute_url" in item and "id" in item
+
+
+def _is_single_job(data: Any) -> bool:
+    return _is_job(data) and "title" in data and "jobs" not in data
 
 
 def _jobs(data: Any) -> Any:
@@ -64,13 +77,20 @@ class GreenhouseSource:
         return await fetch_once(self, spec, state, fetcher, board_url(spec.url))
 
     def sniff(self, body: bytes) -> bool:
-        """True for ``{"jobs": [...]}`` whose items carry Greenhouse's ``absolute_url``."""
-        jobs = _jobs(peek_json(body))
-        return isinstance(jobs, list) and bool(jobs) and _is_job(jobs[0])
+        """True for ``{"jobs": [...]}`` whose items carry Greenhouse's ``absolute_url``,
+        or for one job's detail object (``/jobs/{id}``) on its own."""
+        data = peek_json(body)
+        jobs = _jobs(data)
+        if isinstance(jobs, list):
+            return bool(jobs) and _is_job(jobs[0])
+        return _is_single_job(data)
 
     def parse(self, body: bytes, source: str, url: str) -> list[RawPosting]:
-        """Every job on the board; other shapes raise ParseError."""
+        """Every job on the board (or the one job of a detail object); others raise."""
         data = load_json(body, source)
+        if _is_single_job(data):
+            board = _board_token(url) or _board_in_page_url(text(data.get("absolute_url")))
+            return guarded(source, lambda: [self._record(data, source, board)])
         if not isinstance(data, dict) or "jobs" not in data:
             raise ParseError(source, "expected a Greenhouse board object with 'jobs'")
         jobs = as_list(data["jobs"], source, "'jobs'")

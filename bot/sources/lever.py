@@ -76,13 +76,18 @@ class LeverSource:
         )
 
     def sniff(self, body: bytes) -> bool:
-        """True for a JSON array of Lever postings (``hostedUrl`` and ``categories``)."""
+        """True for a JSON array of Lever postings (``hostedUrl`` and ``categories``), or
+        for one posting object on its own (``/v0/postings/{company}/{id}``)."""
         data = peek_json(body)
+        if isinstance(data, dict):
+            return _is_posting(data)
         return isinstance(data, list) and bool(data) and _is_posting(data[0])
 
     def parse(self, body: bytes, source: str, url: str) -> list[RawPosting]:
-        """Every posting in one page; other shapes raise ParseError."""
+        """Every posting in one page (or the one posting object); others raise."""
         data = load_json(body, source)
+        if _is_posting(data):
+            return guarded(source, lambda: [self._record(data, source, url)])
         if not isinstance(data, list):
             raise ParseError(source, "expected a JSON array of Lever postings")
         postings = as_list(data, source, "the postings")
