@@ -208,8 +208,9 @@ def parse_page(body: str, source: str, name: str) -> RawPosting:
         external_id=name,
         url="",
         title=structured.title if structured and structured.title else _title(text),
-        # Split for reading only: the title keeps a name's own capitals ("OpenStack").
-        description=_GLUED_WORDS.sub(" ", text),
+        # Split for reading only: the title keeps a name's own capitals ("OpenStack"), and
+        # a page with structured data keeps its markup ("hiringOrganization") whole.
+        description=text if structured else _GLUED_WORDS.sub(" ", text),
         posted=_posted(body),
         hints=_hints(body),
     )
