@@ -282,6 +282,8 @@ def test_photo_credits_and_theme_buttons_are_never_a_page_title() -> None:
     assert parse_page(text, "p", "x").title == "Speech Recognition Intern"
     credited = "© 2024 Example Lab\nRobot Learning Internship (6 months)\n"
     assert parse_page(credited, "p", "y").title == "Robot Learning Internship (6 months)"
+    korean = "콘텐츠 바로가기 영역\n연구 인턴 모집 (딥러닝)\n"
+    assert parse_page(korean, "p", "k").title == "연구 인턴 모집 (딥러닝)"
     unlabelled = "Posted in\n\nIntern – Perception\n\nCompanyExample\n"
     assert parse_page(unlabelled, "p", "z").title == "Intern – Perception"
 
