@@ -64,6 +64,11 @@ class _Reader(HTMLParser):
             self._rows.append(self._row)
         self._row = None
 
+    def keep_open_table(self) -> None:
+        """Keep the rows of a table still open (the head of a body being sniffed)."""
+        self._nested = 0
+        self.handle_endtag("table")
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "table":
             if self.open_table:
@@ -128,8 +133,12 @@ def html_tables(document: str, source: str, *, complete: bool = True) -> list[li
     if "<table" not in document.lower():
         return []
     reader = _Reader()
+    # No close(): it rescans an unterminated tag or quote once per "<" after it, which is
+    # quadratic. feed() stops at the first unterminated construct; a table still open
+    # there is cut short, and what follows the last closed table holds no table.
     reader.feed(document)
-    reader.close()
-    if reader.open_table and complete:
-        raise ParseError(source, "HTML table is cut short (no </table>)")
+    if reader.open_table:
+        if complete:
+            raise ParseError(source, "HTML table is cut short (no </table>)")
+        reader.keep_open_table()
     return reader.tables
