@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ from bot.app import JobBot
 from bot.chat.console import ConsoleAdapter
 from bot.config import Settings
 from bot.errors import FetchError, ParseError
-from bot.sources.base import PollState
+from bot.sources.base import PollState, kind_for
 from bot.sources.http import HttpFetcher, address_refusal
 from bot.sources.jsonsafe import load_json
 from bot.sources.personio import PersonioSource
@@ -374,3 +375,26 @@ def test_json_source_kinds_share_the_safe_loader() -> None:
         source_load_json(b"[" * 100 + b"]" * 100, "greenhouse")
     with pytest.raises(ParseError, match="not valid JSON"):
         source_load_json(b'{"jobs": [NaN]}', "greenhouse")
+
+
+_LIST_HEAD = b"# List\n\n<table><tr><th>Company</th><th>Role</th><th>Application</th></tr><tr><td>"
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (_LIST_HEAD + b"x" * 50_000_000 + b"</td></tr></table>", "too large"),
+        (_LIST_HEAD + b"<table><tr><td>" * 400_000, "cut short"),
+        (_LIST_HEAD + b"<div>" * 1_000_000 + b"</td></tr>", "cut short"),
+        (_LIST_HEAD + b"<a href='" * 1_000_000, "cut short"),
+        (_LIST_HEAD + b"<a " + b"x=1 " * 500_000, "cut short"),
+        (_LIST_HEAD + b"<!--" * 1_000_000, "cut short"),
+    ],
+    ids=["50MB", "nested-tables", "nested-divs", "unclosed-quotes", "unclosed-tag", "comments"],
+)
+def test_hostile_html_table_readmes_raise_parse_error_quickly(body: bytes, error: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(ParseError, match=error):
+        kind_for("mdtable").parse(body, "hostile", "https://example.org/README.md")
+    # HTMLParser.close() is quadratic on unterminated tags; the reader must not call it.
+    assert time.perf_counter() - started < 20

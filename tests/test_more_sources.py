@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -533,3 +534,58 @@ def test_classify_credits_each_new_format_s_own_fields(now: datetime) -> None:
     assert row["countries"] == ["NL"] and row["degree"] == "phd-only" and row["is_internship"]
     assert row["explain"]["degree"] == ["source:education_code"]
     assert "source:employment_type_code" in row["explain"]["is_internship"]
+
+
+# --- HTML tables in a list README (mdtable) ---------------------------------------------------
+
+_HTML_README = Path(__file__).parent / "data" / "sources" / "mdtable_html.md"
+
+
+def test_html_table_rows_read_company_locations_legend_and_id(now: datetime) -> None:
+    body = _HTML_README.read_bytes()
+    rows = {row["id"]: row for row in classify_document(body, "list.md", now, explain=True)}
+    assert {row["format"] for row in rows.values()} == {"mdtable"}
+    # The id is the first Application link exactly as written ("&amp;" kept).
+    first = rows["https://jobs.example.org/apply/201?utm_source=Simplify&amp;ref=Simplify"]
+    assert first["company"] == "Example Labs" and first["title"] == "Applied Scientist Intern"
+    assert first["locations"] == ["Seattle, WA", "New York, NY", "Toronto, ON, Canada"]
+    assert sorted(first["countries"]) == ["CA", "US"]
+    assert first["degree"] == "phd-or-masters"
+    assert first["explain"]["degree"] == ["source:🎓 advanced degree"]
+    # ↳ repeats the company above; a PhD title outranks the 🎓 mark.
+    phd = rows["https://jobs.example.org/apply/202"]
+    assert phd["company"] == "Example Labs" and phd["title"] == "PhD Research Intern - Robotics"
+    assert phd["degree"] == "phd-only" and phd["explain"]["degree"] != ["source:🎓 advanced degree"]
+    closed = rows["https://closed.example.net/jobs/9"]
+    assert closed["active"] is False and closed["title"] == "Data Science Intern"
+    assert rows["https://tiny.example.com/careers/77"]["active"] is not False
+    # A closed row with no link (🔒 in place of the buttons) has no id, as in the pipe tables.
+    assert len(rows) == 4
+
+
+def test_the_advanced_degree_mark_is_read_in_pipe_tables_too() -> None:
+    body = (
+        b"| Company | Role | Location | Application | Age |\n"
+        b"| --- | --- | --- | --- | --- |\n"
+        b'| Acme | ML Intern \xf0\x9f\x8e\x93 | Paris, France | <a href="https://a.example/1">'
+        b"Apply</a> | 3d |\n"
+        b'| \xe2\x86\xb3 | PhD ML Intern \xf0\x9f\x8e\x93 | Paris | <a href="https://a.example/2">'
+        b"Apply</a> | 3d |\n"
+    )
+    first, second = kind_for("mdtable").parse(body, "t", "u")
+    assert first.title == "ML Intern" and first.hints == {"degree": "phd-or-masters"}
+    assert first.origins == {"degree": "source:🎓 advanced degree"}
+    assert second.company == "Acme" and second.hints == {} and second.posted == "3 days ago"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<table><tr><th>Company</th><th>Role</th><th>Application</th></tr><tr><td>A",
+        b"<table><tr><th>Company</th><th>Role</th><th>Application</th></tr>"
+        + b"<table><tr><td>" * 20_000,
+    ],
+)
+def test_an_html_table_left_open_is_cut_short(body: bytes) -> None:
+    with pytest.raises(ParseError, match="cut short"):
+        kind_for("mdtable").parse(b"# List\n\n" + body, "t", "u")

@@ -1,20 +1,24 @@
-"""Markdown tables of internship lists (SimplifyJobs and speedyapply READMEs).
+"""Markdown tables of internship lists (SimplifyJobs, vanshb03 and speedyapply READMEs).
 
-A table starts at a header row naming ``Company`` and ``Position``/``Role`` columns, and
-runs until the first line that is not a table row. Each row's id is the ``href`` of the
-first link in the Posting/Application column, exactly as written. ``↳`` in the Company
-column means the same company as the row above.
+A pipe table starts at a header row naming ``Company`` and ``Position``/``Role`` columns,
+and runs until the first line that is not a table row. The same READMEs now also write
+their tables as HTML ``<table>`` elements (read by ``bot.sources.htmltable``) with the
+same header names. Each row's id is the ``href`` of the first link in the
+Posting/Application column, exactly as written. ``↳`` in the Company column means the
+same company as the row above; the legend marks (🔒, 🎓, …) are read in
+``bot.sources.tablerow``, which turns a row of either layout into a record.
 """
 
 from __future__ import annotations
 
-import html
 import re
 
 from bot.errors import ParseError
 from bot.postings.model import RawPosting
 from bot.sources.base import Fetcher, FetchResult, PollState, SourceSpec, register
-from bot.sources.jsonapi import fetch_once, strip_tags, unique
+from bot.sources.htmltable import html_tables
+from bot.sources.jsonapi import fetch_once, strip_tags
+from bot.sources.tablerow import Cell, age_phrase, column_map, row_record
 
 __all__ = ["MarkdownTableSource", "age_phrase"]
 
@@ -23,25 +27,6 @@ _SEPARATOR = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 _HREF = re.compile(r"""<a\s[^>]*?href\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
 _MD_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)[^)]*\)")
 _LINE_BREAK = re.compile(r"<\s*/?\s*br\s*/?\s*>", re.IGNORECASE)
-_AGE = re.compile(r"^(\d+)\s*(d|w|mo|m|h|y)$", re.IGNORECASE)
-_AGE_UNITS = {"h": "hour", "d": "day", "w": "week", "mo": "month", "m": "month", "y": "year"}
-_COLUMNS = {
-    "company": ("company",),
-    "title": ("position", "role", "title", "job"),
-    "location": ("location", "locations"),
-    "link": ("posting", "application", "application/link", "apply", "link"),
-    "date": ("age", "date posted", "date", "posted"),
-    "salary": ("salary", "pay"),
-}
-
-
-def age_phrase(age: str) -> str:
-    """A table's age ("2d", "3w", "1mo") as "2 days ago"; other dates ("Oct 24") as written."""
-    found = _AGE.match(age.strip())
-    if not found:
-        return age.strip()
-    count, unit = int(found.group(1)), _AGE_UNITS[found.group(2).lower()]
-    return f"{count} {unit}{'' if count == 1 else 's'} ago"
 
 
 def _cells(line: str) -> list[str]:
@@ -57,12 +42,7 @@ def _plain(cell: str) -> str:
 
 
 def _column_map(header: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for index, name in enumerate(_plain(h).lower() for h in header):
-        for column, names in _COLUMNS.items():
-            if column not in found and name in names:
-                found[column] = index
-    return found
+    return column_map([_plain(h) for h in header])
 
 
 def _first_href(cell: str) -> str:
@@ -71,6 +51,42 @@ def _first_href(cell: str) -> str:
         return found.group(1)
     link = _MD_LINK.search(cell)
     return link.group(2) if link else ""
+
+
+def _cell(cell: str) -> Cell:
+    """A pipe-table cell; its lines split at ``<br>`` with a ``<summary>`` left out."""
+    lines = re.sub(r"<summary>.*?</summary>", "", cell, flags=re.IGNORECASE)
+    parts = tuple(_plain(part) for part in _LINE_BREAK.split(lines))
+    return Cell(_plain(cell), parts, _first_href(cell))
+
+
+def _wanted(columns: dict[str, int]) -> bool:
+    return "company" in columns and "title" in columns and "link" in columns
+
+
+def _html_records(document: str, source: str) -> list[RawPosting]:
+    records: list[RawPosting] = []
+    for table in html_tables(document, source):
+        if not table:
+            continue
+        columns = column_map([cell.text for cell in table[0]])
+        if not _wanted(columns):
+            continue
+        company = ""
+        for row in table[1:]:
+            if len(row) <= max(columns.values()):
+                continue  # a section heading spanning the table, not a posting
+            record, company = row_record(row, columns, company, source)
+            if record is not None:
+                records.append(record)
+    return records
+
+
+def _sniff_html(head: str) -> bool:
+    for table in html_tables(head, "sniff", complete=False):
+        if table and _wanted(column_map([cell.text for cell in table[0]])):
+            return True
+    return False
 
 
 class MarkdownTableSource:
@@ -84,11 +100,16 @@ class MarkdownTableSource:
 
     def sniff(self, body: bytes) -> bool:
         """True for text holding a table whose header names Company and Position/Role."""
-        if body[:64].lstrip().startswith((b"<", b"{", b"[")):
+        start = body[:64].lstrip().lower()
+        if start.startswith((b"<!", b"<?", b"<html", b"<rss", b"<feed", b"{", b"[")):
             return False
         try:
             head = body[:200_000].decode("utf-8", errors="ignore")
         except ValueError:
+            return False
+        if _sniff_html(head):
+            return True
+        if start.startswith(b"<"):
             return False
         for match in _HEADER.finditer(head):
             line = head[match.start() : head.find("\n", match.start())]
@@ -107,6 +128,7 @@ class MarkdownTableSource:
             raise ParseError(source, "markdown table is not UTF-8 text") from None
         if not self.sniff(body):
             raise ParseError(source, "no table with Company and Position/Role columns")
+        html_records = _html_records(document, source)
         records: list[RawPosting] = []
         columns: dict[str, int] | None = None
         company = ""
@@ -127,46 +149,10 @@ class MarkdownTableSource:
                 # Every row of these tables ends with a pipe: a body cut short would
                 # silently lose the rest of the list, so it is an error for this poll.
                 raise ParseError(source, f"table row is cut short: {stripped[:80]!r}")
-            record, company = self._record(cells, columns, company, source)
+            record, company = row_record([_cell(c) for c in cells], columns, company, source)
             if record is not None:
                 records.append(record)
-        return records
-
-    @staticmethod
-    def _record(
-        cells: list[str], columns: dict[str, int], previous: str, source: str
-    ) -> tuple[RawPosting | None, str]:
-        name = _plain(cells[columns["company"]])
-        company = previous if name in ("↳", "") else name
-        link_cell = cells[columns["link"]]
-        href = _first_href(link_cell)
-        title = _plain(cells[columns["title"]])
-        if not href or not title:
-            return None, company
-        hints: dict[str, object] = {}
-        if "🔒" in link_cell or "🔒" in title:
-            hints["active"] = False
-        if "salary" in columns:
-            pay = _plain(cells[columns["salary"]])
-            if pay and pay not in ("-", "N/A"):
-                hints["pay_text"] = pay
-        locations: tuple[str, ...] = ()
-        if "location" in columns:
-            cell = cells[columns["location"]]
-            cell = re.sub(r"<summary>.*?</summary>", "", cell, flags=re.IGNORECASE)
-            locations = unique(_plain(part) for part in _LINE_BREAK.split(cell))
-        date = _plain(cells[columns["date"]]) if "date" in columns else ""
-        record = RawPosting(
-            source=source,
-            external_id=href,
-            url=html.unescape(href),
-            title=title,
-            company=company,
-            locations=locations,
-            posted=age_phrase(date) if date else None,
-            hints=hints,
-        )
-        return record, company
+        return records + html_records
 
 
 register("mdtable")(MarkdownTableSource)
