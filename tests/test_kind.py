@@ -95,6 +95,14 @@ def test_a_reading_time_run_into_the_date_is_still_a_byline() -> None:
     assert "byline" not in score_page_kind("Research Intern\nYou will read papers.").article
 
 
+def test_a_saved_page_with_as_many_story_cues_as_job_cues_is_an_article() -> None:
+    title = "Internships for first years"
+    text = "Our tips for a first summer at a lab.\nRequirements: be a first-year student.\n"
+    assert read_posting_kind(title, text, page=True)[0] is False
+    # A feed item or a record with a board around it keeps the stricter test.
+    assert read_posting_kind(title, text)[0] is True
+
+
 def test_a_job_board_entry_stays_a_posting_whatever_its_text_says() -> None:
     text = "He said the interns, according to the team, loved it. Read more. My internship…"
     assert read_posting_kind("Software Engineer Intern", text, structured=True)[0] is True

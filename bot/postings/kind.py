@@ -83,9 +83,15 @@ def score_page_kind(text: str) -> PageKindScore:
     )
 
 
-def _reads_as_article(score: PageKindScore) -> bool:
-    """More kinds of article cues than of posting cues, or a page about interns, not to one."""
+def _reads_as_article(score: PageKindScore, page: bool = False) -> bool:
+    """More kinds of article cues than of posting cues, or a page about interns, not to one.
+
+    A saved page (no feed or board around it) needs only as many kinds of article cues as
+    of posting cues: a page that offers a role says more of it than any story does.
+    """
     if len(score.article) >= 2 and len(score.article) > len(score.posting):
+        return True
+    if page and score.article and len(score.article) >= len(score.posting):
         return True
     if score.addressed == 0 and "narrative" in score.article and len(score.posting) <= 1:
         return True  # a first-person story that never speaks to a candidate
@@ -134,7 +140,7 @@ def read_posting_kind(
         # its terms; a role word inside a sentence ("…インターンシップについて") does not.
         cues = ", ".join(score.article)
         return False, f"article: {cues}" if cues else "not a posting: a sentence about a role"
-    if base and _reads_as_article(score):
+    if base and _reads_as_article(score, page):
         cues = ", ".join(score.article) or "speaks of interns, never to the reader"
         return False, f"article: {cues}"
     if base:
