@@ -96,7 +96,7 @@ def test_a_reading_time_run_into_the_date_is_still_a_byline() -> None:
 
 
 def test_a_saved_page_with_as_many_story_cues_as_job_cues_is_an_article() -> None:
-    title = "Internships for first years"
+    title = "Lab intern for first years"
     text = "Our tips for a first summer at a lab.\nRequirements: be a first-year student.\n"
     assert read_posting_kind(title, text, page=True)[0] is False
     # A feed item or a record with a board around it keeps the stricter test.
