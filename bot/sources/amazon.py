@@ -15,9 +15,10 @@ from bot.errors import ParseError
 from bot.postings.model import RawPosting
 from bot.sources.base import Fetcher, FetchResult, PollState, SourceSpec, register
 from bot.sources.jsonapi import (
-    add_fresh,
+    Paging,
     as_list,
     country_alpha2,
+    fetch_paged,
     guarded,
     load_json,
     peek_json,
@@ -102,25 +103,19 @@ class AmazonSource:
         asked = dict(parse_qsl(urlsplit(base).query)).get("result_limit", "")
         limit = int(asked) if asked.isdigit() and int(asked) > 0 else PAGE_SIZE
         first = with_query(base, offset=0, result_limit=limit)
-        status, body, headers = await fetcher.get(first, state)
-        if status == 304:
-            return FetchResult(
-                not_modified=True, etag=state.etag, last_modified=state.last_modified
-            )
-        page, hits = self._page(body, spec.name, first)
-        records = list(page)
-        seen = {r.external_id for r in records}
-        offset, pages = len(page), 1
-        while page and hits is not None and offset < hits and pages < MAX_PAGES:
-            url = with_query(base, offset=offset, result_limit=limit)
-            _, more, _ = await fetcher.get(url, PollState())
-            page, _ = self._page(more, spec.name, url)
-            pages += 1
-            offset += len(page)
-            if not add_fresh(records, seen, page):
-                break
-        return FetchResult(
-            records=records, etag=headers.get("etag"), last_modified=headers.get("last-modified")
+
+        def next_url(paging: Paging) -> str | None:
+            if not paging.last or paging.total is None or paging.fetched >= paging.total:
+                return None
+            return with_query(base, offset=paging.fetched, result_limit=limit)
+
+        return await fetch_paged(
+            fetcher,
+            state,
+            first,
+            lambda body, url: self._page(body, spec.name, url),
+            next_url,
+            MAX_PAGES,
         )
 
     def sniff(self, body: bytes) -> bool:

@@ -11,6 +11,7 @@ import html
 import json
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -28,7 +29,9 @@ __all__ = [
     "as_list",
     "country_alpha2",
     "epoch",
+    "Paging",
     "fetch_once",
+    "fetch_paged",
     "guarded",
     "is_bare_token",
     "iso_datetime",
@@ -161,6 +164,48 @@ def add_fresh(records: list[RawPosting], seen: set[str], page: list[RawPosting])
     seen.update(r.external_id for r in fresh)
     records += fresh
     return bool(fresh)
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    """Where a paged poll stands: what the next page's address is worked out from."""
+
+    pages: int  # pages read so far
+    fetched: int  # records read so far, repeats included
+    last: list[RawPosting]  # the records of the page read last
+    total: int | None  # the number of records the first page says there are
+
+
+async def fetch_paged(
+    fetcher: Fetcher,
+    state: PollState,
+    first: str,
+    read: Callable[[bytes, str], tuple[list[RawPosting], int | None]],
+    next_url: Callable[[Paging], str | None],
+    max_pages: int,
+) -> FetchResult:
+    """Page one conditionally (a 304 means nothing new), then every further page.
+
+    ``read`` turns one body into its records and the total it states; ``next_url`` says
+    where the next page is, or None when there is none. Paging also ends after
+    ``max_pages`` pages and at the first page that brings nothing new.
+    """
+    status, body, headers = await fetcher.get(first, state)
+    if status == 304:
+        return FetchResult(not_modified=True, etag=state.etag, last_modified=state.last_modified)
+    page, total = read(body, first)
+    records = list(page)
+    seen = {r.external_id for r in records}
+    paging = Paging(1, len(page), page, total)
+    while paging.pages < max_pages and (url := next_url(paging)) is not None:
+        _, more, _ = await fetcher.get(url, PollState())
+        page, _ = read(more, url)
+        paging = Paging(paging.pages + 1, paging.fetched + len(page), page, total)
+        if not add_fresh(records, seen, page):
+            break
+    return FetchResult(
+        records=records, etag=headers.get("etag"), last_modified=headers.get("last-modified")
+    )
 
 
 def is_bare_token(url: str) -> bool:

@@ -8,10 +8,11 @@ from bot.errors import ParseError
 from bot.postings.model import RawPosting
 from bot.sources.base import Fetcher, FetchResult, PollState, SourceSpec, register
 from bot.sources.jsonapi import (
-    add_fresh,
+    Paging,
     as_list,
     country_alpha2,
     epoch,
+    fetch_paged,
     guarded,
     is_bare_token,
     load_json,
@@ -55,24 +56,19 @@ class LeverSource:
         """
         base = postings_url(spec.url)
         first = with_query(base, skip=0, limit=PAGE_SIZE)
-        status, body, headers = await fetcher.get(first, state)
-        if status == 304:
-            return FetchResult(
-                not_modified=True, etag=state.etag, last_modified=state.last_modified
-            )
-        page = self.parse(body, spec.name, first)
-        records = list(page)
-        seen = {r.external_id for r in records}
-        pages = 1
-        while len(page) >= PAGE_SIZE and pages < MAX_PAGES:
-            url = with_query(base, skip=pages * PAGE_SIZE, limit=PAGE_SIZE)
-            _, more, _ = await fetcher.get(url, PollState())
-            page = self.parse(more, spec.name, url)
-            pages += 1
-            if not add_fresh(records, seen, page):
-                break
-        return FetchResult(
-            records=records, etag=headers.get("etag"), last_modified=headers.get("last-modified")
+
+        def next_url(paging: Paging) -> str | None:
+            if len(paging.last) < PAGE_SIZE:
+                return None
+            return with_query(base, skip=paging.pages * PAGE_SIZE, limit=PAGE_SIZE)
+
+        return await fetch_paged(
+            fetcher,
+            state,
+            first,
+            lambda body, url: (self.parse(body, spec.name, url), None),
+            next_url,
+            MAX_PAGES,
         )
 
     def sniff(self, body: bytes) -> bool:

@@ -14,9 +14,10 @@ from bot.errors import ParseError
 from bot.postings.model import RawPosting
 from bot.sources.base import Fetcher, FetchResult, PollState, SourceSpec, register
 from bot.sources.jsonapi import (
-    add_fresh,
+    Paging,
     as_list,
     country_alpha2,
+    fetch_paged,
     guarded,
     is_bare_token,
     iso_datetime,
@@ -75,23 +76,19 @@ class SmartRecruitersSource:
         """Poll every page (offset/limit) up to ``totalFound``; the first conditionally."""
         base = postings_url(spec.url)
         first = with_query(base, offset=0, limit=PAGE_SIZE)
-        status, body, headers = await fetcher.get(first, state)
-        if status == 304:
-            return FetchResult(
-                not_modified=True, etag=state.etag, last_modified=state.last_modified
-            )
-        records, total = self._page(body, spec.name, first)
-        seen = {r.external_id for r in records}
-        pages = 1
-        while len(records) < total and pages < MAX_PAGES:
-            url = with_query(base, offset=pages * PAGE_SIZE, limit=PAGE_SIZE)
-            _, more, _ = await fetcher.get(url, PollState())
-            page, _ = self._page(more, spec.name, url)
-            pages += 1
-            if not add_fresh(records, seen, page):
-                break
-        return FetchResult(
-            records=records, etag=headers.get("etag"), last_modified=headers.get("last-modified")
+
+        def next_url(paging: Paging) -> str | None:
+            if paging.total is None or paging.fetched >= paging.total:
+                return None
+            return with_query(base, offset=paging.pages * PAGE_SIZE, limit=PAGE_SIZE)
+
+        return await fetch_paged(
+            fetcher,
+            state,
+            first,
+            lambda body, url: self._page(body, spec.name, url),
+            next_url,
+            MAX_PAGES,
         )
 
     def sniff(self, body: bytes) -> bool:
