@@ -811,11 +811,11 @@ def memory_probe(path: Path) -> dict[str, Any]:
         "subscriptions": counts["subscriptions"],
         "postings": counts["postings"],
         "matched": matched,
-        "max_rss_mb": _peak_rss_mb(),
+        "max_rss_mb": peak_rss_mb(),
     }
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
     """This process's peak resident memory.
 
     VmHWM belongs to the process image, so it starts afresh at exec; ``ru_maxrss`` on

@@ -136,8 +136,9 @@ async def test_stacked_and_unknown_encodings_fail_the_poll_clearly(bomb_server: 
 
 # Run in a fresh interpreter so its peak RSS is the fetch's and the webhook's alone.
 _CHILD = """
-import asyncio, json, resource, sys
+import asyncio, json, sys
 from datetime import UTC, datetime
+from benchmarks.scale import peak_rss_mb
 from bot.chat.webhook import WebhookAdapter
 from bot.errors import FetchError
 from bot.postings.model import Posting
@@ -168,7 +169,8 @@ async def main():
         errors[f"webhook-{path}"] = await adapter.send_alert(sub, stored, 7)
         errors[f"lookup-{path}"] = await adapter.find_sent(sub, unsure(sub, stored, 7)) or None
     await adapter.aclose()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # ru_maxrss would carry over the test runner's peak from before exec: VmHWM is ours.
+    peak_mb = peak_rss_mb()
     print(json.dumps({"errors": errors, "peak_mb": peak_mb}))
 
 asyncio.run(main())
