@@ -24,7 +24,18 @@ __all__ = ["degree_of_credentials", "structured_hints"]
 _CREDENTIALS: tuple[tuple[tuple[str, ...], Degree], ...] = (
     (("doctor", "phd", "ph.d"), "phd-only"),
     (("postgraduate", "master", "graduate degree"), "phd-or-masters"),
-    (("bachelor", "associate", "high school", "undergraduate", "certificate"), "any"),
+    (
+        (
+            "bachelor",
+            "associate",
+            "high school",
+            "undergraduate",
+            "certificat",
+            "college",
+            "vocational",
+        ),
+        "any",
+    ),
 )
 _SALARY_UNITS: dict[str, PayPeriod] = {
     "HOUR": "hour",

@@ -11,7 +11,8 @@ from typing import Any, cast, get_args
 from urllib.parse import urlsplit
 
 from bot.errors import ParseError
-from bot.postings.model import Degree, Pay, PayPeriod, RawPosting
+from bot.postings.model import Pay, PayPeriod, RawPosting
+from bot.postings.stated import degree_of_credentials
 from bot.sources.base import Fetcher, FetchResult, PollState, SourceSpec, register
 from bot.sources.jsonapi import (
     as_list,
@@ -29,21 +30,6 @@ from bot.sources.jsonapi import (
 )
 
 __all__ = ["RecruiteeSource", "offers_url"]
-
-# ``education_code`` values, by the lowest degree each admits.
-_EDUCATION: dict[str, Degree] = {
-    "doctorate": "phd-only",
-    "phd": "phd-only",
-    "master_degree": "phd-or-masters",
-    "bachelor_degree": "any",
-    "associate_degree": "any",
-    "high_school": "any",
-    "some_high_school": "any",
-    "some_college": "any",
-    "vocational": "any",
-    "certification": "any",
-    "professional": "any",
-}
 
 
 def offers_url(url_or_token: str) -> str:
@@ -122,7 +108,8 @@ def _record(offer: dict[str, Any], source: str, url: str) -> RawPosting:
     if states_internship(text(offer.get("employment_type_code")).replace("_", " ")):
         hints["is_internship"] = True
         origins["is_internship"] = "source:employment_type_code"
-    degree = _EDUCATION.get(text(offer.get("education_code")).casefold())
+    # "master_degree", "doctorate", "some_high_school": read as a credential's category.
+    degree = degree_of_credentials((text(offer.get("education_code")).replace("_", " "),))
     if degree is not None:
         hints["degree"] = degree
         origins["degree"] = "source:education_code"
