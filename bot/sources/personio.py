@@ -27,6 +27,7 @@ from bot.sources.jsonapi import (
     unique,
 )
 from bot.sources.jsonsafe import MAX_JSON_BYTES
+from bot.sources.rss import refuse_unsafe_xml
 
 __all__ = ["PersonioSource", "feed_url"]
 
@@ -70,14 +71,7 @@ class PersonioSource:
             raise ParseError(source, f"XML body of {len(body)} bytes is over the cap")
         if not self.sniff(body):
             raise ParseError(source, "response is not a Personio XML feed (<workzag-jobs>)")
-        if _DECLARATION.search(body):
-            raise ParseError(
-                source,
-                "feed declares a document type or XML entities (refused: entity expansion "
-                "and external entities are not read)",
-            )
-        if b"\x00" in body:
-            raise ParseError(source, "feed contains NUL bytes (binary data, not XML)")
+        refuse_unsafe_xml(body, source, _DECLARATION, "a document type or XML entities")
         try:
             root = ET.fromstring(body)
         except ET.ParseError as error:
