@@ -10,6 +10,7 @@ from bot.errors import ParseError
 from bot.postings.enrich import enrich
 from bot.postings.model import RawPosting, explain_json, posting_json
 from bot.postings.page import parse_page
+from bot.postings.structured import find_job_posting
 from bot.sources.base import kind_for, registered_kinds, sniff_kind
 from bot.sources.jsonapi import peek_json
 
@@ -27,12 +28,10 @@ def raw_records(body: bytes, name: str) -> tuple[str, list[RawPosting]]:
         raise ParseError(name, "not UTF-8 text and not a known feed or API format") from error
     if not text.strip():
         raise ParseError(name, "empty document")
-    data = peek_json(body)
-    if data is not None:
-        if _states_job_posting(data):
-            # A bare schema.org JobPosting reads as the page that would carry it.
-            text = f'<script type="application/ld+json">{text}</script>'
-        else:
+    if peek_json(body) is not None:
+        # A bare schema.org JobPosting reads as the page that would carry it.
+        text = f'<script type="application/ld+json">{text}</script>'
+        if find_job_posting(text) is None:
             raise ParseError(name, _no_postings())
     return "page", [parse_page(text, name, name)]
 
@@ -44,21 +43,6 @@ def _no_postings() -> str:
         + ", ".join(json_kinds)
         + ", or a schema.org JobPosting)"
     )
-
-
-def _states_job_posting(data: Any) -> bool:
-    """True for a JSON-LD object (or list, or @graph) with a schema.org JobPosting."""
-    nodes = data if isinstance(data, list) else [data]
-    for node in nodes:
-        if not isinstance(node, dict):
-            continue
-        graph = node.get("@graph")
-        if isinstance(graph, list) and _states_job_posting(graph):
-            return True
-        kinds = node.get("@type")
-        if kinds == "JobPosting" or (isinstance(kinds, list) and "JobPosting" in kinds):
-            return True
-    return False
 
 
 def classify_document(
