@@ -37,6 +37,7 @@ __all__ = [
     "iso_datetime",
     "load_json",
     "peek_json",
+    "place_text",
     "states_internship",
     "strip_tags",
     "text",
@@ -164,6 +165,22 @@ def add_fresh(records: list[RawPosting], seen: set[str], page: list[RawPosting])
     seen.update(r.external_id for r in fresh)
     records += fresh
     return bool(fresh)
+
+
+# The parts of a location object, in the order a place is written.
+_PLACE_PARTS = ("city", "region", "state", "country")
+
+
+def place_text(value: Any) -> str:
+    """A location as text: a string, or an object's name (or ``fullLocation``), else its
+    city, region or state and country joined ("Eindhoven, Netherlands")."""
+    if not isinstance(value, dict):
+        return text(value)
+    fields = {str(key).lower(): part for key, part in value.items()}
+    named = text(fields.get("name")) or text(fields.get("fulllocation"))
+    # A written place keeps the commas of its empty parts ("Dubai, , United Arab Emirates").
+    parts = named.split(",") if named else [text(fields.get(key)) for key in _PLACE_PARTS]
+    return ", ".join(p.strip() for p in parts if p.strip())
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from bot.sources.jsonapi import (
     guarded,
     load_json,
     peek_json,
+    place_text,
     text,
 )
 
@@ -73,7 +74,6 @@ _COMPANY_KEYS = ("company", "company_name", "companyname", "employer", "organiza
 _LOCATION_KEYS = ("location", "locations", "city", "place")
 _DESCRIPTION_KEYS = ("description", "summary", "content", "details")
 _COUNTRY_KEYS = ("country_code", "countrycode", "country")
-_PLACE_PARTS = ("city", "region", "state", "country")
 _POSTED_KEYS = ("posted", "date_posted", "posted_at", "date", "published", "created_at")
 _LEADING_NUMBER = re.compile(r"^(\d{4,})(?:\D|$)")
 # Keys that mark a format another kind reads: those kinds must keep their bodies.
@@ -194,7 +194,7 @@ class JsonListSource:
             raise ParseError(source, "an item has no title, or neither an id nor a URL")
         place = _first(fields, _LOCATION_KEYS)
         places = place if isinstance(place, list) else [place]
-        locations = tuple(dict.fromkeys(p for p in map(_place, places) if p))
+        locations = tuple(dict.fromkeys(p for p in map(place_text, places) if p))
         posted = _first(fields, _POSTED_KEYS)
         hints: dict[str, object] = {}
         origins: dict[str, str] = {}
@@ -224,17 +224,6 @@ class JsonListSource:
             hints=hints,
             origins=origins,
         )
-
-
-def _place(value: Any) -> str:
-    """A location as text: a string, or an object's name or city, region and country."""
-    if not isinstance(value, dict):
-        return text(value)
-    fields = _fields(value)
-    named = text(fields.get("name")) or text(fields.get("fulllocation"))
-    if named:
-        return named
-    return ", ".join(p for p in (text(fields.get(k)) for k in _PLACE_PARTS) if p)
 
 
 def _place_country(value: Any) -> str | None:

@@ -23,6 +23,7 @@ from bot.sources.jsonapi import (
     iso_datetime,
     load_json,
     peek_json,
+    place_text,
     states_internship,
     strip_tags,
     text,
@@ -91,10 +92,10 @@ def _record(offer: dict[str, Any], source: str, url: str) -> RawPosting:
     extra = offer.get("locations")
     for place in extra if isinstance(extra, list) else []:
         if isinstance(place, dict):
-            places.append(_place_name(place))
+            places.append(place_text(place))
             codes.append(text(place.get("country_code")))
     if not any(places):
-        places.append(_place_name(offer))
+        places.append(place_text(offer))
     countries = unique(country_alpha2(code) or "" for code in codes)
     if countries:
         hints["countries"] = list(countries)
@@ -140,12 +141,6 @@ def _time(value: Any) -> datetime | None:
     """Recruitee's ``2026-11-02 10:00:00 UTC`` (or ISO 8601) as an aware UTC datetime."""
     raw = text(value)
     return iso_datetime(raw.removesuffix(" UTC") + "+00:00" if raw.endswith(" UTC") else raw)
-
-
-def _place_name(place: dict[str, Any]) -> str:
-    """The place "Utrecht, Netherlands" from a location's city, state and country, else its name."""
-    parts = (text(place.get(key)) for key in ("city", "state", "country"))
-    return ", ".join(p for p in parts if p) or text(place.get("name"))
 
 
 def _pay(salary: Any) -> Pay | None:

@@ -23,6 +23,7 @@ from bot.sources.jsonapi import (
     iso_datetime,
     load_json,
     peek_json,
+    place_text,
     states_internship,
     strip_tags,
     text,
@@ -126,11 +127,7 @@ def _record(job: dict[str, Any], source: str, url: str) -> RawPosting:
     location = job.get("location")
     place = ""
     if isinstance(location, dict):
-        # fullLocation keeps the commas of empty parts ("Dubai, , United Arab Emirates").
-        written = text(location.get("fullLocation")).split(",")
-        if not any(p.strip() for p in written):
-            written = [text(location.get(k)) for k in ("city", "region", "country")]
-        place = ", ".join(p.strip() for p in written if p.strip())
+        place = place_text(location)
         country = country_alpha2(text(location.get("country")))
         if country:
             hints["countries"] = [country]
