@@ -65,14 +65,9 @@ def _latin(cue: str) -> bool:
     return all(ch.isascii() or "\u00c0" <= ch <= "\u024f" for ch in cue)
 
 
-# A date run into the word before it, as pages copied without their layout have it
-# ("4 min readJul 6, 2022"): split, so the word ends where it does on the page.
-_GLUED_DATE = re.compile(r"(?<=[a-z])(?=[A-Z][a-z]{2,8}\.? \d)")
-
-
 def score_page_kind(text: str) -> PageKindScore:
     """The cue groups of each kind that the opening of a page hits."""
-    lowered = _GLUED_DATE.sub(" ", text[:_SCAN]).lower().replace("’", "'")
+    lowered = text[:_SCAN].lower().replace("’", "'")
     groups = _groups()
     return PageKindScore(
         posting=tuple(name for name, cue in groups["posting"].items() if cue.search(lowered)),
